@@ -1,0 +1,66 @@
+# WalkMe Insights -> Salesforce sync. The two commands a newcomer needs:
+#   make run    set everything up, start the local Salesforce + Airflow with the demo integrations
+#   make test   set everything up, lint, type-check and run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export PYTHONPATH := $(CURDIR)
+export AIRFLOW_HOME ?= $(CURDIR)/var/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export EMULATOR_PORT ?= 18443
+export AIRFLOW_PORT ?= 8080
+
+.PHONY: help install run test lint typecheck pytest emulator sync validate benchmark clean
+
+help:
+	@echo "make run                    start the local Salesforce and Airflow (UI) with the demo integrations"
+	@echo "make test                   lint, type-check and run all tests"
+	@echo "make sync INTEGRATION=<id>  run one integration headless; last line = run summary JSON"
+	@echo "make emulator               run the local Salesforce in the foreground"
+	@echo "make validate               validate include/integrations/*.yaml offline"
+	@echo "make benchmark              print throughput, memory, API calls and parse-time numbers"
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+run: $(STAMP)
+	bash scripts/run_local.sh
+
+emulator: $(STAMP)
+	$(BIN)/python -m include.sf_emulator --port $(EMULATOR_PORT) --data-dir var/emulator --seed-dir include/samples/crm
+
+sync: $(STAMP)
+	@test -n "$(INTEGRATION)" || { echo "usage: make sync INTEGRATION=<integration id>"; exit 2; }
+	$(BIN)/python scripts/sync.py $(INTEGRATION) $(if $(DRY_RUN),--dry-run,) $(if $(FULL_SYNC),--full-sync,)
+
+validate: $(STAMP)
+	$(BIN)/python -m include.walkme_sync.config include/integrations
+
+benchmark: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,672 @@
+"""Object and field metadata of the emulated org, loaded from ``schema/*.yaml``.
+
+A schema file describes one object with the same key names a real describe uses (``createable``,
+``externalId``, ``precision`` ...), so adding an object or a field is an edit of a YAML file. Keys
+that are not given get the value Salesforce would report for a field of that type; ``required:
+true`` is a shorthand for a non-nillable field without default. The only emulator-specific key is
+``compute`` on calculated fields (see ``FieldSchema.compute``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA_FOLDER = Path(__file__).parent / "schema"
+
+TEXT_TYPES = frozenset(
+    {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox"}
+)
+ID_TYPES = frozenset({"id", "reference"})
+DECIMAL_TYPES = frozenset({"double", "percent", "currency"})
+INTEGER_TYPES = frozenset({"int", "long"})
+
+_SOAP_TYPES = {
+    "id": "tns:ID",
+    "reference": "tns:ID",
+    "boolean": "xsd:boolean",
+    "int": "xsd:int",
+    "long": "xsd:long",
+    "double": "xsd:double",
+    "percent": "xsd:double",
+    "currency": "xsd:double",
+    "date": "xsd:date",
+    "datetime": "xsd:dateTime",
+    "time": "xsd:time",
+    "base64": "xsd:base64Binary",
+}
+# Salesforce cannot GROUP BY these types.
+_NOT_GROUPABLE = frozenset({"double", "percent", "currency", "datetime", "textarea", "base64"})
+# Bytes per character that describe reports in byteLength for text fields.
+_BYTES_PER_CHAR = 3
+
+
+@dataclass(frozen=True)
+class PicklistValue:
+    value: str
+    label: str
+    active: bool = True
+    default: bool = False
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "active": self.active,
+            "defaultValue": self.default,
+            "label": self.label,
+            "validFor": None,
+            "value": self.value,
+        }
+
+
+@dataclass(frozen=True)
+class FieldSchema:
+    """One field of an object, with the describe attributes the emulator enforces or reports."""
+
+    name: str
+    type: str
+    label: str
+    length: int = 0
+    precision: int = 0
+    scale: int = 0
+    digits: int = 0
+    nillable: bool = True
+    createable: bool = True
+    updateable: bool = True
+    defaulted_on_create: bool = False
+    default_value: Any = None
+    calculated: bool = False
+    calculated_formula: str | None = None
+    custom: bool = False
+    external_id: bool = False
+    unique: bool = False
+    id_lookup: bool = False
+    filterable: bool = True
+    sortable: bool = True
+    case_sensitive: bool = False
+    name_field: bool = False
+    html_formatted: bool = False
+    picklist_values: tuple[PicklistValue, ...] = ()
+    restricted_picklist: bool = False
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+    inline_help_text: str | None = None
+    # Emulator only: how a calculated field gets its value, e.g. {"join": ["FirstName",
+    # "LastName"]} (joined with spaces, blanks skipped) or {"sum": ["A__c", "B__c"]}.
+    compute: Mapping[str, Any] | None = None
+
+    @property
+    def is_text(self) -> bool:
+        return self.type in TEXT_TYPES
+
+    @property
+    def required_on_create(self) -> bool:
+        """What the describe UI calls "required": must be given when a record is created."""
+        return (
+            self.createable
+            and not self.nillable
+            and not self.defaulted_on_create
+            and self.type != "boolean"
+        )
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> FieldSchema:
+        """Build a field from its YAML entry, filling in type-dependent defaults."""
+        name = str(spec["name"])
+        field_type = str(spec.get("type", "string")).lower()
+        calculated = bool(spec.get("calculated", False))
+        system = field_type == "id"
+        required = bool(spec.get("required", False))
+        default_value = spec.get("defaultValue", False if field_type == "boolean" else None)
+        picklist = tuple(_picklist_value(v) for v in spec.get("picklistValues", ()) or ())
+        picklist_default = next((p.value for p in picklist if p.default), None)
+        if picklist_default is not None and default_value is None:
+            default_value = picklist_default
+        length = int(spec.get("length", 18 if field_type in ID_TYPES else 0))
+        if field_type in TEXT_TYPES and not length:
+            length = 255
+        return cls(
+            name=name,
+            type=field_type,
+            label=str(spec.get("label", _label_from_name(name))),
+            length=length,
+            precision=int(spec.get("precision", 18 if field_type in DECIMAL_TYPES else 0)),
+            scale=int(spec.get("scale", 0)),
+            digits=int(spec.get("digits", 9 if field_type == "int" else 0)),
+            nillable=bool(
+                spec.get("nillable", not (required or system or field_type == "boolean"))
+            ),
+            createable=bool(spec.get("createable", not (calculated or system))),
+            updateable=bool(spec.get("updateable", not (calculated or system))),
+            defaulted_on_create=bool(
+                spec.get(
+                    "defaultedOnCreate",
+                    system or field_type == "boolean" or default_value is not None,
+                )
+            ),
+            default_value=default_value,
+            calculated=calculated,
+            calculated_formula=spec.get("calculatedFormula"),
+            custom=bool(spec.get("custom", name.endswith("__c"))),
+            external_id=bool(spec.get("externalId", False)),
+            unique=bool(spec.get("unique", False)),
+            id_lookup=bool(spec.get("idLookup", system or bool(spec.get("externalId", False)))),
+            filterable=bool(spec.get("filterable", True)),
+            sortable=bool(spec.get("sortable", field_type != "textarea" or length <= 255)),
+            case_sensitive=bool(spec.get("caseSensitive", False)),
+            name_field=bool(spec.get("nameField", False)),
+            html_formatted=bool(spec.get("htmlFormatted", False)),
+            picklist_values=picklist,
+            restricted_picklist=bool(spec.get("restrictedPicklist", False)),
+            reference_to=tuple(spec.get("referenceTo", ()) or ()),
+            relationship_name=spec.get("relationshipName"),
+            inline_help_text=spec.get("inlineHelpText"),
+            compute=spec.get("compute"),
+        )
+
+    def describe(self) -> dict[str, Any]:
+        """The field as ``GET /sobjects/{Obj}/describe`` lists it (every key a real one has)."""
+        text_like = self.is_text or self.type in ID_TYPES
+        length = self.length if text_like else 0
+        decimal = self.type in DECIMAL_TYPES
+        return {
+            "aggregatable": self.type not in {"textarea", "base64"},
+            "aiPredictionField": False,
+            "autoNumber": False,
+            "byteLength": length * _BYTES_PER_CHAR if self.is_text else length,
+            "calculated": self.calculated,
+            "calculatedFormula": self.calculated_formula,
+            "cascadeDelete": False,
+            "caseSensitive": self.case_sensitive,
+            "compoundFieldName": None,
+            "controllerName": None,
+            "createable": self.createable,
+            "custom": self.custom,
+            "defaultValue": self.default_value,
+            "defaultValueFormula": None,
+            "defaultedOnCreate": self.defaulted_on_create,
+            "dependentPicklist": False,
+            "deprecatedAndHidden": False,
+            "digits": self.digits if self.type in INTEGER_TYPES else 0,
+            "displayLocationInDecimal": False,
+            "encrypted": False,
+            "externalId": self.external_id,
+            "extraTypeInfo": None,
+            "filterable": self.filterable,
+            "filteredLookupInfo": None,
+            "formulaTreatNullNumberAsZero": False,
+            "groupable": self.type not in _NOT_GROUPABLE,
+            "highScaleNumber": False,
+            "htmlFormatted": self.html_formatted,
+            "idLookup": self.id_lookup,
+            "inlineHelpText": self.inline_help_text,
+            "label": self.label,
+            "length": length,
+            "mask": None,
+            "maskType": None,
+            "name": self.name,
+            "nameField": self.name_field,
+            "namePointing": False,
+            "nillable": self.nillable,
+            "permissionable": self.custom and self.nillable,
+            "picklistValues": [p.describe() for p in self.picklist_values],
+            "polymorphicForeignKey": False,
+            "precision": self.precision if decimal else 0,
+            "queryByDistance": False,
+            "referenceTargetField": None,
+            "referenceTo": list(self.reference_to),
+            "relationshipName": self.relationship_name,
+            "relationshipOrder": None,
+            "restrictedDelete": False,
+            "restrictedPicklist": self.restricted_picklist,
+            "scale": self.scale if decimal else 0,
+            "searchPrefilterable": False,
+            "soapType": _SOAP_TYPES.get(self.type, "xsd:string"),
+            "sortable": self.sortable,
+            "type": self.type,
+            "unique": self.unique,
+            "updateable": self.updateable,
+            "writeRequiresMasterRead": False,
+        }
+
+
+@dataclass
+class ObjectSchema:
+    """One sObject: its describe attributes and fields (looked up case-insensitively)."""
+
+    name: str
+    label: str
+    label_plural: str
+    key_prefix: str
+    fields: tuple[FieldSchema, ...]
+    custom: bool = False
+    createable: bool = True
+    updateable: bool = True
+    deletable: bool = True
+    queryable: bool = True
+    _by_lower_name: dict[str, FieldSchema] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_lower_name = {f.name.lower(): f for f in self.fields}
+        if len(self._by_lower_name) != len(self.fields):
+            raise ValueError(f"{self.name}: two fields share a name (names are case-insensitive)")
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any]) -> ObjectSchema:
+        name = str(spec["name"])
+        return cls(
+            name=name,
+            label=str(spec.get("label", name)),
+            label_plural=str(spec.get("labelPlural", f"{spec.get('label', name)}s")),
+            key_prefix=str(spec["keyPrefix"]),
+            fields=tuple(FieldSchema.from_spec(f) for f in spec["fields"]),
+            custom=bool(spec.get("custom", name.endswith("__c"))),
+            createable=bool(spec.get("createable", True)),
+            updateable=bool(spec.get("updateable", True)),
+            deletable=bool(spec.get("deletable", True)),
+            queryable=bool(spec.get("queryable", True)),
+        )
+
+    def field(self, name: str) -> FieldSchema | None:
+        """The field called ``name`` in any letter case, or None."""
+        return self._by_lower_name.get(name.lower())
+
+    def urls(self, version: str) -> dict[str, str]:
+        base = f"/services/data/v{version}/sobjects/{self.name}"
+        return {
+            "compactLayouts": f"{base}/describe/compactLayouts",
+            "rowTemplate": f"{base}/{{ID}}",
+            "approvalLayouts": f"{base}/describe/approvalLayouts",
+            "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+            "describe": f"{base}/describe",
+            "quickActions": f"{base}/quickActions",
+            "layouts": f"{base}/describe/layouts",
+            "sobject": base,
+        }
+
+    def global_entry(self, version: str) -> dict[str, Any]:
+        """The object's entry in the global describe (``GET /sobjects``)."""
+        return {
+            "activateable": False,
+            "associateEntityType": None,
+            "associateParentEntity": None,
+            "createable": self.createable,
+            "custom": self.custom,
+            "customSetting": False,
+            "deepCloneable": False,
+            "deletable": self.deletable,
+            "deprecatedAndHidden": False,
+            "feedEnabled": False,
+            "hasSubtypes": False,
+            "isInterface": False,
+            "isSubtype": False,
+            "keyPrefix": self.key_prefix,
+            "label": self.label,
+            "labelPlural": self.label_plural,
+            "layoutable": True,
+            "mergeable": False,
+            "mruEnabled": True,
+            "name": self.name,
+            "queryable": self.queryable,
+            "replicateable": True,
+            "retrieveable": True,
+            "searchable": True,
+            "triggerable": True,
+            "undeletable": self.deletable,
+            "updateable": self.updateable,
+            "urls": {
+                key: value
+                for key, value in self.urls(version).items()
+                if key in {"rowTemplate", "defaultValues", "describe", "sobject"}
+            },
+        }
+
+    def describe(self, version: str) -> dict[str, Any]:
+        """The full object describe (``GET /sobjects/{Obj}/describe``)."""
+        result = self.global_entry(version)
+        result.update(
+            {
+                "actionOverrides": [],
+                "childRelationships": [],
+                "compactLayoutable": True,
+                "defaultImplementation": None,
+                "extendedBy": None,
+                "extendsInterfaces": None,
+                "fields": [f.describe() for f in self.fields],
+                "implementedBy": None,
+                "implementsInterfaces": None,
+                "listviewable": None,
+                "lookupLayoutable": None,
+                "namedLayoutInfos": [],
+                "networkScopeFieldName": None,
+                "recordTypeInfos": [],
+                "searchLayoutable": True,
+                "sobjectDescribeOption": "FULL",
+                "supportedScopes": [{"label": "All", "name": "everything"}],
+                "urls": self.urls(version),
+            }
+        )
+        return result
+
+
+def load_schemas(folder: Path | None = None) -> dict[str, ObjectSchema]:
+    """Every ``*.yaml`` object schema in ``folder`` (default: the package's ``schema/``)."""
+    schemas: dict[str, ObjectSchema] = {}
+    for path in sorted((folder or SCHEMA_FOLDER).glob("*.yaml")):
+        with path.open(encoding="utf-8") as handle:
+            spec = yaml.safe_load(handle)
+        try:
+            schema = ObjectSchema.from_spec(spec)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"invalid object schema {path}: {exc!r}") from exc
+        schemas[schema.name] = schema
+    return schemas
+
+
+def _picklist_value(spec: Any) -> PicklistValue:
+    if isinstance(spec, Mapping):
+        value = str(spec["value"])
+        return PicklistValue(
+            value=value,
+            label=str(spec.get("label", value)),
+            active=bool(spec.get("active", True)),
+            default=bool(spec.get("default", spec.get("defaultValue", False))),
+        )
+    return PicklistValue(value=str(spec), label=str(spec))
+
+
+def _label_from_name(name: str) -> str:
+    """'WalkMe_NPS_Score__c' -> 'WalkMe NPS Score'; 'LastName' stays as is (YAML gives labels)."""
+    return name.removesuffix("__c").replace("_", " ")
+
+
+# --------------------------------------------------------------------------------------------
+# Record ids
+# --------------------------------------------------------------------------------------------
+
+_ID_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ID_LENGTHS = (15, 18)
+
+
+def id_suffix(id15: str) -> str:
+    """The 3-character case-safe suffix of a 15-character id (one letter per 5 characters)."""
+    suffix = []
+    for start in (0, 5, 10):
+        bits = 0
+        for offset, char in enumerate(id15[start : start + 5]):
+            if "A" <= char <= "Z":
+                bits |= 1 << offset
+        suffix.append(_ID_SUFFIX_ALPHABET[bits])
+    return "".join(suffix)
+
+
+def make_id(key_prefix: str, pod: str, counter: int) -> str:
+    """An 18-character id: 3-char key prefix, 3-char pod, 9-char base-62 counter, suffix."""
+    digits = []
+    for _ in range(9):
+        counter, remainder = divmod(counter, 62)
+        digits.append(_BASE62[remainder])
+    id15 = key_prefix + pod + "".join(reversed(digits))
+    return id15 + id_suffix(id15)
+
+
+def normalize_id(value: Any) -> str | None:
+    """The canonical 18-character form of a 15- or 18-character id, or None if malformed.
+
+    An 18-character id may come in any letter case (that is what the suffix is for): the suffix
+    restores the case of the first 15 characters.
+    """
+    if not isinstance(value, str) or len(value) not in _ID_LENGTHS or not value.isalnum():
+        return None
+    if not value.isascii():
+        return None
+    if len(value) == 15:
+        return value + id_suffix(value)
+    id15 = value[:15]
+    suffix = value[15:].upper()
+    if id_suffix(id15) == suffix:
+        return id15 + suffix
+    chars = list(id15)
+    for chunk, suffix_char in enumerate(suffix):
+        bits = _ID_SUFFIX_ALPHABET.find(suffix_char)
+        if bits < 0:
+            return None
+        for offset in range(5):
+            position = chunk * 5 + offset
+            upper = bool(bits & (1 << offset))
+            chars[position] = chars[position].upper() if upper else chars[position].lower()
+    restored = "".join(chars)
+    return restored + id_suffix(restored)
+
+
+# --------------------------------------------------------------------------------------------
+# Field values: what the store keeps per type
+#   text types, id, reference -> str (ids in 18-character form); "" is stored as null
+#   boolean -> bool; int/long -> int; double/percent/currency -> float (rounded to scale)
+#   date -> "yyyy-MM-dd"; datetime -> "yyyy-MM-ddTHH:mm:ss.SSS+0000" (UTC, the REST form)
+# Both date forms sort correctly as plain strings, which SOQL comparisons rely on.
+# --------------------------------------------------------------------------------------------
+
+Converter = Callable[[Any], Any]
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+_DATE_LENGTH = 10
+_MIN_DATETIME_LENGTH = 19
+_CSV_TRUE = frozenset({"true", "1"})
+_CSV_FALSE = frozenset({"false", "0"})
+
+
+class FieldValueError(ValueError):
+    """A value that cannot be stored in a field; becomes a per-record error."""
+
+    def __init__(self, status_code: str, message: str, fields: list[str]) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.fields = fields
+
+
+def parse_datetime(text: str) -> str | None:
+    """ISO-8601 date-time (``Z``, ``+hh:mm``, ``+hhmm`` or no offset = UTC) in the stored form."""
+    if len(text) < _MIN_DATETIME_LENGTH or text[10] not in "Tt" or text[4] != "-":
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    elif parsed.utcoffset():
+        parsed = parsed.astimezone(UTC)
+    # isoformat ends in "+00:00"; the REST form is "+0000".
+    return parsed.isoformat(timespec="milliseconds")[:-6] + "+0000"
+
+
+def parse_date(text: str) -> str | None:
+    """``yyyy-MM-dd`` (no offset, as Salesforce requires), or None."""
+    if len(text) != _DATE_LENGTH or text[4] != "-" or text[7] != "-":
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+def stored_datetime(moment: datetime) -> str:
+    """A timezone-aware datetime in the stored (REST) form."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "+0000"
+
+
+def value_converter(
+    field: FieldSchema,
+    schemas: Mapping[str, ObjectSchema] | None = None,
+    *,
+    from_csv: bool = False,
+) -> Converter:
+    """A function turning a non-null input value into the stored value of ``field``.
+
+    It raises ``FieldValueError`` with the Salesforce status code and message. ``from_csv``
+    accepts the CSV spellings (every value is text; booleans may be ``1``/``0``). Callers handle
+    null (JSON null, CSV ``#N/A``) themselves.
+    """
+    label = field.label
+    names = [field.name]
+
+    def wrong_type(value: Any) -> FieldValueError:
+        return FieldValueError(
+            "INVALID_TYPE_ON_FIELD_IN_RECORD",
+            f"{label}: value not of required type: {value}",
+            names,
+        )
+
+    kind = field.type
+    if kind in TEXT_TYPES:
+        return _text_converter(field, wrong_type, from_csv=from_csv)
+    if kind in ID_TYPES:
+        return _id_converter(field, schemas or {}, wrong_type)
+    if kind == "boolean":
+        return _boolean_converter(wrong_type, from_csv=from_csv)
+    if kind in DECIMAL_TYPES or kind in INTEGER_TYPES:
+        return _number_converter(field, wrong_type)
+    if kind == "date":
+        return _temporal_converter(parse_date, wrong_type)
+    if kind == "datetime":
+        return _temporal_converter(parse_datetime, wrong_type)
+    return _text_converter(field, wrong_type, from_csv=from_csv)
+
+
+def _text_converter(
+    field: FieldSchema, wrong_type: Callable[[Any], FieldValueError], *, from_csv: bool
+) -> Converter:
+    max_length = field.length
+    label = field.label
+    names = [field.name]
+    is_email = field.type == "email"
+    allowed = (
+        frozenset(p.value for p in field.picklist_values if p.active)
+        if field.restricted_picklist
+        else None
+    )
+
+    def convert(value: Any) -> Any:
+        if not isinstance(value, str):
+            if from_csv or isinstance(value, dict | list):
+                raise wrong_type(value)
+            # JSON numbers and booleans are accepted by text fields, as Salesforce does.
+            value = str(value).lower() if isinstance(value, bool) else str(value)
+        if not value:
+            return None
+        if len(value) > max_length:
+            raise FieldValueError(
+                "STRING_TOO_LONG",
+                f"{label}: data value too large: {value} (max length={max_length})",
+                names,
+            )
+        if is_email and not _EMAIL.match(value):
+            raise FieldValueError(
+                "INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {value}", names
+            )
+        if allowed is not None and value not in allowed:
+            raise FieldValueError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{label}: bad value for restricted picklist field: {value}",
+                names,
+            )
+        return value
+
+    return convert
+
+
+def _id_converter(
+    field: FieldSchema,
+    schemas: Mapping[str, ObjectSchema],
+    wrong_type: Callable[[Any], FieldValueError],
+) -> Converter:
+    label = field.label
+    names = [field.name]
+    # Only targets the org models are checked; OwnerId points at Users, which are not emulated.
+    known_targets = [schemas[t] for t in field.reference_to if t in schemas]
+    prefixes = tuple(s.key_prefix for s in known_targets)
+
+    def convert(value: Any) -> Any:
+        if value == "":
+            return None
+        normalized = normalize_id(value)
+        if normalized is None or (prefixes and not normalized.startswith(prefixes)):
+            raise FieldValueError(
+                "FIELD_INTEGRITY_EXCEPTION", f"{label}: id value of incorrect type: {value}", names
+            )
+        return normalized
+
+    return convert
+
+
+def _boolean_converter(
+    wrong_type: Callable[[Any], FieldValueError], *, from_csv: bool
+) -> Converter:
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            lowered = value.lower()
+            if lowered in _CSV_TRUE and (from_csv or lowered == "true"):
+                return True
+            if lowered in _CSV_FALSE and (from_csv or lowered == "false"):
+                return False
+        raise wrong_type(value)
+
+    return convert
+
+
+def _number_converter(
+    field: FieldSchema, wrong_type: Callable[[Any], FieldValueError]
+) -> Converter:
+    label = field.label
+    names = [field.name]
+    integer = field.type in INTEGER_TYPES
+    scale = 0 if integer else field.scale
+    integer_digits = field.digits if integer else field.precision - field.scale
+    limit = 10**integer_digits if integer_digits > 0 else None
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise wrong_type(value)
+        try:
+            number = float(value)
+        except ValueError:
+            raise wrong_type(value) from None
+        if not math.isfinite(number):
+            raise wrong_type(value)
+        rounded = round(number, scale)
+        if limit is not None and abs(rounded) >= limit:
+            raise FieldValueError(
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                f"{label}: value outside of valid range on numeric field: {value}",
+                names,
+            )
+        if integer:
+            if rounded != number:
+                raise wrong_type(value)
+            return int(rounded)
+        return rounded
+
+    return convert
+
+
+def _temporal_converter(
+    parse: Callable[[str], str | None], wrong_type: Callable[[Any], FieldValueError]
+) -> Converter:
+    def convert(value: Any) -> Any:
+        parsed = parse(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise wrong_type(value)
+        return parsed
+
+    return convert

@@ -1,0 +1,179 @@
+"""Build one Airflow DAG per integration config. Imported at DAG-parse time: keep it light.
+
+Only the config loader (pydantic + YAML) and `airflow.sdk` are imported here; pandas,
+great-expectations and Salesforce clients load inside the tasks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, Param, TriggerRule, task
+
+from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
+
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")  # fixed: a moving start date re-versions DAGs
+DAG_ID_PREFIX = "walkme_sync__"
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "walkme-sync",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(hours=1),
+}
+
+
+def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
+    """Every valid config yields its DAG; every invalid file yields a placeholder showing why."""
+    result = load_integrations(folder)
+    dags = [build_integration_dag(config, dag_file) for config in result.integrations]
+    for file, problems in sorted(result.problems.items()):
+        errors = [problem for problem in problems if problem.severity == "error"]
+        if errors:
+            dags.append(build_invalid_config_dag(file, errors, dag_file))
+        for problem in problems:
+            # Parse warnings show up in the Airflow UI next to the DAG file.
+            warnings.warn(str(problem), UserWarning, stacklevel=1)
+    return dags
+
+
+def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
+    """extract_report -> validate_report -> match_keys -> upsert -> record_run."""
+    integration_id = config.id
+    with DAG(
+        dag_id=config.dag_id,
+        description=f"{config.name}: {config.report.name} -> {config.object.name}",
+        schedule=config.schedule if config.active else None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        is_paused_upon_creation=not config.active,
+        default_args=DEFAULT_ARGS,
+        tags=_tags(config),
+        doc_md=integration_doc(config),
+        params={
+            "dry_run": Param(
+                False,
+                type="boolean",
+                description="Report the changes field by field; write nothing.",
+            ),
+            "full_sync": Param(
+                False,
+                type="boolean",
+                description="Also rewrite values Salesforce already holds (normally only changes).",
+            ),
+        },
+    ) as dag:
+
+        @task(task_id="extract_report")
+        def extract_report() -> dict[str, Any]:
+            from include.walkme_sync.tasks import run_step
+
+            return run_step("extract", integration_id)
+
+        @task(task_id="validate_report")
+        def validate_report() -> dict[str, Any]:
+            from include.walkme_sync.tasks import run_step
+
+            return run_step("validate", integration_id)
+
+        @task(task_id="match_keys")
+        def match_keys() -> dict[str, Any]:
+            from include.walkme_sync.tasks import run_step
+
+            return run_step("match", integration_id)
+
+        @task(task_id="upsert")
+        def upsert() -> dict[str, Any]:
+            from include.walkme_sync.tasks import run_step
+
+            return run_step("upsert", integration_id)
+
+        # Runs whatever happened upstream, so failed syncs are recorded too; retried only once
+        # because the ledger write replaces the run's rows.
+        @task(task_id="record_run", trigger_rule=TriggerRule.ALL_DONE, retries=1)
+        def record_run() -> dict[str, Any]:
+            from include.walkme_sync.tasks import record_run as record
+
+            return record(integration_id)
+
+        extract_report() >> validate_report() >> match_keys() >> upsert() >> record_run()
+    dag.fileloc = dag_file
+    return dag
+
+
+def build_invalid_config_dag(file: str, problems: list[ConfigProblem], dag_file: str) -> DAG:
+    """A never-scheduled DAG named after the bad file; its doc and its task show the errors."""
+    stem = Path(file).stem.lower().replace("-", "_")
+    messages = [str(problem) for problem in problems]
+    with DAG(
+        dag_id=f"{DAG_ID_PREFIX}invalid__{stem}",
+        description=f"INVALID integration config {file}",
+        schedule=None,
+        start_date=START_DATE,
+        catchup=False,
+        tags=["walkme-sync", "config-error"],
+        doc_md="## Invalid integration config\n\n"
+        f"`{file}` could not be loaded, so its integration does not run. Fix these problems:\n\n"
+        + "\n".join(f"- {message}" for message in messages),
+    ) as dag:
+
+        @task(task_id="config_error", retries=0)
+        def config_error() -> None:
+            from include.walkme_sync.tasks import fail_for_invalid_config
+
+            fail_for_invalid_config(file, messages)
+
+        config_error()
+    dag.fileloc = dag_file
+    return dag
+
+
+def _tags(config: IntegrationConfig) -> list[str]:
+    tags = [
+        "walkme-sync",
+        f"integration:{config.id}",
+        f"env:{config.environment}",
+        f"object:{config.object.name}",
+        f"report:{config.report.name}",
+    ]
+    if not config.active:
+        tags.append("inactive")
+    return tags
+
+
+def integration_doc(config: IntegrationConfig) -> str:
+    """The original product's list view, as the DAG's documentation."""
+    rows = "\n".join(
+        f"| `{mapping.column}` | `{mapping.field}` | {mapping.null_policy} |"
+        for mapping in config.mappings
+    )
+    source = config.report.source
+    where = getattr(source, "location", None) or f"SQL via connection `{source.conn_id}`"
+    active = "yes" if config.active else "no"
+    schedule = config.schedule if config.active else "not scheduled"
+    environment = f"{config.environment} (`{config.conn_id}`)"
+    report, sobject = config.report.name, config.object.name
+    return f"""## {config.name}
+
+| Id | Report | Object | Environment | Active | Schedule (UTC) |
+|---|---|---|---|---|---|
+| `{config.id}` | {report} | {sobject} | {environment} | {active} | `{schedule}` |
+
+**Match:** report column `{config.report.key_column}` ({config.report.key_kind}) = \
+`{config.object.name}.{config.object.key_field}`
+
+| Report column | Salesforce field | When the report value is empty |
+|---|---|---|
+{rows}
+
+Source: `{where}` · Config: `{config.source_file}`
+
+Trigger with **dry_run** to see the changes field by field without writing. Each run's counts
+(written, unchanged, unmatched, ambiguous, rejected, failed) are in the `record_run` task's log
+and XCom, and in the run ledger.
+"""

@@ -1,0 +1,198 @@
+"""Validate the extracted report with great-expectations before anything is matched or written.
+
+Hard expectations (the key and mapped columns exist) stop the run. Row-level expectations (key not
+empty, key format per kind, unique keys) reject the offending rows with a reason; duplicate keys are
+then resolved by the integration's `matching.duplicate_report_keys` policy. GX is imported inside
+the functions: it costs ~2 s and must never load while DAGs are parsed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from include.walkme_sync.errors import DataValidationError
+from include.walkme_sync.outcomes import outcome_frame
+
+if TYPE_CHECKING:
+    from include.walkme_sync.config import IntegrationConfig
+
+log = logging.getLogger(__name__)
+
+KEY_COLUMN = "__key"
+KEY_PATTERNS = {
+    "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    "guid": r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+}
+
+
+@dataclass
+class ValidationOutcome:
+    """Rows that go on to matching, rows rejected here, and a JSON-safe summary for XCom/logs."""
+
+    kept: pd.DataFrame
+    rejected: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def normalized_keys(values: pd.Series, kind: str) -> pd.Series:
+    """Vectorised twin of `matching.normalize_key`: e-mail trims and case-folds, GUID lowercases."""
+    text = values.astype("string").str.strip()
+    if kind == "email":
+        text = text.str.casefold()
+    elif kind == "guid":
+        text = text.str.lower().str.strip("{}")
+    return text.mask(text == "")
+
+
+def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> ValidationOutcome:
+    """Run the suite on `frame` (extracted rows with `__row`); raise on hard failures."""
+    key_column = config.report.key_column
+    required = [key_column, *(mapping.column for mapping in config.mappings)]
+    work = frame.copy()
+    if key_column in work.columns:
+        work[KEY_COLUMN] = normalized_keys(work[key_column], config.report.key_kind)
+    results = _run_suite(work, config, required)
+    _raise_on_hard_failures(results, config)
+
+    reasons = _row_rejections(work, results, config)
+    duplicates = _duplicate_rejections(work.drop(index=list(reasons)), config)
+    reasons.update(duplicates)
+    rejected_index = list(reasons)
+    rejected = outcome_frame(
+        rows=work.loc[rejected_index, "__row"],
+        keys=work.loc[rejected_index, key_column].astype("string"),
+        bucket="rejected",
+        reasons=[reasons[index] for index in rejected_index],
+    )
+    kept = work.drop(index=rejected_index)
+    summary = _summary(results, frame, kept, rejected)
+    return ValidationOutcome(kept=kept, rejected=rejected, summary=summary)
+
+
+def _run_suite(work: pd.DataFrame, config: IntegrationConfig, required: list[str]) -> Any:
+    """Build an ephemeral GX context and validate `work` against the integration's suite."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (
+        context.data_sources.add_pandas(name="report")
+        .add_dataframe_asset(name=config.report.name)
+        .add_batch_definition_whole_dataframe("extracted")
+    )
+    expectations: list[Any] = [gxe.ExpectColumnToExist(column=column) for column in required]
+    if KEY_COLUMN in work.columns:
+        expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=KEY_COLUMN))
+        pattern = KEY_PATTERNS.get(config.report.key_kind)
+        if pattern:
+            expectations.append(
+                gxe.ExpectColumnValuesToMatchRegex(column=KEY_COLUMN, regex=pattern)
+            )
+        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=KEY_COLUMN))
+    suite = context.suites.add(
+        gx.ExpectationSuite(name=f"{config.id}_report", expectations=expectations)
+    )
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{config.id}_validation", data=batch_definition, suite=suite)
+    )
+    return definition.run(
+        batch_parameters={"dataframe": work},
+        result_format={"result_format": "COMPLETE", "partial_unexpected_count": 20},
+    )
+
+
+def _raise_on_hard_failures(results: Any, config: IntegrationConfig) -> None:
+    """Missing columns make the report unusable: stop before anything is matched or written."""
+    missing = [
+        result.expectation_config.kwargs["column"]
+        for result in results.results
+        if result.expectation_config.type == "expect_column_to_exist" and not result.success
+    ]
+    if missing:
+        raise DataValidationError(
+            f"Integration '{config.id}': the report lacks the column(s) {missing} "
+            f"(key column '{config.report.key_column}' and every mapped column are required). "
+            "Nothing was written.",
+            action="Fix the report's columns in WalkMe Insights, or the integration's mappings.",
+        )
+
+
+def _row_rejections(work: pd.DataFrame, results: Any, config: IntegrationConfig) -> dict[Any, str]:
+    """Frame index -> reason, for rows with an empty or badly formatted key."""
+    reasons: dict[Any, str] = {}
+    key_column = config.report.key_column
+    for result in results.results:
+        kind = result.expectation_config.type
+        if result.success or kind not in {
+            "expect_column_values_to_not_be_null",
+            "expect_column_values_to_match_regex",
+        }:
+            continue
+        for index in result.result.get("unexpected_index_list") or []:
+            if index in reasons:
+                continue
+            if kind == "expect_column_values_to_not_be_null":
+                reasons[index] = f"{key_column}: the key is empty"
+            else:
+                value = work.at[index, key_column]
+                reasons[index] = (
+                    f"{key_column}: '{value}' is not a valid {config.report.key_kind} key"
+                )
+    return reasons
+
+
+def _duplicate_rejections(work: pd.DataFrame, config: IntegrationConfig) -> dict[Any, str]:
+    """Apply `matching.duplicate_report_keys`: reject all copies, or keep the first/last one."""
+    if KEY_COLUMN not in work.columns or work.empty:
+        return {}
+    keys = work[KEY_COLUMN]
+    policy = config.matching.duplicate_report_keys
+    in_group = keys.duplicated(keep=False) & keys.notna()
+    if not in_group.any():
+        return {}
+    if policy == "reject":
+        counts = keys[in_group].value_counts()
+        return {
+            index: f"duplicate report key '{keys.at[index]}' ({counts[keys.at[index]]} rows)"
+            for index in work.index[in_group]
+        }
+    keep: Any = "first" if policy == "keep_first" else "last"
+    dropped = keys.duplicated(keep=keep) & in_group
+    kept_rows = work.loc[in_group & ~dropped].set_index(KEY_COLUMN)["__row"]
+    return {
+        index: (
+            f"duplicate report key '{keys.at[index]}': row {int(kept_rows[keys.at[index]])} "
+            f"is used ({policy})"
+        )
+        for index in work.index[dropped]
+    }
+
+
+def _summary(
+    results: Any, frame: pd.DataFrame, kept: pd.DataFrame, rejected: pd.DataFrame
+) -> dict[str, Any]:
+    expectations = [
+        {
+            "expectation": result.expectation_config.type,
+            "column": result.expectation_config.kwargs.get("column"),
+            "success": bool(result.success),
+            "unexpected_count": int(result.result.get("unexpected_count") or 0),
+            "examples": [
+                str(value) for value in (result.result.get("partial_unexpected_list") or [])
+            ][:5],
+        }
+        for result in results.results
+    ]
+    return {
+        "success": bool(results.success),
+        "rows_in": len(frame),
+        "rows_kept": len(kept),
+        "rows_rejected": len(rejected),
+        "expectations": expectations,
+    }

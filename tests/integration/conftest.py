@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.harness import SyncHarness
+
+
+@pytest.fixture
+def harness(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sf_emulator: Any, airflow_db: Path
+) -> Iterator[SyncHarness]:
+    """A private integrations folder, storage root and ledger, wired to the emulator's Sandbox."""
+    sync = SyncHarness(tmp_path)
+    monkeypatch.setenv("WALKME_SYNC_INTEGRATIONS_DIR", str(sync.integrations))
+    monkeypatch.setenv("WALKME_SYNC_STORAGE_ROOT", str(sync.storage))
+    monkeypatch.delenv("WALKME_SYNC_LEDGER_URL", raising=False)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SALESFORCE_SANDBOX", sf_emulator.airflow_connection_json("sandbox")
+    )
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SALESFORCE_PRODUCTION", sf_emulator.airflow_connection_json("production")
+    )
+    yield sync
