@@ -9,6 +9,7 @@ from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from include.sf_emulator.faults import FaultInjector
     from include.sf_emulator.runtime import OrgRuntime
     from include.sf_emulator.store import ApiError
 
@@ -78,6 +79,7 @@ class ApiRequest:
     body: bytes
     api_version: str  # "59.0"
     org: OrgRuntime
+    faults: FaultInjector | None = None
 
     def json_body(self) -> Any:
         """The body parsed as JSON; raises ValueError with a Salesforce-like message."""

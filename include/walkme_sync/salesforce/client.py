@@ -27,18 +27,18 @@ _API_USAGE = re.compile(r"(?:^|[^-])api-usage=(\d+)/(\d+)")
 #: Seconds to wait for connect / for a response when the caller did not set a timeout.
 DEFAULT_TIMEOUT = (30.0, 600.0)
 
-API_CALL_KINDS = ("query", "describe", "composite", "bulk2", "bulk", "rest")
+API_CALL_KINDS = ("query", "describe", "composite", "bulk2", "bulk1", "rest")
 
 
 def classify_request(method: str, url: str) -> str:
-    """Kind of a request: login, query, describe, composite, bulk2, bulk (1.0) or rest."""
+    """Kind of a request: login, query, describe, composite, bulk2, bulk1 or rest."""
     path = urlsplit(url).path.lower()
     if "/services/soap/u/" in path or "/services/oauth2/" in path:
         return "login"
     if "/jobs/ingest" in path or "/jobs/query" in path:
         return "bulk2"
     if "/services/async/" in path:
-        return "bulk"
+        return "bulk1"
     if re.search(r"/services/data/v[\d.]+/(query|queryall)(/|$)", path):
         return "query"
     if path.endswith("/describe") or re.search(r"/services/data/v[\d.]+/sobjects/?$", path):
@@ -53,7 +53,8 @@ class ApiMeter:
     """Counts the API calls one run makes, and the org's daily usage as Salesforce last reported it.
 
     Login requests are counted in `calls_by_kind["login"]` but not in `calls`, because Salesforce
-    does not charge them to the daily API request limit.
+    does not charge them to the daily API request limit; neither are requests refused for an
+    invalid session (401) or an exhausted limit (403), counted under "refused".
     """
 
     calls: int = 0
@@ -62,12 +63,14 @@ class ApiMeter:
     daily_limit: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def record(self, method: str, url: str, headers: Any) -> None:
+    def record(self, method: str, url: str, headers: Any, status: int = 200) -> None:
         """Count one response; update the daily usage from its `Sforce-Limit-Info` header."""
         kind = classify_request(method, url)
+        if kind != "login" and status in {401, 403}:
+            kind = "refused"
         with self._lock:
             self.calls_by_kind[kind] += 1
-            if kind != "login":
+            if kind not in {"login", "refused"}:
                 self.calls += 1
             limit_info = headers.get("Sforce-Limit-Info") if headers is not None else None
             if limit_info:
@@ -77,7 +80,9 @@ class ApiMeter:
 
     def response_hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """`requests` response hook: meter the response, leave it untouched."""
-        self.record(response.request.method or "GET", response.url, response.headers)
+        self.record(
+            response.request.method or "GET", response.url, response.headers, response.status_code
+        )
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-able summary for logs and the run ledger."""

@@ -60,8 +60,10 @@ def is_null(value: object) -> bool:
         return value.strip() == ""
     if isinstance(value, float):
         return math.isnan(value)
+    if type(value).__name__ in {"NAType", "NaTType"}:  # pandas NA / NaT, without importing pandas
+        return True
     try:
-        # pandas NA / NaT / numpy NaN without importing pandas here
+        # numpy NaN / NaT scalars
         result = value != value  # noqa: PLR0124 - NaN-like values are unequal to themselves
         return bool(result)
     except (TypeError, ValueError):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.salesforce.errors import translate
@@ -155,7 +156,7 @@ _LOSSY_PAIRS = frozenset(
 
 
 def check_against_describe(
-    config: IntegrationConfig, catalog_columns: dict[str, str], info: ObjectInfo
+    config: IntegrationConfig, catalog_columns: Mapping[str, str], info: ObjectInfo
 ) -> list[ConfigProblem]:
     """Online validation of `config` against the target object's describe metadata.
 
@@ -167,7 +168,9 @@ def check_against_describe(
     file = _config_file(config)
     problems: list[ConfigProblem] = []
 
-    def problem(path: str, message: str, hint: str, severity: str = "error") -> None:
+    def problem(
+        path: str, message: str, hint: str, severity: Literal["error", "warning"] = "error"
+    ) -> None:
         problems.append(
             ConfigProblem(file=file, path=path, message=message, hint=hint, severity=severity)
         )

@@ -1,0 +1,546 @@
+"""The emulator's HTTP server: one loopback port, three ways in.
+
+* **Direct HTTPS** (``https://127.0.0.1:PORT``): the first byte of a connection is a TLS handshake,
+  so the server wraps the socket and serves the API; logins answer with that same address.
+* **Proxy** (``http://127.0.0.1:PORT`` as ``HTTPS_PROXY`` / the connection's ``proxies``): a plain
+  ``CONNECT login.salesforce.com:443`` is answered ``200`` and the tunnel is TLS-terminated here with
+  the leaf certificate, so clients keep the real host names. The requested host picks the org at
+  login and logins answer with the org's real My Domain URL. Only the emulated Salesforce hosts are
+  accepted; nothing is ever forwarded off the machine.
+* **Plain HTTP admin** (``http://127.0.0.1:PORT/__emulator/...``) for the process mode.
+
+Every API request is authenticated (``Authorization: Bearer`` or ``X-SFDC-Session``), counted per
+org and kind, and answered with ``Sforce-Limit-Info``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from socketserver import _SocketWriter  # type: ignore[attr-defined]
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from include.sf_emulator import admin_api, bulk_api, rest_api
+from include.sf_emulator.auth import (
+    AuthService,
+    LoginContext,
+    OrgIdentity,
+    default_identities,
+    with_jwt_keys,
+)
+from include.sf_emulator.ca import DEFAULT_DATA_DIR, TlsFiles, ensure_tls_files
+from include.sf_emulator.faults import FaultInjector, LockFaults
+from include.sf_emulator.http_types import (
+    ApiRequest,
+    Reply,
+    api_error_reply,
+    error_reply,
+    json_reply,
+    not_found,
+)
+from include.sf_emulator.model import load_schemas
+from include.sf_emulator.runtime import DEFAULT_DAILY_LIMIT, OrgRuntime, UsageMeter
+from include.sf_emulator.store import ApiError, OrgData
+
+logger = logging.getLogger(__name__)
+
+# Salesforce's limit for the request line plus headers of a REST call.
+MAX_REQUEST_HEAD_BYTES = 16_384
+DEFAULT_API_VERSION = "59.0"
+_DATA_PATH = re.compile(r"^/services/data/v(\d+\.\d+)(?:/(.*))?$")
+_ASYNC_PATH = re.compile(r"^/services/async/(\d+\.\d+)(?:/(.*))?$")
+_SOAP_VERSION = re.compile(r"/services/Soap/u/(\d+\.\d+)")
+_TLS_HANDSHAKE_RECORD = 0x16
+_IDLE_CONNECTION_SECONDS = 120
+
+
+class DropConnection(Exception):
+    """Raised to close a client connection without sending any response (fault injection)."""
+
+
+@dataclass(frozen=True)
+class IncomingRequest:
+    method: str
+    target: str
+    headers: Message
+    body: bytes
+    tunnel_host: str | None  # the CONNECT host in proxy mode
+    is_tls: bool
+
+
+class EmulatorCore:
+    """All state of one emulator instance: orgs, logins, faults. HTTP-agnostic routing."""
+
+    def __init__(
+        self,
+        data_dir: Path | None = None,
+        daily_limit: int = DEFAULT_DAILY_LIMIT,
+        identities: Mapping[str, OrgIdentity] | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir) if data_dir else DEFAULT_DATA_DIR
+        identities = dict(identities or default_identities())
+        hosts = tuple(identity.instance_host for identity in identities.values())
+        self.tls: TlsFiles = ensure_tls_files(self.data_dir, extra_hosts=hosts)
+        self.auth = AuthService(
+            {name: with_jwt_keys(identity, self.data_dir) for name, identity in identities.items()}
+        )
+        schemas = load_schemas()
+        self.orgs: dict[str, OrgRuntime] = {
+            name: OrgRuntime(
+                identity=identity,
+                data=OrgData(
+                    name,
+                    identity.org_id,
+                    schemas,
+                    api_version=DEFAULT_API_VERSION,
+                    is_sandbox=identity.is_sandbox,
+                ),
+                usage=UsageMeter(daily_limit),
+            )
+            for name, identity in self.auth.identities.items()
+        }
+        self.faults = FaultInjector(self)
+        self.port = 0
+
+    # --- addresses ----------------------------------------------------------------------------
+
+    @property
+    def direct_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def proxy_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def instance_url_for(self, identity: OrgIdentity, tunnel_host: str | None) -> str:
+        """Through the proxy an org lives at its real My Domain; directly, at the loopback URL."""
+        return f"https://{identity.instance_host}" if tunnel_host else self.direct_url
+
+    # --- OrgControls (used by the fault injector) ---------------------------------------------
+
+    def org(self, name: str) -> OrgRuntime:
+        try:
+            return self.orgs[name]
+        except KeyError:
+            raise KeyError(f"unknown org {name!r}; expected one of {sorted(self.orgs)}") from None
+
+    def expire_sessions(self, org: str | None) -> None:
+        self.auth.tokens.expire_access(org)
+
+    def set_daily_limit(self, org: str, limit: int) -> None:
+        self.org(org).usage.daily_limit = limit
+
+    def exhaust_quota(self, org: str) -> None:
+        self.org(org).usage.exhaust()
+
+    def lock_faults(self, org: str) -> LockFaults:
+        return self.org(org).data.lock_faults  # type: ignore[no-any-return]
+
+    # --- lifecycle helpers --------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Empty both orgs, forget jobs and usage, clear faults (sessions stay valid)."""
+        for runtime in self.orgs.values():
+            runtime.data.reset()
+            runtime.usage.reset()
+            runtime.reset_server_state()
+        self.faults.clear()
+
+    def credentials(self, org: str) -> dict[str, Any]:
+        identity = self.org(org).identity
+        user = identity.user
+        return {
+            "username": user.username,
+            "password": user.password,
+            "security_token": user.security_token,
+            "client_id": user.client_id,
+            "client_secret": user.client_secret,
+            "domain": identity.login_domain,
+            "my_domain": identity.my_domain,
+            "instance_host": identity.instance_host,
+            "org_id": identity.org_id,
+            "private_key_path": str(identity.jwt_private_key_path),
+            "certificate_path": str(identity.jwt_certificate_path),
+        }
+
+    def info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "instance_url": self.direct_url,
+            "proxy_url": self.proxy_url,
+            "admin_url": f"{self.proxy_url}/__emulator",
+            "ca_bundle": str(self.tls.ca_cert),
+            "trust_bundle": str(self.tls.trust_bundle),
+            "port": self.port,
+            "data_dir": str(self.data_dir),
+        }
+        for name in self.orgs:
+            info[name] = self.credentials(name)
+        return info
+
+    # --- routing ------------------------------------------------------------------------------
+
+    def handle(self, request: IncomingRequest) -> Reply:
+        path, _, query_string = request.target.partition("?")
+        if "://" in path:
+            # Absolute-form requests would mean forwarding plain HTTP somewhere: never.
+            return error_reply(403, "FORBIDDEN", "The emulator only tunnels CONNECT to Salesforce")
+        if path.startswith("/__emulator/"):
+            if request.tunnel_host is not None:
+                return not_found()
+            return admin_api.handle(self, request.method, path, query_string, request.body)
+        if not request.is_tls:
+            return error_reply(400, "HTTPS_REQUIRED", "Use https:// (or CONNECT through the proxy)")
+        plan = self.faults.plan_for(path)
+        if plan.delay_seconds:
+            time.sleep(plan.delay_seconds)
+        if plan.drop:
+            raise DropConnection
+        if plan.error is not None:
+            return error_reply(plan.error.status, plan.error.error_code, plan.error.message)
+        return self._route(request, path, query_string)
+
+    def _route(self, request: IncomingRequest, path: str, query_string: str) -> Reply:
+        context = LoginContext(
+            requested_host=request.tunnel_host,
+            instance_url_for=lambda identity: self.instance_url_for(identity, request.tunnel_host),
+        )
+        soap = _SOAP_VERSION.search(path)
+        if soap and request.method == "POST":
+            reply = self.auth.soap_login(request.body, context, soap.group(1))
+            return Reply(reply.status, reply.body, reply.content_type)
+        if path.rstrip("/") == "/services/oauth2/token" and request.method == "POST":
+            form = _first_values(parse_qs(request.body.decode("utf-8", "replace")))
+            reply = self.auth.oauth_token(form, request.headers.get("Authorization"), context)
+            return Reply(reply.status, reply.body, reply.content_type)
+        if path.rstrip("/") == "/services/oauth2/revoke" and request.method in ("GET", "POST"):
+            form = _first_values(parse_qs(query_string))
+            form.update(_first_values(parse_qs(request.body.decode("utf-8", "replace"))))
+            reply = self.auth.revoke(form.get("token"))
+            return Reply(reply.status, reply.body, reply.content_type)
+        if path.rstrip("/") == "/services/data" and request.method == "GET":
+            return json_reply(200, rest_api.versions_list())
+        data_match = _DATA_PATH.match(path)
+        if data_match:
+            return self._api(request, data_match, query_string, bulk1=False)
+        async_match = _ASYNC_PATH.match(path)
+        if async_match:
+            return self._api(request, async_match, query_string, bulk1=True)
+        return not_found()
+
+    def _api(
+        self, request: IncomingRequest, match: re.Match[str], query_string: str, *, bulk1: bool
+    ) -> Reply:
+        runtime = self._authenticate(request)
+        if runtime is None:
+            return error_reply(401, "INVALID_SESSION_ID", "Session expired or invalid")
+        segments = _segments(match.group(2) or "")
+        if bulk1:
+            kind, handler = "bulk1", bulk_api.bulk1_route
+        elif segments[:1] == ["jobs"]:
+            kind, handler = "bulk2", bulk_api.bulk2_route
+        else:
+            kind, handler = rest_api.resolve(request.method, segments)
+        if not runtime.usage.try_consume(kind):
+            reply = error_reply(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        else:
+            api_request = ApiRequest(
+                method=request.method,
+                path=match.group(0),
+                segments=segments,
+                query=_first_values(parse_qs(query_string, keep_blank_values=True)),
+                headers=request.headers,
+                body=request.body,
+                api_version=match.group(1),
+                org=runtime,
+                faults=self.faults,
+            )
+            reply = _call_handler(handler, api_request, bulk1=bulk1)
+        reply.headers["Sforce-Limit-Info"] = runtime.usage.header_value()
+        return reply
+
+    def _authenticate(self, request: IncomingRequest) -> OrgRuntime | None:
+        """The org whose valid access token the request carries, or None."""
+        token = _session_token(request.headers)
+        org_name = self.auth.tokens.org_of_access(token) if token else None
+        if org_name is None:
+            return None
+        owner = next(
+            (o for o in self.auth.identities.values() if o.instance_host == request.tunnel_host),
+            None,
+        )
+        if owner is not None and owner.name != org_name:
+            # A session of one org is not valid on another org's My Domain.
+            return None
+        return self.orgs[org_name]
+
+    def issue_session(self, org: str) -> str:
+        return self.auth.tokens.issue_access(self.org(org).identity)
+
+
+def _call_handler(handler: Any, request: ApiRequest, *, bulk1: bool) -> Reply:
+    try:
+        reply: Reply = handler(request)
+    except ApiError as exc:
+        if bulk1:
+            return bulk_api.bulk1_error(exc.http_status, exc.error_code, exc.message)
+        return api_error_reply(exc)
+    return reply
+
+
+def _session_token(headers: Message) -> str | None:
+    authorization = headers.get("Authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() in ("bearer", "oauth") and value.strip():
+        return value.strip()
+    session = headers.get("X-SFDC-Session", "").strip()
+    if session.lower().startswith("bearer "):
+        session = session[7:].strip()
+    return session or None
+
+
+def _segments(rest: str) -> list[str]:
+    """Decoded path segments; a trailing slash is not a segment, an encoded '/' stays inside one."""
+    parts = rest.split("/")
+    while parts and parts[-1] == "":
+        parts.pop()
+    return [unquote(part) for part in parts]
+
+
+def _first_values(parsed: Mapping[str, list[str]]) -> dict[str, str]:
+    return {key: values[0] for key, values in parsed.items() if values}
+
+
+# === socket side ====================================================================================
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """A threaded server whose connections may turn into TLS (direct) or tunnels (CONNECT)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], core: EmulatorCore) -> None:
+        self.core = core
+        self.tls_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.tls_context.minimum_version = ssl.TLSVersion.TLSv1_2
+        self.tls_context.load_cert_chain(core.tls.server_cert, core.tls.server_key)
+        self._open_sockets: set[socket.socket] = set()
+        self._sockets_lock = threading.Lock()
+        super().__init__(address, EmulatorRequestHandler)
+        core.port = self.server_address[1]
+
+    def track(self, sock: socket.socket) -> None:
+        with self._sockets_lock:
+            self._open_sockets.add(sock)
+
+    def untrack(self, sock: socket.socket) -> None:
+        with self._sockets_lock:
+            self._open_sockets.discard(sock)
+
+    def close_open_connections(self) -> None:
+        """Unblock handler threads waiting on idle keep-alive connections (used at stop)."""
+        with self._sockets_lock:
+            sockets = list(self._open_sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients that hang up, distrust the certificate or get dropped on purpose are normal.
+        logger.debug("connection from %s ended with an error", client_address, exc_info=True)
+
+
+class EmulatorRequestHandler(BaseHTTPRequestHandler):
+    """Per-connection handler: sniffs TLS, terminates CONNECT tunnels, serves requests."""
+
+    protocol_version = "HTTP/1.1"
+    server: EmulatorHTTPServer
+    server_version = "SFDC-Emulator"
+    sys_version = ""
+    timeout = _IDLE_CONNECTION_SECONDS
+
+    tunnel_host: str | None = None
+    is_tls = False
+
+    def setup(self) -> None:
+        self.server.track(self.request)
+        self.request.settimeout(self.timeout)
+        try:
+            first = self.request.recv(1, socket.MSG_PEEK)
+        except OSError:
+            first = b""
+        if first and first[0] == _TLS_HANDSHAKE_RECORD:
+            self.request = self.server.tls_context.wrap_socket(self.request, server_side=True)
+            self.server.track(self.request)
+            self.is_tls = True
+        super().setup()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.untrack(self.connection)
+            self.server.untrack(self.request)
+            try:
+                self.connection.close()
+            except OSError:
+                pass
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        # Request lines can hold tokens (revoke?token=...): keep them out of logs.
+        return
+
+    # --- proxy --------------------------------------------------------------------------------
+
+    def do_CONNECT(self) -> None:
+        host, _, port = self.path.rpartition(":")
+        host = host.strip("[]").lower()
+        if not host.endswith(".salesforce.com") or port != "443":
+            self._send_plain(403, "The emulator only tunnels to Salesforce hosts on port 443")
+            return
+        if not self.server.core.auth.is_known_host(host):
+            self._send_plain(502, f"Unknown Salesforce host {host}")
+            return
+        self.send_response(200, "Connection Established")
+        self.end_headers()
+        tls_socket = self.server.tls_context.wrap_socket(self.connection, server_side=True)
+        self.server.track(tls_socket)
+        self.connection = self.request = tls_socket
+        self.rfile = tls_socket.makefile("rb", self.rbufsize)
+        self.wfile = _SocketWriter(tls_socket)
+        self.tunnel_host = host
+        self.is_tls = True
+        self.close_connection = False
+
+    def _send_plain(self, status: int, message: str) -> None:
+        body = message.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
+
+    # --- HTTP methods -------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def do_PATCH(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_HEAD(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        oversize = self._oversize_head_status()
+        if oversize:
+            self._write(error_reply(oversize, *_OVERSIZE[oversize]), close=True)
+            return
+        body = self._read_body()
+        request = IncomingRequest(
+            method=self.command,
+            target=self.path,
+            headers=self.headers,
+            body=body,
+            tunnel_host=self.tunnel_host,
+            is_tls=self.is_tls,
+        )
+        try:
+            reply = self.server.core.handle(request)
+        except DropConnection:
+            self._drop()
+            return
+        except Exception:
+            logger.exception("emulator error on %s %s", self.command, self.path.split("?")[0])
+            reply = error_reply(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred.")
+        self._write(reply, close=reply.close)
+
+    def _oversize_head_status(self) -> int | None:
+        """414/431 when request line + headers exceed Salesforce's 16 KB."""
+        line_bytes = len(self.raw_requestline)
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in self.headers.items()) + 2
+        if line_bytes + header_bytes <= MAX_REQUEST_HEAD_BYTES:
+            return None
+        return 414 if line_bytes > header_bytes else 431
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _write(self, reply: Reply, *, close: bool) -> None:
+        self.send_response(reply.status)
+        if reply.content_type:
+            self.send_header("Content-Type", reply.content_type)
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(reply.body)))
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD" and reply.body:
+            self.wfile.write(reply.body)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.connection.close()
+
+
+_OVERSIZE = {
+    414: ("URI_TOO_LONG", "The request URI is too long (request line and headers over 16384 bytes)"),
+    431: (
+        "REQUEST_HEADER_FIELDS_TOO_LARGE",
+        "Request header fields too large (request line and headers over 16384 bytes)",
+    ),
+}
+
+
+def serve_in_thread(server: EmulatorHTTPServer) -> threading.Thread:
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
+        name=f"sf-emulator-{server.core.port}",
+    )
+    thread.start()
+    return thread
+

@@ -1,0 +1,291 @@
+"""Plan the writes (coerce, null policy, diff against Salesforce's values) and apply them.
+
+`plan_changes` is pure: it needs the matched rows (with Salesforce's current values, fetched by
+the match step) and the describe metadata, and decides per (report row, record) pair whether it is
+rejected (a value the field cannot take), unchanged, or a change of some fields. `apply_plan`
+writes the changes (or, in a dry run, only reports them) and gives every matched report row exactly
+one bucket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from include.walkme_sync.errors import ConfigurationError
+from include.walkme_sync.matching import CURRENT_PREFIX
+from include.walkme_sync.outcomes import OUTCOME_COLUMNS, outcome_frame
+from include.walkme_sync.salesforce.coerce import (
+    ValueRejected,
+    WireValue,
+    coerce_for_field,
+    is_null,
+    values_equal,
+)
+from include.walkme_sync.salesforce.describe import FieldInfo, ObjectInfo
+from include.walkme_sync.salesforce.writers import RecordChange, WriteResult, write_changes
+
+if TYPE_CHECKING:
+    from include.walkme_sync.config import IntegrationConfig
+    from include.walkme_sync.salesforce.client import SalesforceSession
+    from include.walkme_sync.salesforce.quota import ApiBudget
+
+log = logging.getLogger(__name__)
+
+CHANGE, UNCHANGED, REJECTED = "change", "unchanged", "rejected"
+
+
+@dataclass
+class PairPlan:
+    """The decision for one (report row, Salesforce record) pair."""
+
+    row: int
+    key: str | None
+    record_id: str
+    status: str  # change | unchanged | rejected
+    reason: str | None = None
+    fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PlanResult:
+    """Changes to send, the decision per pair, and the field-by-field diff (for dry runs)."""
+
+    changes: list[RecordChange]
+    pairs: list[PairPlan]
+    diff: list[dict[str, Any]]
+
+    def counts(self) -> dict[str, int]:
+        totals: dict[str, int] = defaultdict(int)
+        for pair in self.pairs:
+            totals[pair.status] += 1
+        return dict(totals)
+
+
+@dataclass(frozen=True)
+class _Target:
+    column: str
+    field: FieldInfo
+    current_column: str
+    clear: bool
+
+
+def _targets(config: IntegrationConfig, info: ObjectInfo, matched: pd.DataFrame) -> list[_Target]:
+    targets = []
+    for index, mapping in enumerate(config.mappings):
+        described = info.field(mapping.field)
+        if described is None:
+            raise ConfigurationError(
+                f"mappings[{index}].field: {info.name} has no field '{mapping.field}'."
+            )
+        current_column = CURRENT_PREFIX + mapping.field
+        if current_column not in matched.columns:
+            raise ValueError(f"matched rows lack {current_column!r} (match step output expected)")
+        targets.append(
+            _Target(mapping.column, described, current_column, mapping.null_policy == "clear")
+        )
+    return targets
+
+
+def plan_changes(
+    config: IntegrationConfig, info: ObjectInfo, matched: pd.DataFrame, *, full_sync: bool
+) -> PlanResult:
+    """Decide what to write for every matched (row, record) pair.
+
+    Each mapped value is coerced to its field's type (a value the field cannot take rejects the
+    row, with the reasons). A null value is left alone under `null_policy: skip` and clears the
+    field under `clear`. Values equal to Salesforce's current ones are not sent, unless
+    `full_sync` (then every non-skipped value is sent).
+    """
+    targets = _targets(config, info, matched)
+    key_column = config.report.key_column
+    rows = matched["__row"].tolist()
+    keys = matched[key_column].tolist() if key_column in matched.columns else [None] * len(rows)
+    record_ids = matched["Id"].tolist()
+    new_values = [matched[t.column].tolist() for t in targets]
+    current_values = [matched[t.current_column].tolist() for t in targets]
+
+    changes: list[RecordChange] = []
+    pairs: list[PairPlan] = []
+    diff: list[dict[str, Any]] = []
+    for i, (row, raw_key, record_id) in enumerate(zip(rows, keys, record_ids, strict=True)):
+        key = None if is_null(raw_key) else str(raw_key)
+        fields: dict[str, WireValue] = {}
+        reasons: list[str] = []
+        for t, target in enumerate(targets):
+            value = new_values[t][i]
+            if is_null(value):
+                if not target.clear:
+                    continue
+                # A checkbox cannot be null: clearing it means unchecking it.
+                new: WireValue = False if target.field.type == "boolean" else None
+            else:
+                try:
+                    new = coerce_for_field(value, target.field)
+                except ValueRejected as rejected:
+                    reasons.append(str(rejected))
+                    continue
+            current = current_values[t][i]
+            if full_sync or not values_equal(current, new, target.field):
+                fields[target.field.name] = new
+                diff.append(
+                    {
+                        "row": int(row),
+                        "key": key,
+                        "record_id": str(record_id),
+                        "field": target.field.name,
+                        "old": _plain(current),
+                        "new": new,
+                    }
+                )
+        if reasons:
+            pairs.append(PairPlan(int(row), key, str(record_id), REJECTED, "; ".join(reasons)))
+            # A rejected row writes nothing: drop the diff entries it produced.
+            while diff and diff[-1]["row"] == int(row) and diff[-1]["record_id"] == str(record_id):
+                diff.pop()
+        elif fields:
+            changes.append(RecordChange(str(record_id), int(row), fields))
+            pairs.append(PairPlan(int(row), key, str(record_id), CHANGE, fields=list(fields)))
+        else:
+            pairs.append(
+                PairPlan(
+                    int(row),
+                    key,
+                    str(record_id),
+                    UNCHANGED,
+                    "Salesforce already holds these values",
+                )
+            )
+    return PlanResult(changes=changes, pairs=pairs, diff=diff)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly current value for the diff (numpy scalars, NaN -> None)."""
+    if is_null(value):
+        return None
+    item = getattr(value, "item", None)
+    return item() if callable(item) and type(value).__module__ == "numpy" else value
+
+
+def apply_plan(
+    session: SalesforceSession,
+    config: IntegrationConfig,
+    plan: PlanResult,
+    budget: ApiBudget,
+    *,
+    dry_run: bool,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Write the plan's changes (nothing in a dry run) and return (outcomes, summary).
+
+    Outcomes have one row per matched report row: written | failed | unchanged | rejected. With
+    `multiple_records: update_all` a row is failed if any of its records failed, written if any
+    was written, else unchanged. The summary carries the counts, API calls and, when the writer
+    stopped early, `stopped_reason` and `stop_category` (budget, quota, authorization...).
+    """
+    calls_before = session.meter.calls
+    stopped_reason: str | None = None
+    stop_category: str | None = None
+    if dry_run or not plan.changes:
+        results = {
+            c.record_id: WriteResult(c.record_id, c.row, True, attempts=0) for c in plan.changes
+        }
+    else:
+        outcome = write_changes(
+            session, config.object.name, plan.changes, config.write, budget, log=log
+        )
+        results = {r.record_id: r for r in outcome.results}
+        stopped_reason = outcome.stopped_reason
+        if outcome.stop_error is not None:
+            stop_category = (
+                "budget"
+                if any(r.error_code == "API_BUDGET_EXCEEDED" for r in outcome.results)
+                else outcome.stop_error.category
+            )
+    outcomes = _row_outcomes(plan, results, dry_run=dry_run)
+    counts = outcomes["bucket"].value_counts()
+    summary: dict[str, Any] = {
+        "matched_rows": len(outcomes),
+        **{b: int(counts.get(b, 0)) for b in ("written", "unchanged", "rejected", "failed")},
+        "records_changed": len(plan.changes),
+        "field_changes": len(plan.diff),
+        "api_calls": session.meter.calls - calls_before,
+        "calls_by_kind": dict(session.meter.calls_by_kind),
+        "daily_api_usage": (
+            None
+            if session.meter.daily_limit is None
+            else f"{session.meter.daily_used}/{session.meter.daily_limit}"
+        ),
+        "dry_run": dry_run,
+        "stopped_reason": stopped_reason,
+        "stop_category": stop_category,
+    }
+    return outcomes, summary
+
+
+def _row_outcomes(
+    plan: PlanResult, results: dict[str, WriteResult], *, dry_run: bool
+) -> pd.DataFrame:
+    by_row: dict[int, list[PairPlan]] = defaultdict(list)
+    for pair in plan.pairs:
+        by_row[pair.row].append(pair)
+    rows, keys, buckets, reasons, codes, ids = [], [], [], [], [], []
+    for row, pairs in by_row.items():
+        bucket, reason, code, record_id = _row_bucket(pairs, results, dry_run=dry_run)
+        rows.append(row)
+        keys.append(pairs[0].key)
+        buckets.append(bucket)
+        reasons.append(reason)
+        codes.append(code)
+        ids.append(record_id)
+    if not rows:
+        return outcome_frame(rows=[], keys=[], bucket="written")[OUTCOME_COLUMNS]
+    frames = []
+    for bucket in dict.fromkeys(buckets):
+        picked = [i for i, b in enumerate(buckets) if b == bucket]
+        frames.append(
+            outcome_frame(
+                rows=[rows[i] for i in picked],
+                keys=[keys[i] for i in picked],
+                bucket=bucket,
+                reasons=[reasons[i] for i in picked],
+                error_codes=[codes[i] for i in picked],
+                record_ids=[ids[i] for i in picked],
+            )
+        )
+    return pd.concat(frames, ignore_index=True).sort_values("__row", ignore_index=True)
+
+
+def _row_bucket(
+    pairs: list[PairPlan], results: dict[str, WriteResult], *, dry_run: bool
+) -> tuple[str, str | None, str | None, str | None]:
+    """(bucket, reason, error_code, record_id) of one report row from its pairs' fates."""
+    rejected = [p for p in pairs if p.status == REJECTED]
+    if rejected:
+        return "rejected", rejected[0].reason, "INVALID_VALUE", rejected[0].record_id
+    written: list[PairPlan] = []
+    failed: list[tuple[PairPlan, WriteResult]] = []
+    for pair in pairs:
+        if pair.status != CHANGE:
+            continue
+        result = results[pair.record_id]
+        if result.success:
+            written.append(pair)
+        else:
+            failed.append((pair, result))
+    if failed:
+        pair, result = failed[0]
+        others = f" (and {len(failed) - 1} more record(s))" if len(failed) > 1 else ""
+        reason = f"{result.message or result.error_code}{others}"
+        if result.attempts > 1:
+            reason += f" [after {result.attempts} attempts]"
+        return "failed", reason, result.error_code, pair.record_id
+    if written:
+        verb = "dry run: would update" if dry_run else "updated"
+        fields = sorted({f for p in written for f in p.fields})
+        suffix = f" on {len(written)} records" if len(written) > 1 else ""
+        return "written", f"{verb} {', '.join(fields)}{suffix}", None, written[0].record_id
+    return "unchanged", pairs[0].reason, None, pairs[0].record_id

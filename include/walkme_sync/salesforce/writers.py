@@ -1,0 +1,533 @@
+"""Write record changes: sObject Collections for small runs, Bulk API 2.0 for big ones.
+
+Guarantees:
+
+* every change ends in exactly one `WriteResult` (checked before returning);
+* per-record transient errors (`UNABLE_TO_LOCK_ROW`...) are retried in the run with exponential
+  backoff, request-level transient failures (5xx, dropped connections) of a batch too;
+* the quota guard is asked before every batch / job; when it (or Salesforce, or a revoked login)
+  stops the run, the changes not sent get a result with the reason, and `WriteOutcome` says why
+  the run stopped. The caller decides whether that fails the task (after recording the results).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from include.walkme_sync.errors import (
+    AuthorizationError,
+    QuotaError,
+    SyncError,
+    TransientError,
+)
+from include.walkme_sync.salesforce.coerce import WireValue
+from include.walkme_sync.salesforce.errors import TRANSIENT_RECORD_CODES, redact, translate
+
+if TYPE_CHECKING:
+    from include.walkme_sync.config import WriteConfig
+    from include.walkme_sync.salesforce.client import SalesforceSession
+    from include.walkme_sync.salesforce.quota import ApiBudget
+
+_log = logging.getLogger(__name__)
+
+#: Bulk 2.0 marker that sets a field to null (an empty CSV value means "leave unchanged").
+BULK_NULL = "#N/A"
+#: simple-salesforce refuses uploads over 100 MB; stay clearly below.
+MAX_BULK_JOB_BYTES = 90 * 1024 * 1024
+#: Calls one Bulk 2.0 update job costs at least: create, upload, close, poll, 2 result files.
+BULK_JOB_CALLS = 6
+MAX_POLL_INTERVAL_SECONDS = 5.0
+BULK_JOB_TIMEOUT_SECONDS = 3600.0
+
+STOP_CODES = {
+    "budget": "API_BUDGET_EXCEEDED",
+    "quota": "REQUEST_LIMIT_EXCEEDED",
+    "authorization": "AUTHORIZATION_FAILED",
+    "transient": "SALESFORCE_UNAVAILABLE",
+}
+
+
+@dataclass
+class RecordChange:
+    """Fields to set on one record. A None value clears the field."""
+
+    record_id: str
+    row: int
+    fields: dict[str, WireValue]
+
+
+@dataclass
+class WriteResult:
+    """What happened to one `RecordChange`."""
+
+    record_id: str
+    row: int
+    success: bool
+    error_code: str | None = None
+    message: str | None = None
+    attempts: int = 1
+
+
+@dataclass
+class WriteOutcome:
+    """Results of `write_changes`, one per change, and why the writing stopped early (if it did)."""
+
+    results: list[WriteResult]
+    stopped_reason: str | None = None
+    stop_error: SyncError | None = field(default=None, repr=False)
+
+    @property
+    def written(self) -> int:
+        return sum(result.success for result in self.results)
+
+    @property
+    def failed(self) -> int:
+        return sum(not result.success for result in self.results)
+
+
+def write_changes(
+    session: SalesforceSession,
+    object_name: str,
+    changes: list[RecordChange],
+    options: WriteConfig,
+    budget: ApiBudget,
+    *,
+    log: logging.Logger | None = None,
+) -> WriteOutcome:
+    """Update `changes` on `object_name`; below `options.bulk_threshold` changes through sObject
+    Collections, at or above it through Bulk API 2.0. Never raises for per-record or run-stopping
+    errors: see `WriteOutcome.stopped_reason` / `stop_error`."""
+    writer = _Writer(session, object_name, changes, options, budget, log or _log)
+    return writer.run()
+
+
+def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
+    """Consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def bulk_csv(changes: Sequence[RecordChange]) -> str:
+    """Bulk 2.0 update CSV: `Id` + the union of the changes' fields, sorted.
+
+    A change without a column leaves that cell empty (= unchanged); None becomes `#N/A` (= clear).
+    """
+    columns = sorted({name for change in changes for name in change.fields})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Id", *columns])
+    for change in changes:
+        row = [change.record_id]
+        for column in columns:
+            if column not in change.fields:
+                row.append("")
+            else:
+                row.append(bulk_cell(change.fields[column]))
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def bulk_cell(value: WireValue) -> str:
+    """One value as Bulk CSV text."""
+    if value is None:
+        return BULK_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # never scientific notation: Salesforce rejects "1e-05"
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def parse_bulk_error(text: str) -> tuple[str, str]:
+    """`sf__Error` is `CODE:message` (sometimes `CODE:message:fields --`): split it."""
+    code, sep, rest = (text or "").partition(":")
+    if sep and code.replace("_", "").isalnum() and code.upper() == code:
+        message = rest.removesuffix(" --").strip()
+        return code.strip(), message
+    return "BULK_RECORD_ERROR", text.strip()
+
+
+def _id_key(record_id: str) -> str:
+    # The first 15 characters of an 18-character Id are the case-sensitive 15-character Id.
+    return record_id[:15]
+
+
+class _Stop(Exception):
+    def __init__(self, error: SyncError, code: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.code = code
+
+
+class _Writer:
+    def __init__(  # noqa: PLR0917 - private helper, built in one place
+        self,
+        session: SalesforceSession,
+        object_name: str,
+        changes: list[RecordChange],
+        options: WriteConfig,
+        budget: ApiBudget,
+        log: logging.Logger,
+    ) -> None:
+        self.session = session
+        self.object_name = object_name
+        self.changes = changes
+        self.options = options
+        self.budget = budget
+        self.log = log
+        self.results: dict[int, WriteResult] = {}
+        self.attempts = [0] * len(changes)
+        self.retry: list[int] = []
+        self.stop: _Stop | None = None
+        self._check_unique_ids()
+
+    def _check_unique_ids(self) -> None:
+        seen: dict[str, int] = {}
+        for change in self.changes:
+            key = _id_key(change.record_id)
+            if key in seen:
+                raise ValueError(
+                    f"Record {change.record_id} appears in report rows {seen[key]} and "
+                    f"{change.row}: each Salesforce record takes at most one report row."
+                )
+            seen[key] = change.row
+
+    # ------------------------------------------------------------------ orchestration
+
+    def run(self) -> WriteOutcome:
+        pending = list(range(len(self.changes)))
+        for round_number in range(self.options.retries + 1):
+            if not pending or self.stop is not None:
+                break
+            if round_number:
+                delay = self.options.retry_backoff_seconds * 2 ** (round_number - 1)
+                self.log.info(
+                    "Retrying %d record(s) with transient errors in %.1fs (attempt %d of %d).",
+                    len(pending),
+                    delay,
+                    round_number + 1,
+                    self.options.retries + 1,
+                )
+                time.sleep(delay)
+            self.retry = []
+            try:
+                if len(pending) >= self.options.bulk_threshold:
+                    self._write_bulk(pending)
+                else:
+                    self._write_collections(pending)
+            except _Stop as stop:
+                self.stop = stop
+                self.log.warning("Writing stopped: %s", stop.error)
+            pending = self.retry
+        return self._outcome()
+
+    def _outcome(self) -> WriteOutcome:
+        stop = self.stop
+        for index, change in enumerate(self.changes):
+            if index in self.results:
+                continue
+            # Only reachable when the run stopped: say why this change was not written.
+            assert stop is not None, "a change has no result although the run did not stop"
+            self.results[index] = WriteResult(
+                change.record_id,
+                change.row,
+                False,
+                stop.code,
+                f"Not written: {stop.error.args[0]}",
+                max(self.attempts[index], 1),
+            )
+        results = [self.results[index] for index in range(len(self.changes))]
+        if len(results) != len(self.changes):  # pragma: no cover - defensive
+            raise RuntimeError("write results do not cover every change")
+        return WriteOutcome(
+            results,
+            stopped_reason=None if stop is None else str(stop.error.args[0]),
+            stop_error=None if stop is None else stop.error,
+        )
+
+    def _settle(
+        self,
+        index: int,
+        success: bool,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        retryable: bool | None = None,
+    ) -> None:
+        """Record one record's result; queue it for another round when the error is transient."""
+        self.attempts[index] += 1
+        change = self.changes[index]
+        self.results[index] = WriteResult(
+            change.record_id,
+            change.row,
+            success,
+            code,
+            redact(message) if message else None,
+            self.attempts[index],
+        )
+        if retryable is None:
+            retryable = code in TRANSIENT_RECORD_CODES
+        if not success and retryable and self.attempts[index] <= self.options.retries:
+            self.retry.append(index)
+
+    def _reserve(self, calls: int, what: str) -> None:
+        try:
+            self.budget.reserve(calls, what)
+        except QuotaError as exc:
+            raise _Stop(exc, STOP_CODES["budget"]) from None
+
+    def _stop_for(self, error: SyncError) -> _Stop:
+        code = STOP_CODES.get(error.category, "REQUEST_FAILED")
+        return _Stop(error, code)
+
+    # ------------------------------------------------------------------ sObject Collections
+
+    def _write_collections(self, indices: Sequence[int]) -> None:
+        size = min(self.options.collection_batch_size, 200)
+        batches = list(chunked(indices, size))
+        for number, batch in enumerate(batches, start=1):
+            what = f"sObject Collections batch {number}/{len(batches)} ({len(batch)} records)"
+            saves = self._send_collection(batch, what)
+            if not isinstance(saves, list) or len(saves) != len(batch):
+                for index in batch:
+                    self._settle(
+                        index,
+                        False,
+                        "UNEXPECTED_RESPONSE",
+                        "Salesforce answered the batch without one result per record.",
+                    )
+                continue
+            for index, save in zip(batch, saves, strict=True):
+                if save.get("success"):
+                    self._settle(index, True)
+                else:
+                    errors = save.get("errors") or [{}]
+                    first = errors[0]
+                    code = str(first.get("statusCode") or first.get("errorCode") or "UNKNOWN")
+                    message = "; ".join(str(e.get("message", "")) for e in errors)
+                    fields = first.get("fields") or []
+                    if fields:
+                        message = f"{message} (fields: {', '.join(map(str, fields))})"
+                    self._settle(index, False, code, message)
+            self.log.info(
+                "%s: %d ok, %d failed.",
+                what,
+                sum(bool(s.get("success")) for s in saves),
+                sum(not s.get("success") for s in saves),
+            )
+
+    def _send_collection(self, batch: Sequence[int], what: str) -> Any:
+        """PATCH composite/sobjects; request-level transient failures are retried with backoff."""
+        payload = {
+            "allOrNone": False,
+            "records": [
+                {
+                    "attributes": {"type": self.object_name},
+                    "id": self.changes[i].record_id,
+                    **self.changes[i].fields,
+                }
+                for i in batch
+            ],
+        }
+        for attempt in range(self.options.retries + 1):
+            self._reserve(1, what)
+            try:
+                return self.session.sf.restful("composite/sobjects", method="PATCH", json=payload)
+            except Exception as exc:
+                error = translate(exc, conn_id=self.session.conn_id, object_name=self.object_name)
+            if isinstance(error, TransientError) and attempt < self.options.retries:
+                delay = self.options.retry_backoff_seconds * 2**attempt
+                self.log.warning("%s failed (%s); retrying in %.1fs.", what, error.args[0], delay)
+                time.sleep(delay)
+                continue
+            raise self._stop_for(error)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ Bulk API 2.0
+
+    def _write_bulk(self, indices: Sequence[int]) -> None:
+        for chunk in self._bulk_chunks(indices):
+            what = f"Bulk API 2.0 update job ({len(chunk)} records)"
+            self._reserve(BULK_JOB_CALLS, what)
+            try:
+                job = _BulkJob(self, chunk)
+                job.run()
+            except SyncError as error:
+                raise self._stop_for(error) from None
+            self._settle_bulk(chunk, job)
+
+    def _bulk_chunks(self, indices: Sequence[int]) -> Iterator[list[int]]:
+        for chunk in chunked(indices, max(self.options.bulk_batch_size, 1)):
+            yield from self._split_by_size(chunk)
+
+    def _split_by_size(self, chunk: list[int]) -> Iterator[list[int]]:
+        approx = sum(len(bulk_csv([self.changes[i]])) for i in chunk[:100]) / max(
+            len(chunk[:100]), 1
+        )
+        if len(chunk) > 1 and approx * len(chunk) > MAX_BULK_JOB_BYTES:
+            middle = len(chunk) // 2
+            yield from self._split_by_size(chunk[:middle])
+            yield from self._split_by_size(chunk[middle:])
+        else:
+            yield chunk
+
+    def _settle_bulk(self, chunk: list[int], job: _BulkJob) -> None:
+        missing: list[int] = []
+        ok = failed = 0
+        for index in chunk:
+            outcome = job.outcomes.get(_id_key(self.changes[index].record_id))
+            if outcome is None:
+                missing.append(index)
+            elif outcome[0]:
+                ok += 1
+                self._settle(index, True)
+            else:
+                failed += 1
+                self._settle(index, False, outcome[1], outcome[2])
+        self.log.info(
+            "Bulk API 2.0 job %s (%s): %d ok, %d failed, %d without result.",
+            job.job_id,
+            job.state,
+            ok,
+            failed,
+            len(missing),
+        )
+        if not missing:
+            return
+        if job.state == "JobComplete":
+            for index in missing:
+                self._settle(
+                    index,
+                    False,
+                    "NO_RESULT",
+                    f"Bulk job {job.job_id} returned no result for this record.",
+                    retryable=True,
+                )
+            return
+        self._fallback_after_failed_job(missing, job)
+
+    def _fallback_after_failed_job(self, missing: list[int], job: _BulkJob) -> None:
+        """A Failed/Aborted job: retry its unprocessed records once via Collections if the budget
+        allows; otherwise report them failed with the job's error message."""
+        calls_needed = -(-len(missing) // min(self.options.collection_batch_size, 200))
+        remaining = self.budget.remaining()
+        message = f"Bulk job {job.job_id} ended {job.state}: {job.error_message or 'no detail'}"
+        if remaining is None or remaining >= calls_needed:
+            self.log.warning(
+                "%s; retrying %d record(s) through sObject Collections.", message, len(missing)
+            )
+            self._write_collections(missing)
+            return
+        for index in missing:
+            self._settle(index, False, "BULK_JOB_FAILED", message, retryable=False)
+
+
+class _BulkJob:
+    """One Bulk API 2.0 update job through simple-salesforce's `_Bulk2Client`.
+
+    Uses the low-level client (not `sf.bulk2.X.update`) to keep the job id and error message, to
+    write `#N/A` for clears, and to read per-record results keyed by Id.
+    """
+
+    def __init__(self, writer: _Writer, chunk: list[int]) -> None:
+        self.writer = writer
+        self.chunk = chunk
+        self.job_id = ""
+        self.state = "Open"
+        self.error_message: str | None = None
+        #: Id[:15] -> (success, error_code, message)
+        self.outcomes: dict[str, tuple[bool, str | None, str | None]] = {}
+
+    def _client(self) -> Any:
+        session = self.writer.session
+        # Fetch the handler each time: it captures the session id, which a re-login changes.
+        return getattr(session.sf.bulk2, self.writer.object_name)._client
+
+    def run(self) -> None:
+        data = bulk_csv([self.writer.changes[i] for i in self.chunk])
+        try:
+            self._run(data)
+        except SyncError:
+            raise
+        except Exception as exc:
+            error = translate(
+                exc, conn_id=self.writer.session.conn_id, object_name=self.writer.object_name
+            )
+            if isinstance(error, AuthorizationError) and self.writer.session.refresh_login():
+                # Bulk calls never refresh an expired session themselves; updates are idempotent,
+                # so re-running the whole job after one re-login is safe.
+                try:
+                    self._run(data)
+                    return
+                except Exception as retry_exc:
+                    raise translate(
+                        retry_exc,
+                        conn_id=self.writer.session.conn_id,
+                        object_name=self.writer.object_name,
+                    ) from None
+            raise error from None
+
+    def _run(self, data: str) -> None:
+        client = self._client()
+        job = client.create_job("update")
+        self.job_id = str(job["id"])
+        if job.get("state") != "Open":
+            raise SyncError(f"Bulk job {self.job_id} was created in state {job.get('state')}.")
+        try:
+            client.upload_job_data(self.job_id, data)
+            client.close_job(self.job_id)
+        except Exception:
+            self._abort_quietly(client)
+            raise
+        info = self._wait(client)
+        self.state = str(info.get("state"))
+        self.error_message = info.get("errorMessage")
+        self._read_results(client)
+
+    def _wait(self, client: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + BULK_JOB_TIMEOUT_SECONDS
+        interval = 0.0
+        while True:
+            info: dict[str, Any] = client.get_job(self.job_id, False)
+            if info.get("state") in {"JobComplete", "Failed", "Aborted"}:
+                return info
+            if time.monotonic() > deadline:
+                self._abort_quietly(client)
+                return {
+                    **info,
+                    "state": "Aborted",
+                    "errorMessage": f"gave up after {BULK_JOB_TIMEOUT_SECONDS:.0f}s",
+                }
+            # Every poll is an API call: start fast (small jobs finish quickly), then back off.
+            interval = min(max(interval * 2, 0.2), MAX_POLL_INTERVAL_SECONDS)
+            time.sleep(interval)
+
+    def _abort_quietly(self, client: Any) -> None:
+        # Best effort: the error that made us abort is the one worth reporting.
+        with contextlib.suppress(Exception):
+            client.abort_job(self.job_id, False)
+
+    def _read_results(self, client: Any) -> None:
+        try:
+            successful = client.get_ingest_results(self.job_id, "successfulResults")
+            failed = client.get_ingest_results(self.job_id, "failedResults")
+        except Exception:
+            if self.state == "JobComplete":
+                raise
+            return  # a Failed job may have no result files: its records are handled as missing
+        for row in csv.DictReader(io.StringIO(successful)):
+            record_id = row.get("sf__Id") or row.get("Id") or ""
+            self.outcomes[_id_key(record_id)] = (True, None, None)
+        for row in csv.DictReader(io.StringIO(failed)):
+            record_id = row.get("sf__Id") or row.get("Id") or ""
+            code, message = parse_bulk_error(row.get("sf__Error") or "")
+            self.outcomes[_id_key(record_id)] = (False, code, message)

@@ -1,0 +1,109 @@
+"""The generated DAGs: shape, schedule, tags, retries, docs, and how bad configs show up."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_IDS = {"walkme_sync__login_review_to_lead", "walkme_sync__nps_to_contact"}
+TASK_ORDER = ["extract_report", "validate_report", "match_keys", "upsert", "record_run"]
+
+
+@pytest.fixture
+def dag_bag(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    from airflow.models import DagBag
+
+    monkeypatch.delenv("WALKME_SYNC_INTEGRATIONS_DIR", raising=False)
+    return DagBag(dag_folder=str(ROOT / "dags"))
+
+
+def test_demo_integrations_load_without_import_errors(dag_bag) -> None:  # type: ignore[no-untyped-def]
+    assert dag_bag.import_errors == {}
+    assert set(dag_bag.dag_ids) >= DEMO_IDS
+
+
+def test_each_dag_has_the_sync_shape(dag_bag) -> None:  # type: ignore[no-untyped-def]
+    dag = dag_bag.dags["walkme_sync__login_review_to_lead"]
+    assert [task.task_id for task in _topological(dag)] == TASK_ORDER
+    assert dag.schedule == "0 8 * * *"
+    assert str(dag.timetable.timezone) == "UTC"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.start_date.year == 2026 and dag.start_date.tzinfo is not None
+    assert dag.default_args["retries"] >= 2
+    assert dag.default_args["retry_exponential_backoff"] == 2.0
+    assert {"integration:login_review_to_lead", "env:sandbox", "object:Lead"} <= set(dag.tags)
+    assert "report:login_review" in dag.tags
+    assert set(dag.params.keys()) == {"dry_run", "full_sync"}
+    assert dag.get_task("record_run").trigger_rule == "all_done"
+    # The doc shows the integration like the original list view.
+    assert "WalkMe_Logins_Last_30_Days__c" in dag.doc_md
+    assert "`User ID` (email) = `Lead.Email`" in dag.doc_md.replace("report column ", "")
+
+
+def _topological(dag):  # type: ignore[no-untyped-def]
+    ordered, task = [], dag.get_task("extract_report")
+    while task is not None:
+        ordered.append(task)
+        downstream = list(task.downstream_list)
+        task = downstream[0] if downstream else None
+    return ordered
+
+
+def test_bad_config_never_hides_good_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.models import DagBag
+
+    folder = tmp_path / "integrations"
+    folder.mkdir()
+    shutil.copy(ROOT / "include/integrations/login_review_to_lead.yaml", folder)
+    (folder / "broken.yaml").write_text(
+        (ROOT / "include/integrations/nps_to_contact.yaml")
+        .read_text()
+        .replace("id: nps_to_contact", "id: broken")
+        .replace("WalkMe_NPS_Score__c", "WalkMe_#_NPS_Score")
+    )
+    inactive = (ROOT / "include/integrations/nps_to_contact.yaml").read_text()
+    (folder / "paused.yaml").write_text(
+        inactive.replace("id: nps_to_contact", "id: paused").replace(
+            "active: true", "active: false"
+        )
+    )
+    monkeypatch.setenv("WALKME_SYNC_INTEGRATIONS_DIR", str(folder))
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+
+    assert bag.import_errors == {}
+    assert "walkme_sync__login_review_to_lead" in bag.dag_ids
+    placeholder = bag.dags["walkme_sync__invalid__broken"]
+    assert "config-error" in placeholder.tags
+    assert "WalkMe_NPS_Score__c" in placeholder.doc_md  # the legal-name suggestion
+    assert placeholder.schedule is None
+    paused = bag.dags["walkme_sync__paused"]
+    assert "inactive" in paused.tags
+    assert paused.schedule is None
+
+
+def test_dag_file_imports_no_heavy_libraries(tmp_path: Path) -> None:
+    """Parsing must not load pandas, great-expectations, pyarrow or a Salesforce client."""
+    probe = (
+        "import json, sys, runpy; runpy.run_path(sys.argv[1]);"
+        "print(json.dumps(sorted(m for m in ('pandas', 'great_expectations', 'pyarrow',"
+        " 'simple_salesforce', 'numpy') if m in sys.modules)))"
+    )
+    output = (
+        subprocess.run(
+            [sys.executable, "-c", probe, str(ROOT / "dags" / "integrations.py")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    assert json.loads(output) == []
