@@ -566,8 +566,10 @@ class _Parser:
 
     def type_mismatch(self, fld: FieldSchema, token: Token) -> SoqlError:
         expected = _literal_kind(fld)
-        quoted = "should be enclosed in quotes" if expected == "string" else (
-            "should not be enclosed in quotes"
+        quoted = (
+            "should be enclosed in quotes"
+            if expected == "string"
+            else ("should not be enclosed in quotes")
         )
         return SoqlError(
             "INVALID_QUERY_FILTER_OPERATOR",

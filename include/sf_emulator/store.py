@@ -490,7 +490,9 @@ class OrgData:
         return self._update_from_json(table, record_id, fields, self._now())
 
     @_locked
-    def upsert(self, obj: str, ext_field: str, ext_value: str, fields: dict[str, Any]) -> SaveResult:
+    def upsert(
+        self, obj: str, ext_field: str, ext_value: str, fields: dict[str, Any]
+    ) -> SaveResult:
         table = self.table(obj)
         key_field = self._external_id_field(table, ext_field)
         if key_field.type == "id":
@@ -525,7 +527,7 @@ class OrgData:
     @_locked
     def get(self, obj: str, record_id: str, fields: list[str] | None = None) -> dict[str, Any]:
         table = self.table(obj)
-        canonical, record, deleted = table.find(record_id)
+        _, record, _ = table.find(record_id)
         if record is None:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         columns = self._fields_by_name(table, fields) if fields else list(table.schema.fields)
@@ -665,9 +667,14 @@ class OrgData:
         """Insert a record from already converted values (the shared core of every insert)."""
         schema = table.schema
         for fld in schema.fields:
-            if fld.default_value is not None and fld.createable and fld.name not in values:
-                if fld.type != "boolean":  # booleans read their default when unset
-                    values[fld.name] = fld.default_value
+            # Booleans are left unset: reading an unset boolean gives its default.
+            if (
+                fld.default_value is not None
+                and fld.createable
+                and fld.type != "boolean"
+                and fld.name not in values
+            ):
+                values[fld.name] = fld.default_value
         missing = [
             f.name for f in schema.fields if f.required_on_create and values.get(f.name) is None
         ]
@@ -705,7 +712,9 @@ class OrgData:
             required = [n for n in nulls if not table.schema.field(n).nillable]  # type: ignore[union-attr]
             if required:
                 return _failed(_required_error(required), record_id=record_id)
-        error = self._check_references(table, values) or self._check_unique(table, values, record_id)
+        error = self._check_references(table, values) or self._check_unique(
+            table, values, record_id
+        )
         if error is not None:
             return _failed(error, record_id=record_id)
         changes = {k: (_MISSING if v is None else v) for k, v in values.items()}
@@ -721,14 +730,16 @@ class OrgData:
     ) -> RecordError:
         if record_id is None:
             return RecordError(
-                "MALFORMED_ID", f"{table.schema.label} ID: id value of incorrect type: {raw_id}",
+                "MALFORMED_ID",
+                f"{table.schema.label} ID: id value of incorrect type: {raw_id}",
                 ["Id"],
             )
         if deleted:
             return RecordError("ENTITY_IS_DELETED", "entity is deleted", [])
         if not record_id.startswith(table.schema.key_prefix):
             return RecordError(
-                "MALFORMED_ID", f"{table.schema.label} ID: id value of incorrect type: {raw_id}",
+                "MALFORMED_ID",
+                f"{table.schema.label} ID: id value of incorrect type: {raw_id}",
                 ["Id"],
             )
         return RecordError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [])
@@ -776,9 +787,11 @@ class OrgData:
             purged = table.purge(record_id)
             if self._journal is not None:
                 self._journal.steps.append(
-                    lambda: table.deleted.__setitem__(record_id, purged)
-                    if was_deleted
-                    else table.insert(purged)
+                    lambda: (
+                        table.deleted.__setitem__(record_id, purged)
+                        if was_deleted
+                        else table.insert(purged)
+                    )
                 )
         else:
             table.soft_delete(record_id)
@@ -900,10 +913,10 @@ class OrgData:
                 return self._update_from_json(table, ext_value, record, now)
             return self._create_from_json(table, record, now)
         if ext_value in (None, ""):
-            return _failed(
-                RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified", [])
-            )
-        lookup_key = soql.index_key(key_field, ext_value) if isinstance(ext_value, str) else ext_value
+            return _failed(RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified", []))
+        lookup_key = (
+            soql.index_key(key_field, ext_value) if isinstance(ext_value, str) else ext_value
+        )
         if lookup_key in duplicates:
             return _failed(
                 RecordError(
@@ -945,9 +958,7 @@ class OrgData:
             results = self._save_each(mapped, table, key_field, records, now)
         elif operation in ("delete", "hardDelete"):
             hard = operation == "hardDelete"
-            results = [
-                self._delete_one(table, _value_ci(r, "Id"), hard=hard) for r in records
-            ]
+            results = [self._delete_one(table, _value_ci(r, "Id"), hard=hard) for r in records]
         else:
             raise ApiError(400, "InvalidJob", f"unsupported operation: {operation}")
         return [
