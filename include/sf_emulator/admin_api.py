@@ -43,13 +43,14 @@ def _dispatch(
         core.faults.apply_spec(_json(body))
         return json_reply(200, {"applied": True})
     if len(parts) >= 2 and parts[0] in core.orgs:
-        return _org_route(core, method, parts[0], parts[1:], query, body)
+        return _org_route(core, method, org=parts[0], parts=parts[1:], query=query, body=body)
     return not_found()
 
 
 def _org_route(
     core: EmulatorCore,
     method: str,
+    *,
     org: str,
     parts: list[str],
     query: dict[str, str],

@@ -1,9 +1,9 @@
 """Orgs, demo users, logins and tokens of the local Salesforce emulator.
 
-Two independent orgs exist, ``sandbox`` and ``production``. A login is routed to an org the way a
-real connection is: through the proxy, the host the client asked for decides (``test.salesforce.com``
-and the sandbox My Domain -> sandbox, ``login.salesforce.com`` and the production My Domain ->
-production); on the direct ``127.0.0.1`` address the username decides.
+Two independent orgs exist, ``sandbox`` and ``production``. A login is routed to an org the way
+a real connection is: through the proxy, the host the client asked for decides
+(``test.salesforce.com`` and the sandbox My Domain -> sandbox, ``login.salesforce.com`` and the
+production My Domain -> production); on the direct ``127.0.0.1`` address the username decides.
 
 Login flows: SOAP ``login()`` (password + security token, optional LoginScopeHeader organizationId),
 OAuth 2.0 token endpoint (password, JWT bearer, client credentials, refresh token) and revoke. This
@@ -20,11 +20,11 @@ import json
 import secrets
 import threading
 import time
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from html import escape
 from pathlib import Path
+from xml.etree import ElementTree
 
 import jwt
 
@@ -284,7 +284,10 @@ class AuthService:
         user = org.user
         # The connected app relaxes IP restrictions, so the token suffix is optional here (it is
         # what simple-salesforce's OAuth password branch sends: the bare password).
-        password_ok = form.get("password", "") in (user.password, user.password + user.security_token)
+        password_ok = form.get("password", "") in (
+            user.password,
+            user.password + user.security_token,
+        )
         if form.get("username") != user.username or not password_ok:
             return oauth_error("invalid_grant", "authentication failure")
         return self._token_response(org, context, with_refresh=True)

@@ -248,6 +248,7 @@ def change_ingest_state(request: ApiRequest, job: IngestJob) -> Reply:
     if wanted == "Aborted":
         if job.state in TERMINAL_STATES:
             return _invalid_state_change(job, wanted)
+        job.unprocessed_csv = job.data or b""
         job.touch("Aborted")
         return json_reply(200, job.info(detailed=False))
     if wanted != "UploadComplete" or job.state != "Open":
@@ -514,7 +515,7 @@ def _rows_to_csv(job: QueryJob, rows: list[Any]) -> bytes:
     return buffer.getvalue().encode()
 
 
-# === Bulk API 1.0 ===================================================================================
+# === Bulk API 1.0 =================================================================================
 
 
 @dataclass
@@ -532,9 +533,7 @@ class Bulk1Batch:
 
     def info(self) -> dict[str, Any]:
         failed = sum(1 for result in self.results if not result.get("success", True))
-        processed = (
-            len(self.query_records) if self.query_records is not None else len(self.results)
-        )
+        processed = len(self.query_records) if self.query_records is not None else len(self.results)
         return {
             "apexProcessingTime": 0,
             "apiActiveProcessingTime": 0,

@@ -5,9 +5,9 @@ the data dir, created once) signs one leaf certificate that covers the loopback 
 Salesforce host names, so the same certificate serves direct mode (``https://127.0.0.1:PORT``) and
 proxy mode (a ``CONNECT login.salesforce.com:443`` tunnel terminated by the emulator).
 
-Clients trust the emulator through ``REQUESTS_CA_BUNDLE=<trust-bundle.pem>``. The trust bundle is the
-CA *plus* whatever the machine already trusts, because ``REQUESTS_CA_BUNDLE`` replaces (not extends)
-the trust store and overrides a session's ``verify`` (gotcha G1).
+Clients trust the emulator through ``REQUESTS_CA_BUNDLE=<trust-bundle.pem>``. The trust bundle is
+the CA *plus* whatever the machine already trusts, because ``REQUESTS_CA_BUNDLE`` replaces (not
+extends) the trust store and overrides a session's ``verify`` (gotcha G1).
 """
 
 from __future__ import annotations
@@ -135,7 +135,9 @@ def _leaf_covers(cert_path: Path, names: tuple[str, ...]) -> bool:
     return fresh and set(names) <= present
 
 
-def _write_leaf(files: TlsFiles, ca_key: ec.EllipticCurvePrivateKey, names: tuple[str, ...]) -> None:
+def _write_leaf(
+    files: TlsFiles, ca_key: ec.EllipticCurvePrivateKey, names: tuple[str, ...]
+) -> None:
     ca_cert = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 DEFAULT_BULK_FAILURE_MESSAGE = "InternalServerError : Failed to process the job, please retry."
-_ERROR_CODE_BY_STATUS = {500: "UNKNOWN_EXCEPTION", 502: "SERVER_UNAVAILABLE", 503: "SERVER_UNAVAILABLE"}
+_ERROR_CODE_BY_STATUS = {
+    500: "UNKNOWN_EXCEPTION",
+    502: "SERVER_UNAVAILABLE",
+    503: "SERVER_UNAVAILABLE",
+}
 _MESSAGE_BY_CODE = {
     "SERVER_UNAVAILABLE": "Server temporarily unavailable, please try again later.",
     "UNKNOWN_EXCEPTION": "An unexpected error occurred. Please include this ErrorId if you contact "
@@ -88,7 +92,9 @@ class FaultInjector:
         text = message or _MESSAGE_BY_CODE.get(code, "An unexpected error occurred.")
         self._add(RequestFault("fail", count, path_contains, status, code, text))
 
-    def slow_requests(self, seconds: float, count: int = 1, path_contains: str | None = None) -> None:
+    def slow_requests(
+        self, seconds: float, count: int = 1, path_contains: str | None = None
+    ) -> None:
         """Delay the next ``count`` matching requests by ``seconds`` before serving them."""
         self._add(RequestFault("slow", count, path_contains, seconds=seconds))
 
@@ -101,7 +107,7 @@ class FaultInjector:
             self._request_faults.append(fault)
 
     def plan_for(self, path: str) -> FaultPlan:
-        """Consume the faults that apply to this request (called by the server, once per request)."""
+        """Consume the faults that apply to this request (the server calls it once per request)."""
         with self._lock:
             delay = 0.0
             for fault in self._request_faults:
@@ -185,4 +191,3 @@ class FaultInjector:
             "lock_fraction": self.lock_fraction,
             "clear": self.clear,
         }
-

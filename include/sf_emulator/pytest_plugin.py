@@ -83,6 +83,9 @@ def sf_emulator(
 def sf_emulator_session(sf_emulator_data_dir: Path) -> Iterator[EmulatorServer]:
     from include.sf_emulator.testing import EmulatorServer
 
-    with EmulatorServer(data_dir=sf_emulator_data_dir) as emulator, pytest.MonkeyPatch.context() as patch:
+    with (
+        EmulatorServer(data_dir=sf_emulator_data_dir) as emulator,
+        pytest.MonkeyPatch.context() as patch,
+    ):
         _guard(patch, emulator)
         yield emulator

@@ -124,7 +124,9 @@ def global_describe(request: ApiRequest) -> Reply:
         {
             "encoding": "UTF-8",
             "maxBatchSize": 200,
-            "sobjects": [schemas[name].global_entry(request.api_version) for name in sorted(schemas)],
+            "sobjects": [
+                schemas[name].global_entry(request.api_version) for name in sorted(schemas)
+            ],
         },
     )
 

@@ -2,11 +2,11 @@
 
 * **Direct HTTPS** (``https://127.0.0.1:PORT``): the first byte of a connection is a TLS handshake,
   so the server wraps the socket and serves the API; logins answer with that same address.
-* **Proxy** (``http://127.0.0.1:PORT`` as ``HTTPS_PROXY`` / the connection's ``proxies``): a plain
-  ``CONNECT login.salesforce.com:443`` is answered ``200`` and the tunnel is TLS-terminated here with
-  the leaf certificate, so clients keep the real host names. The requested host picks the org at
-  login and logins answer with the org's real My Domain URL. Only the emulated Salesforce hosts are
-  accepted; nothing is ever forwarded off the machine.
+* **Proxy** (``http://127.0.0.1:PORT`` as ``HTTPS_PROXY`` / the connection's ``proxies``): a
+  plain ``CONNECT login.salesforce.com:443`` is answered ``200`` and the tunnel is TLS-terminated
+  here with the leaf certificate, so clients keep the real host names. The requested host picks
+  the org at login and logins answer with the org's real My Domain URL. Only the emulated
+  Salesforce hosts are accepted; nothing is ever forwarded off the machine.
 * **Plain HTTP admin** (``http://127.0.0.1:PORT/__emulator/...``) for the process mode.
 
 Every API request is authenticated (``Authorization: Bearer`` or ``X-SFDC-Session``), counted per
@@ -15,6 +15,7 @@ org and kind, and answered with ``Sforce-Limit-Info``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
@@ -320,7 +321,7 @@ def _first_values(parsed: Mapping[str, list[str]]) -> dict[str, str]:
     return {key: values[0] for key, values in parsed.items() if values}
 
 
-# === socket side ====================================================================================
+# === socket side ==================================================================================
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -353,10 +354,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         with self._sockets_lock:
             sockets = list(self._open_sockets)
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients that hang up, distrust the certificate or get dropped on purpose are normal.
@@ -378,6 +377,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         self.server.track(self.request)
         self.request.settimeout(self.timeout)
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             first = self.request.recv(1, socket.MSG_PEEK)
         except OSError:
@@ -394,12 +394,10 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         finally:
             self.server.untrack(self.connection)
             self.server.untrack(self.request)
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.close()
-            except OSError:
-                pass
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         # Request lines can hold tokens (revoke?token=...): keep them out of logs.
         return
 
@@ -514,21 +512,25 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         if close:
             self.send_header("Connection", "close")
             self.close_connection = True
-        self.end_headers()
+        # Head and body in one write: separate small writes stall on Nagle + delayed ACK.
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD" and reply.body:
-            self.wfile.write(reply.body)
+            self._headers_buffer.append(reply.body)
+        self.wfile.write(b"".join(self._headers_buffer))
+        self._headers_buffer = []
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.connection.close()
 
 
 _OVERSIZE = {
-    414: ("URI_TOO_LONG", "The request URI is too long (request line and headers over 16384 bytes)"),
+    414: (
+        "URI_TOO_LONG",
+        "The request URI is too long (request line and headers over 16384 bytes)",
+    ),
     431: (
         "REQUEST_HEADER_FIELDS_TOO_LARGE",
         "Request header fields too large (request line and headers over 16384 bytes)",
@@ -538,9 +540,10 @@ _OVERSIZE = {
 
 def serve_in_thread(server: EmulatorHTTPServer) -> threading.Thread:
     thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True,
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        daemon=True,
         name=f"sf-emulator-{server.core.port}",
     )
     thread.start()
     return thread
-

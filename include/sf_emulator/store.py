@@ -25,7 +25,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from include.sf_emulator import soql
+from include.sf_emulator import soql as soql_engine
 from include.sf_emulator.model import (
     Converter,
     FieldSchema,
@@ -47,6 +47,22 @@ ROLLED_BACK_MESSAGE = (
     "header"
 )
 _MISSING = object()
+# Queryable but not described (not in the schema folder): only ``sf.is_sandbox()`` needs it.
+_ORGANIZATION_SCHEMA = ObjectSchema.from_spec(
+    {
+        "name": "Organization",
+        "keyPrefix": "00D",
+        "createable": False,
+        "updateable": False,
+        "deletable": False,
+        "fields": [
+            {"name": "Id", "type": "id"},
+            {"name": "Name", "type": "string"},
+            {"name": "IsSandbox", "type": "boolean"},
+            {"name": "OrganizationType", "type": "string"},
+        ],
+    }
+)
 _USER_KEY_PREFIX = "005"
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -56,7 +72,7 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 # ------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class RecordError:
     status_code: str
     message: str
@@ -70,7 +86,7 @@ class RecordError:
         return f"{self.status_code}:{self.message}:{','.join(self.fields)} --"
 
 
-@dataclass
+@dataclass(slots=True)
 class SaveResult:
     id: str | None
     success: bool
@@ -142,10 +158,11 @@ class RecordLockFaults:
         self._fraction = 0.0
         self._random = random.Random(0)
         self._guard = threading.Lock()
+        # Read on every write; a plain attribute keeps the no-faults path cheap.
+        self.active = False
 
-    @property
-    def active(self) -> bool:
-        return bool(self._locked) or self._fraction > 0
+    def _refresh(self) -> None:
+        self.active = bool(self._locked) or self._fraction > 0
 
     def lock_records(self, ids: Iterable[str], times: int = 1) -> None:
         """Each id fails its next ``times`` write attempts."""
@@ -153,6 +170,7 @@ class RecordLockFaults:
             for raw_id in ids:
                 record_id = normalize_id(raw_id) or raw_id
                 self._locked[record_id] = self._locked.get(record_id, 0) + times
+            self._refresh()
 
     def lock_fraction(self, fraction: float, seed: int = 0) -> None:
         """Every write attempt fails with probability ``fraction`` (deterministic per seed)."""
@@ -161,11 +179,13 @@ class RecordLockFaults:
         with self._guard:
             self._fraction = fraction
             self._random = random.Random(seed)
+            self._refresh()
 
     def clear(self) -> None:
         with self._guard:
             self._locked.clear()
             self._fraction = 0.0
+            self._refresh()
 
     def check(self, record_id: str | None) -> RecordError | None:
         """The lock error for this write attempt, if it is to fail."""
@@ -174,6 +194,7 @@ class RecordLockFaults:
             if remaining:
                 if remaining == 1:
                     del self._locked[record_id]  # type: ignore[arg-type]
+                    self._refresh()
                 else:
                     self._locked[record_id] = remaining - 1  # type: ignore[index]
                 return _lock_error(record_id)
@@ -258,7 +279,7 @@ class _Index:
     keys: IndexMap
 
     def key_of(self, record: Record) -> Any:
-        return soql.index_key(self.fld, self.get(record))
+        return soql_engine.index_key(self.fld, self.get(record))
 
 
 class Table:
@@ -274,10 +295,12 @@ class Table:
         self.indexes: dict[str, _Index] = {}
         self._getters: dict[str, Callable[[Record], Any]] = {}
         self.unique_fields = tuple(f for f in schema.fields if f.unique)
+        self.unique_names = frozenset(f.name for f in self.unique_fields)
         # (field name, target table key) for references the org can check; set by OrgData.
         self.reference_targets: tuple[tuple[str, str], ...] = ()
+        self.reference_names: frozenset[str] = frozenset()
 
-    # -- reading (soql.RecordSource) ------------------------------------------------------
+    # -- reading (soql.RecordSource) ----------------------------------------------------------
 
     def getter(self, fld: FieldSchema) -> Callable[[Record], Any]:
         get = self._getters.get(fld.name)
@@ -337,25 +360,34 @@ class Table:
         for index in self.indexes.values():
             _index_add(index.keys, index.key_of(record), record_id)
 
-    def assign(self, record: Record, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Set ``values`` on a live record; returns the previous values (``_MISSING`` if unset)."""
-        touched = [
-            (index, index.key_of(record))
-            for index in self.indexes.values()
-            if not index.dependencies.isdisjoint(values)
-        ]
-        previous = {name: record.get(name, _MISSING) for name in values}
+    def assign(
+        self, record: Record, values: Mapping[str, Any], *, keep_previous: bool = False
+    ) -> dict[str, Any] | None:
+        """Set ``values`` on a live record (None or ``_MISSING`` clears a field). With
+        ``keep_previous``, returns the values replaced (``_MISSING`` where unset) for an undo."""
+        indexes = self.indexes
+        touched = (
+            [
+                (index, index.key_of(record))
+                for index in indexes.values()
+                if not index.dependencies.isdisjoint(values)
+            ]
+            if indexes
+            else ()
+        )
+        previous = {name: record.get(name, _MISSING) for name in values} if keep_previous else None
         for name, value in values.items():
-            if value is _MISSING:
+            if value is None or value is _MISSING:
                 record.pop(name, None)
             else:
                 record[name] = value
-        record_id = record["Id"]
-        for index, old_key in touched:
-            new_key = index.key_of(record)
-            if new_key != old_key:
-                _index_discard(index.keys, old_key, record_id)
-                _index_add(index.keys, new_key, record_id)
+        if touched:
+            record_id = record["Id"]
+            for index, old_key in touched:
+                new_key = index.key_of(record)
+                if new_key != old_key:
+                    _index_discard(index.keys, old_key, record_id)
+                    _index_add(index.keys, new_key, record_id)
         return previous
 
     def soft_delete(self, record_id: str) -> None:
@@ -369,6 +401,14 @@ class Table:
         record = self.deleted.pop(record_id)
         record.pop("IsDeleted", None)
         self.insert(record)
+
+    def restore_creation_order(self) -> None:
+        """Put live records back in creation order after an undelete appended one at the end.
+
+        Minted ids are fixed-width base-62 counters whose text order is their creation order;
+        query results without ORDER BY follow this order, as they follow it in Salesforce.
+        """
+        self.live = dict(sorted(self.live.items()))
 
     def purge(self, record_id: str) -> Record:
         """Remove a record for good (hard delete); returns it."""
@@ -390,11 +430,14 @@ class _Journal:
 
     def __init__(self) -> None:
         self.steps: list[Callable[[], None]] = []
+        self.reorder: set[Table] = set()  # tables where an undelete changed the record order
 
     def rollback(self) -> None:
         for undo in reversed(self.steps):
             undo()
         self.steps.clear()
+        for table in self.reorder:
+            table.restore_creation_order()
 
 
 def _locked(method: Callable[P, T]) -> Callable[P, T]:
@@ -442,6 +485,7 @@ class OrgData:
                 for target in f.reference_to[:1]
                 if target.lower() in self._tables
             )
+            table.reference_names = frozenset(name for name, _ in table.reference_targets)
         self._converters: dict[tuple[str, str, bool], Converter] = {}
         self._journal: _Journal | None = None
         checksum = zlib.crc32(f"{name}/{org_id}".encode())
@@ -527,7 +571,9 @@ class OrgData:
     @_locked
     def get(self, obj: str, record_id: str, fields: list[str] | None = None) -> dict[str, Any]:
         table = self.table(obj)
-        _, record, _ = table.find(record_id)
+        _, record, deleted = table.find(record_id)
+        if deleted:
+            raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
         if record is None:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         columns = self._fields_by_name(table, fields) if fields else list(table.schema.fields)
@@ -564,7 +610,7 @@ class OrgData:
             stored = self.converter(table.schema, key_field, from_csv=False)(ext_value)
         except FieldValueError as error:
             return RecordError(error.status_code, error.message, error.fields)
-        return table.lookup(key_field, (soql.index_key(key_field, stored),), False)
+        return table.lookup(key_field, (soql_engine.index_key(key_field, stored),), False)
 
     @staticmethod
     def _without_field(fields: Mapping[str, Any], fld: FieldSchema) -> dict[str, Any]:
@@ -700,29 +746,39 @@ class OrgData:
         self, table: Table, raw_id: Any, values: dict[str, Any], now: str
     ) -> SaveResult:
         """Update a record from already converted values (the shared core of every update)."""
-        record_id, record, deleted = table.find(raw_id)
-        if record is None:
-            return _failed(self._missing_record_error(table, raw_id, record_id, deleted))
+        record = table.live.get(raw_id)
+        if record is not None:
+            record_id = raw_id
+        else:
+            record_id, record, deleted = table.find(raw_id)
+            if record is None:
+                return _failed(self._missing_record_error(table, raw_id, record_id, deleted))
         if self.lock_faults.active:
             lock_error = self.lock_faults.check(record_id)
             if lock_error is not None:
                 return _failed(lock_error, record_id=record_id)
-        nulls = [name for name, value in values.items() if value is None]
-        if nulls:
-            required = [n for n in nulls if not table.schema.field(n).nillable]  # type: ignore[union-attr]
+        if None in values.values():
+            required = [
+                name
+                for name, value in values.items()
+                if value is None and not table.schema.field(name).nillable  # type: ignore[union-attr]
+            ]
             if required:
                 return _failed(_required_error(required), record_id=record_id)
-        error = self._check_references(table, values) or self._check_unique(
-            table, values, record_id
-        )
+        error = None
+        if not table.reference_names.isdisjoint(values):
+            error = self._check_references(table, values)
+        if error is None and not table.unique_names.isdisjoint(values):
+            error = self._check_unique(table, values, record_id)
         if error is not None:
             return _failed(error, record_id=record_id)
-        changes = {k: (_MISSING if v is None else v) for k, v in values.items()}
-        changes["LastModifiedDate"] = changes["SystemModstamp"] = now
-        previous = table.assign(record, changes)
-        if self._journal is not None:
-            self._journal.steps.append(lambda: table.assign(record, previous))
-        return SaveResult(id=record_id, success=True)
+        # ``values`` belongs to the caller's request: adding the timestamps to it is fine.
+        values["LastModifiedDate"] = values["SystemModstamp"] = now
+        journal = self._journal
+        previous = table.assign(record, values, keep_previous=journal is not None)
+        if journal is not None:
+            journal.steps.append(lambda: table.assign(record, previous))  # type: ignore[arg-type]
+        return SaveResult(record_id, True, [])
 
     @staticmethod
     def _missing_record_error(
@@ -762,7 +818,7 @@ class OrgData:
         for fld in table.unique_fields:
             if values.get(fld.name) is None:
                 continue
-            key = soql.index_key(fld, values[fld.name])
+            key = soql_engine.index_key(fld, values[fld.name])
             others = [i for i in _index_ids(table.index(fld).keys, key) if i != record_id]
             if others:
                 return RecordError(
@@ -795,8 +851,10 @@ class OrgData:
                 )
         else:
             table.soft_delete(record_id)
-            if self._journal is not None:
-                self._journal.steps.append(lambda: table.undelete(record_id))
+            journal = self._journal
+            if journal is not None:
+                journal.steps.append(lambda: table.undelete(record_id))
+                journal.reorder.add(table)
         return SaveResult(id=record_id, success=True)
 
     # -- sObject Collections -------------------------------------------------------------
@@ -893,7 +951,7 @@ class OrgData:
     def _duplicate_keys(self, key_field: FieldSchema, raw_values: list[Any]) -> set[Any]:
         """Index keys given more than once in one upsert request (all those rows fail)."""
         keys = [
-            soql.index_key(key_field, v) if isinstance(v, str) else v
+            soql_engine.index_key(key_field, v) if isinstance(v, str) else v
             for v in raw_values
             if v not in (None, "")
         ]
@@ -915,7 +973,7 @@ class OrgData:
         if ext_value in (None, ""):
             return _failed(RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified", []))
         lookup_key = (
-            soql.index_key(key_field, ext_value) if isinstance(ext_value, str) else ext_value
+            soql_engine.index_key(key_field, ext_value) if isinstance(ext_value, str) else ext_value
         )
         if lookup_key in duplicates:
             return _failed(
@@ -996,18 +1054,18 @@ class OrgData:
 
     @_locked
     def bulk_query(
-        self, soql_text: str, include_deleted: bool = False
+        self, soql: str, include_deleted: bool = False
     ) -> tuple[list[str], Iterator[list[str]]]:
         from include.sf_emulator import bulk
 
-        table, parsed, matches = self._run_query(soql_text, include_deleted)
+        table, parsed, matches = self._run_query(soql, include_deleted)
         return bulk.query_rows(table, parsed, matches)
 
     # -- SOQL ----------------------------------------------------------------------------
 
     @_locked
-    def query(self, soql_text: str, include_deleted: bool = False) -> QueryResult:
-        table, parsed, matches = self._run_query(soql_text, include_deleted)
+    def query(self, soql: str, include_deleted: bool = False) -> QueryResult:
+        table, parsed, matches = self._run_query(soql, include_deleted)
         if parsed.count_only:
             return QueryResult(records=[], total_size=len(matches), columns=[])
         columns = parsed.columns
@@ -1025,33 +1083,21 @@ class OrgData:
         )
 
     def _run_query(
-        self, soql_text: str, include_deleted: bool
-    ) -> tuple[Table, soql.Query, list[Record]]:
+        self, soql: str, include_deleted: bool
+    ) -> tuple[Table, soql_engine.Query, list[Record]]:
         tables = {**self._tables, "organization": self._organization_table()}
         schemas = {name: t.schema for name, t in tables.items()}
         try:
-            parsed = soql.parse(soql_text, schemas)
+            parsed = soql_engine.parse(soql, schemas)
             table = tables[parsed.obj.name.lower()]
-            matches = soql.execute(parsed, table, include_deleted=include_deleted)
-        except soql.SoqlError as error:
+            matches = soql_engine.execute(parsed, table, include_deleted=include_deleted)
+        except soql_engine.SoqlError as error:
             raise ApiError(400, error.error_code, error.message) from None
         return table, parsed, matches
 
     def _organization_table(self) -> Table:
         """The one-row Organization object that ``sf.is_sandbox()`` queries."""
-        schema = ObjectSchema.from_spec(
-            {
-                "name": "Organization",
-                "keyPrefix": "00D",
-                "fields": [
-                    {"name": "Id", "type": "id"},
-                    {"name": "Name", "type": "string"},
-                    {"name": "IsSandbox", "type": "boolean"},
-                    {"name": "OrganizationType", "type": "string"},
-                ],
-            }
-        )
-        table = Table(schema)
+        table = Table(_ORGANIZATION_SCHEMA)
         table.insert(
             {
                 "Id": self.org_id,

@@ -155,7 +155,7 @@ class EmulatorServer:
         return self.core.faults
 
     def issue_session(self, org: str) -> str:
-        """A valid access token for ``org`` (for ``Salesforce(instance_url=..., session_id=...)``)."""
+        """A valid access token of ``org``, for ``Salesforce(instance_url=..., session_id=...)``."""
         return self.core.issue_session(org)
 
     def reset(self) -> None:

@@ -9,7 +9,8 @@ completion, TeachMe) ship with the product; a custom report is one more YAML fil
     tags: [integrations_salesforce]    # only tagged reports can feed an integration
     columns:
       - name: User ID                  # exactly as in the CSV header of the WalkMe export
-        type: string                   # string|email|guid|integer|number|percent|boolean|date|datetime
+        type: string                   # string|email|guid|integer|number|percent|boolean|
+                                       # date|datetime
         description: ...
         nullable: false                # optional, default true
 
@@ -142,7 +143,8 @@ class Catalog:
             guess = f" Did you mean {close[0]!r}?" if close else ""
             raise UnknownReportError(
                 f"Unknown report {name!r}.{guess} Known reports: {', '.join(self.names())}.",
-                action="Use one of the known report names, or add a report file to include/reports/.",
+                action="Use one of the known report names, or add a report file to "
+                "include/reports/.",
             )
         return report
 

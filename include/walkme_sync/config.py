@@ -48,7 +48,12 @@ from include.walkme_sync.catalog import (
     load_catalog,
 )
 from include.walkme_sync.errors import ConfigurationError
-from include.walkme_sync.names import api_name_problem, is_custom_name, split_api_name, suggest_api_name
+from include.walkme_sync.names import (
+    api_name_problem,
+    is_custom_name,
+    split_api_name,
+    suggest_api_name,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_INTEGRATIONS_FOLDER = PROJECT_ROOT / "include" / "integrations"
@@ -58,8 +63,17 @@ RECOMMENDED_FIELD_PREFIX = "WalkMe"
 
 #: Airflow's schedule presets, accepted next to cron expressions.
 SCHEDULE_PRESETS = frozenset(
-    {"@once", "@continuous", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly",
-     "@yearly", "@annually"}
+    {
+        "@once",
+        "@continuous",
+        "@hourly",
+        "@daily",
+        "@weekly",
+        "@monthly",
+        "@quarterly",
+        "@yearly",
+        "@annually",
+    }
 )
 #: URL schemes a file source may use (Airflow object storage); anything else is a local path.
 STORAGE_SCHEMES = frozenset({"file", "s3", "gs", "gcs", "az", "abfs", "abfss", "adl"})
@@ -102,7 +116,7 @@ class MappingConfig(_Model):
     column: str = Field(description="report column, exactly as in the export's header")
     field: str = Field(description="Salesforce field API name, e.g. WalkMe_Last_Login__c")
     null_policy: Literal["skip", "clear"] = Field(
-        "skip", description="empty report value: skip (leave the field) or clear (blank it)"
+        default="skip", description="empty report value: skip (leave the field) or clear (blank it)"
     )
 
     @field_validator("field")
@@ -119,12 +133,14 @@ class FileSource(_Model):
         min_length=1,
         description="folder (relative to the project root), file:// or s3:// gs:// URL",
     )
-    pattern: str = Field("*.csv", description="glob of export file names")
+    pattern: str = Field(default="*.csv", description="glob of export file names")
     pick: Literal["run_date", "newest"] = Field(
-        "run_date", description="export whose name holds the run date, or the newest export"
+        default="run_date", description="export whose name holds the run date, or the newest export"
     )
-    conn_id: str | None = Field(None, description="Airflow connection for the object storage")
-    encoding: str = Field("utf-8-sig", description="CSV encoding (utf-8-sig accepts a BOM)")
+    conn_id: str | None = Field(
+        default=None, description="Airflow connection for the object storage"
+    )
+    encoding: str = Field(default="utf-8-sig", description="CSV encoding (utf-8-sig accepts a BOM)")
 
     @field_validator("location")
     @classmethod
@@ -161,8 +177,10 @@ class SqlSource(_Model):
 
     kind: Literal["sql"]
     conn_id: str = Field(min_length=1, description="Airflow connection of the database")
-    query: str | None = Field(None, description="SELECT returning the report's columns")
-    table: str | None = Field(None, description="table (or schema.table) holding the report")
+    query: str | None = Field(default=None, description="SELECT returning the report's columns")
+    table: str | None = Field(
+        default=None, description="table (or schema.table) holding the report"
+    )
 
     @field_validator("table")
     @classmethod
@@ -190,6 +208,7 @@ class SqlSource(_Model):
 
 
 Source = Annotated[FileSource | SqlSource, Field(discriminator="kind")]
+SOURCE_KINDS = ("files", "sql")
 
 
 class ReportConfig(_Model):
@@ -230,21 +249,21 @@ class MatchingConfig(_Model):
 class ThresholdsConfig(_Model):
     """Limits that turn a run Failed."""
 
-    min_match_rate: float = Field(0.0, ge=0.0, le=1.0)
-    max_rejected_rows: int | None = Field(None, ge=0)
-    max_failed_rows: int = Field(0, ge=0)
+    min_match_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_rejected_rows: int | None = Field(default=None, ge=0)
+    max_failed_rows: int = Field(default=0, ge=0)
 
 
 class WriteConfig(_Model):
     """How rows are written to Salesforce and how much API quota a run may use."""
 
-    bulk_threshold: int = Field(2000, ge=0)
-    collection_batch_size: int = Field(200, ge=1, le=200)
-    bulk_batch_size: int = Field(100_000, ge=1)
-    api_budget: int | None = Field(None, ge=1)
-    max_daily_api_usage: float = Field(0.9, gt=0.0, le=1.0)
-    retries: int = Field(3, ge=0)
-    retry_backoff_seconds: float = Field(1.0, ge=0.0)
+    bulk_threshold: int = Field(default=2000, ge=0)
+    collection_batch_size: int = Field(default=200, ge=1, le=200)
+    bulk_batch_size: int = Field(default=100_000, ge=1)
+    api_budget: int | None = Field(default=None, ge=1)
+    max_daily_api_usage: float = Field(default=0.9, gt=0.0, le=1.0)
+    retries: int = Field(default=3, ge=0)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0.0)
 
 
 class IntegrationConfig(_Model):
@@ -260,9 +279,9 @@ class IntegrationConfig(_Model):
     mappings: list[MappingConfig] = Field(min_length=1)
     active: bool = True
     schedule: str | None = "0 8 * * *"
-    matching: MatchingConfig = MatchingConfig()
-    thresholds: ThresholdsConfig = ThresholdsConfig()
-    write: WriteConfig = WriteConfig()
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    write: WriteConfig = Field(default_factory=WriteConfig)
     source_file: str = ""
 
     @field_validator("schedule")
@@ -503,15 +522,16 @@ def _problem_from_pydantic(error: Any, file: str) -> tuple[Loc, ConfigProblem]:
         value = error.get("input")
         message = f"{value!r} is not allowed here"
         close = closest_names(str(value), expected, limit=1) if value is not None else []
-        hint = (f"did you mean {close[0]!r}? " if close else "") + f"use one of: {', '.join(expected)}"
+        hint = f"use one of: {', '.join(expected)}"
+        if close:
+            hint = f"did you mean {close[0]!r}? {hint}"
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        tags = re.findall(r"'([^']*)'", str(ctx.get("expected_tags", "")))
         message = (
             f"unknown source kind {ctx.get('tag')!r}"
             if kind == "union_tag_invalid"
             else "the source needs a `kind`"
         )
-        hint = f"set `kind:` to one of: {', '.join(tags)}"
+        hint = f"set `kind:` to one of: {', '.join(SOURCE_KINDS)}"
     elif kind == "too_short" and key == "mappings":
         message = "an integration needs at least one mapping"
         hint = "add `- column: <report column>` / `field: <Salesforce field>` under `mappings:`"
@@ -646,32 +666,53 @@ def _mapping_checks(raw: dict[str, Any], file: str) -> list[tuple[Loc, ConfigPro
         loc: Loc = ("mappings", i, "field")
         path = format_path(loc)
         if key_field is not None and sf_field.casefold() == key_field.casefold():
-            found.append((loc, ConfigProblem(
-                file, path,
-                f"{sf_field!r} is the object's key field (object.key_field); a mapping may not "
-                "write the field used to match records",
-                "map this column onto another field, or remove the mapping",
-            )))
+            found.append(
+                (
+                    loc,
+                    ConfigProblem(
+                        file,
+                        path,
+                        f"{sf_field!r} is the object's key field (object.key_field); a "
+                        "mapping may not write the field used to match records",
+                        "map this column onto another field, or remove the mapping",
+                    ),
+                )
+            )
         folded = sf_field.casefold()
         if folded in first_use:
-            found.append((loc, ConfigProblem(
-                file, path,
-                f"Salesforce field {sf_field!r} is already mapped by mappings[{first_use[folded]}]",
-                "each Salesforce field may appear once: remove one mapping or map it elsewhere",
-            )))
+            found.append(
+                (
+                    loc,
+                    ConfigProblem(
+                        file,
+                        path,
+                        f"Salesforce field {sf_field!r} is already mapped by "
+                        f"mappings[{first_use[folded]}]",
+                        "each Salesforce field may appear once: remove one mapping or map it "
+                        "elsewhere",
+                    ),
+                )
+            )
         else:
             first_use[folded] = i
         _namespace, stem, _suffix = split_api_name(sf_field)
-        if is_custom_name(sf_field) and not stem.lower().startswith(RECOMMENDED_FIELD_PREFIX.lower()):
-            found.append((loc, ConfigProblem(
-                file, path,
-                f"custom field {sf_field!r} does not start with the recommended prefix "
-                f"{RECOMMENDED_FIELD_PREFIX!r}",
-                f"ask the Salesforce admin to name WalkMe-fed fields "
-                f"{RECOMMENDED_FIELD_PREFIX}_..., e.g. "
-                f"{RECOMMENDED_FIELD_PREFIX}_{stem}__c (fine to keep if deliberate)",
-                severity="warning",
-            )))
+        prefixed = stem.lower().startswith(RECOMMENDED_FIELD_PREFIX.lower())
+        if is_custom_name(sf_field) and not prefixed:
+            found.append(
+                (
+                    loc,
+                    ConfigProblem(
+                        file,
+                        path,
+                        f"custom field {sf_field!r} does not start with the recommended prefix "
+                        f"{RECOMMENDED_FIELD_PREFIX!r}",
+                        f"ask the Salesforce admin to name WalkMe-fed fields "
+                        f"{RECOMMENDED_FIELD_PREFIX}_..., e.g. "
+                        f"{RECOMMENDED_FIELD_PREFIX}_{stem}__c (fine to keep if deliberate)",
+                        severity="warning",
+                    ),
+                )
+            )
     return found
 
 
@@ -682,10 +723,17 @@ def _cross_field_problems(
     when other parts of the file are broken (every problem is reported at once)."""
     found: list[tuple[Loc, ConfigProblem]] = []
     if "source_file" in raw:
-        found.append((("source_file",), ConfigProblem(
-            file, "source_file", "unknown key 'source_file' (it is set by the loader)",
-            "remove it",
-        )))
+        found.append(
+            (
+                ("source_file",),
+                ConfigProblem(
+                    file,
+                    "source_file",
+                    "unknown key 'source_file' (it is set by the loader)",
+                    "remove it",
+                ),
+            )
+        )
     report_found, report = _report_problems(raw, catalog, file)
     found += report_found
     if report is not None:
@@ -749,20 +797,31 @@ def _read_yaml(path: Path, file: str) -> tuple[Any, str, list[ConfigProblem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return None, "", [ConfigProblem(file, "", f"cannot read the file: {exc}",
-                                        "save it as UTF-8 text")]
+        return (
+            None,
+            "",
+            [ConfigProblem(file, "", f"cannot read the file: {exc}", "save it as UTF-8 text")],
+        )
     try:
         return yaml.load(text, Loader=_Loader), text, []
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         detail = getattr(exc, "problem", None) or str(exc)
-        return None, text, [ConfigProblem(
-            file, "", f"YAML syntax error: {detail}",
-            "check indentation, colons and quotes on that line (quote values containing ': ' "
-            "or starting with special characters such as * & ! # @)",
-            line=line,
-        )]
+        return (
+            None,
+            text,
+            [
+                ConfigProblem(
+                    file,
+                    "",
+                    f"YAML syntax error: {detail}",
+                    "check indentation, colons and quotes on that line (quote values "
+                    "containing ': ' or starting with special characters such as * & ! # @)",
+                    line=line,
+                )
+            ],
+        )
 
 
 def _validate(
@@ -774,10 +833,18 @@ def _validate(
     if problems:
         return None, problems, None
     if not isinstance(raw, dict):
-        return None, [ConfigProblem(
-            file, "", "the file must be a mapping of keys (id, name, report, object, mappings...)",
-            "start from include/integrations/login_review_to_lead.yaml",
-        )], None
+        return (
+            None,
+            [
+                ConfigProblem(
+                    file,
+                    "",
+                    "the file must be a mapping of keys (id, name, report, object, mappings...)",
+                    "start from include/integrations/login_review_to_lead.yaml",
+                )
+            ],
+            None,
+        )
     raw_id = _text(raw.get("id"))
     found: list[tuple[Loc, ConfigProblem]] = []
     config: IntegrationConfig | None = None
@@ -811,6 +878,14 @@ def load_integrations(folder: Path | None = None, catalog: Catalog | None = None
     """
     catalog = catalog if catalog is not None else load_catalog()
     folder = integrations_folder(folder)
+    if not folder.is_dir():
+        problem = ConfigProblem(
+            _display(folder),
+            "",
+            "the integrations folder does not exist",
+            f"create it, or set {INTEGRATIONS_DIR_ENV} to the folder holding the YAML files",
+        )
+        return LoadResult([], {problem.file: [problem]})
     files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")], key=lambda p: p.name)
     configs: dict[str, IntegrationConfig] = {}
     problems: dict[str, list[ConfigProblem]] = {}
@@ -841,10 +916,14 @@ def _flag_duplicate_ids(
             continue
         for file in files:
             others = ", ".join(other for other in files if other != file)
-            problems.setdefault(file, []).append(ConfigProblem(
-                file, "id", f"integration id {integration_id!r} is also used by {others}",
-                "give each integration its own id (the DAG id is walkme_sync__<id>)",
-            ))
+            problems.setdefault(file, []).append(
+                ConfigProblem(
+                    file,
+                    "id",
+                    f"integration id {integration_id!r} is also used by {others}",
+                    "give each integration its own id (the DAG id is walkme_sync__<id>)",
+                )
+            )
             configs.pop(file, None)
 
 

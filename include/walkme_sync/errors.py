@@ -52,7 +52,10 @@ class TransientError(SyncError):
     """Salesforce is temporarily unavailable (5xx, timeouts, dropped connections)."""
 
     category = "transient"
-    action = "Nothing to change: Airflow retries the task; if it keeps failing, check status.salesforce.com."
+    action = (
+        "Nothing to change: Airflow retries the task; if it keeps failing, "
+        "check status.salesforce.com."
+    )
 
 
 class SourceError(SyncError):
@@ -66,4 +69,6 @@ class DataValidationError(SyncError):
     """The report failed a hard expectation; nothing was written."""
 
     category = "data"
-    action = "Fix the report in WalkMe Insights (or the integration's key settings), then run again."
+    action = (
+        "Fix the report in WalkMe Insights (or the integration's key settings), then run again."
+    )

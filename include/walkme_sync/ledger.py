@@ -140,7 +140,9 @@ class Ledger:
         values = _run_values(run)
         with self.engine.begin() as conn:
             self._delete_existing(conn, run.dag_id, run.dag_run_id)
-            run_pk = conn.execute(runs_table.insert().values(**values)).inserted_primary_key[0]
+            inserted = conn.execute(runs_table.insert().values(**values)).inserted_primary_key
+            assert inserted is not None  # an autoincrement insert always returns its key
+            run_pk = inserted[0]
             rows = [dict(asdict(problem), run_id=run_pk) for problem in problems]
             if rows:
                 conn.execute(row_problems_table.insert(), rows)

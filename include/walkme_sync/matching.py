@@ -28,9 +28,10 @@ from urllib.parse import quote_plus
 
 import pandas as pd
 
-from include.walkme_sync.errors import DataValidationError
+from include.walkme_sync.errors import DataValidationError, SyncError
 from include.walkme_sync.outcomes import OUTCOME_COLUMNS, outcome_frame
 from include.walkme_sync.salesforce.errors import translate
+from include.walkme_sync.salesforce.writers import wait_for_bulk_job
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import IntegrationConfig
@@ -47,6 +48,7 @@ MAX_LITERAL_CHARS = 4_000
 #: Full-scan Bulk query when the object has at most this many keyed records per wanted key.
 SCAN_RATIO = 4
 CURRENT_PREFIX = "__current__"
+BULK_QUERY_PAGE_SIZE = 50_000
 AMBIGUOUS_IDS_SHOWN = 10
 
 _SOQL_ESCAPES = {
@@ -214,10 +216,29 @@ def _bulk_lookup(
         log.info("Looking up %d keys with %d Bulk 2.0 quer(ies).", len(keys), len(batches))
         queries = [_in_query(prefix, batch) for batch in batches]
     for soql in queries:
-        for page in bulk.query(soql, wait=0):
-            for row in csv.DictReader(io.StringIO(str(page))):
+        for page in _bulk_query_pages(bulk._client, soql):
+            for row in csv.DictReader(io.StringIO(page)):
                 # Bulk CSV has no nulls: an empty cell is null.
                 yield {name: (value if value != "" else None) for name, value in row.items()}
+
+
+def _bulk_query_pages(client: Any, soql: str) -> Iterator[str]:
+    """CSV pages of one Bulk 2.0 query job (simple-salesforce's low-level client, our polling)."""
+    job = client.create_job("query", soql)
+    job_id = str(job["id"])
+    info = wait_for_bulk_job(client, job_id, is_query=True)
+    if info.get("state") != "JobComplete":
+        raise SyncError(
+            f"Bulk API 2.0 query job {job_id} ended {info.get('state')}: "
+            f"{info.get('errorMessage') or 'no detail'}"
+        )
+    locator = ""
+    while True:
+        page = client.get_query_results(job_id, locator, BULK_QUERY_PAGE_SIZE)
+        yield str(page["records"])
+        locator = page["locator"]
+        if not locator:
+            return
 
 
 def _group(

@@ -39,7 +39,7 @@ def split_api_name(name: str) -> tuple[str | None, str, str | None]:
     suffix: str | None = None
     if len(parts) >= 2 and parts[-1].lower() in SUFFIXES:
         suffix = parts.pop()
-    if len(parts) == 2:
+    if suffix is not None and len(parts) == 2:  # a namespace only comes with a suffix
         namespace = parts.pop(0)
     return namespace, "__".join(parts), suffix
 
@@ -73,7 +73,7 @@ def api_name_problem(name: str) -> str | None:
 
 
 def is_legal_api_name(name: str) -> bool:
-    """True when ``name`` is a legal Salesforce API name (standard or with a ``__c``-style suffix)."""
+    """True when ``name`` is a legal Salesforce API name (standard, or with a ``__c`` suffix)."""
     return api_name_problem(name) is None
 
 

@@ -31,7 +31,7 @@ import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from include.walkme_sync.catalog import ColumnDef, ReportDefinition, load_catalog
@@ -40,36 +40,115 @@ _DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _MASK64 = (1 << 64) - 1
 
 FIRST_NAMES = (
-    "Ava", "Liam", "Noa", "Ethan", "Maya", "Lucas", "Chloe", "Adam", "Lea", "Omar", "Sofia",
-    "Daniel", "Yael", "Hugo", "Emma", "Ravi", "Ines", "Jonas", "Mia", "Tomas", "Aisha", "Leo",
-    "Clara", "Mateo", "Zoe", "Arjun", "Nina", "Felix", "Sara", "Kenji", "Elena", "Marco",
+    "Ava",
+    "Liam",
+    "Noa",
+    "Ethan",
+    "Maya",
+    "Lucas",
+    "Chloe",
+    "Adam",
+    "Lea",
+    "Omar",
+    "Sofia",
+    "Daniel",
+    "Yael",
+    "Hugo",
+    "Emma",
+    "Ravi",
+    "Ines",
+    "Jonas",
+    "Mia",
+    "Tomas",
+    "Aisha",
+    "Leo",
+    "Clara",
+    "Mateo",
+    "Zoe",
+    "Arjun",
+    "Nina",
+    "Felix",
+    "Sara",
+    "Kenji",
+    "Elena",
+    "Marco",
 )
 LAST_NAMES = (
-    "Martin", "Cohen", "Dubois", "Smith", "Levi", "Garcia", "Muller", "Rossi", "Nguyen", "Kim",
-    "Patel", "Bernard", "Johnson", "Silva", "Novak", "Jensen", "Moreau", "Haddad", "Brown",
-    "Tanaka", "Kowalski", "Lopez", "Fischer", "Ali", "Weber", "Costa", "Meyer", "Peretz",
+    "Martin",
+    "Cohen",
+    "Dubois",
+    "Smith",
+    "Levi",
+    "Garcia",
+    "Muller",
+    "Rossi",
+    "Nguyen",
+    "Kim",
+    "Patel",
+    "Bernard",
+    "Johnson",
+    "Silva",
+    "Novak",
+    "Jensen",
+    "Moreau",
+    "Haddad",
+    "Brown",
+    "Tanaka",
+    "Kowalski",
+    "Lopez",
+    "Fischer",
+    "Ali",
+    "Weber",
+    "Costa",
+    "Meyer",
+    "Peretz",
 )
 COMPANIES = (
-    ("Northwind Traders", "northwind"), ("Contoso", "contoso"), ("Fabrikam", "fabrikam"),
-    ("Globex", "globex"), ("Initech", "initech"), ("Umbrella Health", "umbrella-health"),
-    ("Stark Logistics", "stark-logistics"), ("Wayne Finance", "wayne-finance"),
-    ("Acme Retail", "acme-retail"), ("Tyrell Systems", "tyrell"), ("Hooli", "hooli"),
+    ("Northwind Traders", "northwind"),
+    ("Contoso", "contoso"),
+    ("Fabrikam", "fabrikam"),
+    ("Globex", "globex"),
+    ("Initech", "initech"),
+    ("Umbrella Health", "umbrella-health"),
+    ("Stark Logistics", "stark-logistics"),
+    ("Wayne Finance", "wayne-finance"),
+    ("Acme Retail", "acme-retail"),
+    ("Tyrell Systems", "tyrell"),
+    ("Hooli", "hooli"),
     ("Vandelay Imports", "vandelay"),
 )
 TITLES = (
-    "Sales Representative", "Account Executive", "Customer Success Manager", "Support Agent",
-    "Operations Analyst", "HR Business Partner", "Finance Manager", "IT Administrator",
-    "Team Lead", "VP Sales", "Onboarding Specialist", "Procurement Officer",
+    "Sales Representative",
+    "Account Executive",
+    "Customer Success Manager",
+    "Support Agent",
+    "Operations Analyst",
+    "HR Business Partner",
+    "Finance Manager",
+    "IT Administrator",
+    "Team Lead",
+    "VP Sales",
+    "Onboarding Specialist",
+    "Procurement Officer",
 )
 COURSES = (
-    ("Salesforce Basics", "Basics Quiz"), ("Opportunity Management", "Pipeline Quiz"),
-    ("Reporting 101", "Dashboards Quiz"), ("Security Awareness", "Phishing Quiz"),
+    ("Salesforce Basics", "Basics Quiz"),
+    ("Opportunity Management", "Pipeline Quiz"),
+    ("Reporting 101", "Dashboards Quiz"),
+    ("Security Awareness", "Phishing Quiz"),
     ("Expense Policy", "Expenses Quiz"),
 )
 COMMENTS = (
-    "", "", "", "Great tool, saves me time every day.", "Too many pop-ups.",
-    'The "Next" button hides the form.', "Très utile pour l'onboarding.", "Works fine.",
-    "Please add shortcuts; onboarding was long.", "Support was quick to answer",
+    "",
+    "",
+    "",
+    "Great tool, saves me time every day.",
+    "Too many pop-ups.",
+    'The "Next" button hides the form.',
+    "Très utile pour l'onboarding.",
+    "Works fine.",
+    "Please add shortcuts; onboarding was long.",
+    "Support was quick to answer",
 )
 LOGIN_PERIODS = (1, 1, 2, 3, 5, 7, 7, 14, 30, 45, 120)
 HISTORY_START = date(2025, 1, 1).toordinal()
@@ -158,7 +237,8 @@ def date_in_file_name(name: str) -> date | None:
 def _datetime_text(day_ordinal: int, seconds: int) -> str:
     """WalkMe's export format: ``2026-11-24 09:15:02`` (UTC)."""
     hours, rest = divmod(seconds % 86_400, 3600)
-    return f"{date.fromordinal(day_ordinal).isoformat()} {hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    day = date.fromordinal(day_ordinal).isoformat()
+    return f"{day} {hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
 
 
 def _last_event_day(today: int, period: int, phase: int) -> int:
@@ -249,46 +329,78 @@ class _RowMaker:
 
 _GROUP_OF = {
     "row_guid": "row",
-    "first_login": "logins", "last_login": "logins", "logins_30": "logins",
-    "nps_score": "survey", "survey_date": "survey", "comment": "survey",
-    "quiz_score": "survey", "quiz_date": "survey",
-    "completion_rate": "learning", "items_completed": "learning", "items_total": "learning",
-    "last_activity": "learning", "course": "learning", "course_completed": "learning",
-    "course_progress": "learning", "quiz": "learning",
+    "first_login": "logins",
+    "last_login": "logins",
+    "logins_30": "logins",
+    "nps_score": "survey",
+    "survey_date": "survey",
+    "comment": "survey",
+    "quiz_score": "survey",
+    "quiz_date": "survey",
+    "completion_rate": "learning",
+    "items_completed": "learning",
+    "items_total": "learning",
+    "last_activity": "learning",
+    "course": "learning",
+    "course_completed": "learning",
+    "course_progress": "learning",
+    "quiz": "learning",
 }
 
 
 # Which generated value goes in which column, per ready-made report (by catalog name).
 REPORT_COLUMNS: dict[str, dict[str, str]] = {
     "logins": {
-        "User ID": "user_id", "Email": "email_or_blank", "First Login": "first_login",
-        "Last Login": "last_login", "Logins in Past 30 days": "logins_30",
+        "User ID": "user_id",
+        "Email": "email_or_blank",
+        "First Login": "first_login",
+        "Last Login": "last_login",
+        "Logins in Past 30 days": "logins_30",
     },
     "login_review": {  # this account's WalkMe User ID is the end user's e-mail
-        "User ID": "email", "First Login": "first_login", "Last Login": "last_login",
+        "User ID": "email",
+        "First Login": "first_login",
+        "Last Login": "last_login",
         "Logins in Past 30 days": "logins_30",
     },
     "nps": {
-        "User ID": "user_id", "Email": "email", "NPS Score": "nps_score",
-        "Survey Date": "survey_date", "Comment": "comment",
+        "User ID": "user_id",
+        "Email": "email",
+        "NPS Score": "nps_score",
+        "Survey Date": "survey_date",
+        "Comment": "comment",
     },
     "onboarding": {
-        "User ID": "user_id", "Email": "email", "Onboarding Completion Rate": "completion_rate",
-        "Items Completed": "items_completed", "Items Total": "items_total",
+        "User ID": "user_id",
+        "Email": "email",
+        "Onboarding Completion Rate": "completion_rate",
+        "Items Completed": "items_completed",
+        "Items Total": "items_total",
         "Last Activity": "last_activity",
     },
     "teachme": {
-        "User ID": "user_id", "Email": "email", "Course Name": "course",
-        "Course Completed": "course_completed", "Course Progress": "course_progress",
-        "Quiz Name": "quiz", "Quiz Score": "quiz_score", "Quiz Date": "quiz_date",
+        "User ID": "user_id",
+        "Email": "email",
+        "Course Name": "course",
+        "Course Completed": "course_completed",
+        "Course Progress": "course_progress",
+        "Quiz Name": "quiz",
+        "Quiz Score": "quiz_score",
+        "Quiz Date": "quiz_date",
     },
 }
 
 # For custom reports without an entry above: a plausible value per column type.
 _BY_TYPE = {
-    "guid": "user_id", "email": "email", "integer": "logins_30", "number": "quiz_score",
-    "percent": "completion_rate", "boolean": "course_completed", "date": "survey_date",
-    "datetime": "last_login", "string": "course",
+    "guid": "user_id",
+    "email": "email",
+    "integer": "logins_30",
+    "number": "quiz_score",
+    "percent": "completion_rate",
+    "boolean": "course_completed",
+    "date": "survey_date",
+    "datetime": "last_login",
+    "string": "course",
 }
 
 
@@ -349,7 +461,10 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=1000, help="number of rows (people)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--date", type=date.fromisoformat, action="append", dest="dates",
+        "--date",
+        type=date.fromisoformat,
+        action="append",
+        dest="dates",
         help="export date YYYY-MM-DD (repeat for several exports; default today)",
     )
     parser.add_argument("--out", type=Path, required=True, help="folder (or .csv file) to write")
@@ -364,7 +479,10 @@ def main(argv: list[str] | None = None) -> int:
         out: Path = args.out
         target = out if out.suffix == ".csv" else out / export_file_name(report.name, export_date)
         written = write_report(
-            report, target, iter_people(args.rows, args.seed), seed=args.seed,
+            report,
+            target,
+            iter_people(args.rows, args.seed),
+            seed=args.seed,
             export_date=export_date,
         )
         print(f"{written}: {args.rows} rows of {report.name} for {export_date}")
@@ -373,4 +491,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -68,7 +68,8 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
         bucket="rejected",
         reasons=[reasons[index] for index in rejected_index],
     )
-    kept = work.drop(index=rejected_index)
+    # Matching normalises keys itself (same rules); the helper column stays internal here.
+    kept = work.drop(index=rejected_index).drop(columns=[KEY_COLUMN], errors="ignore")
     summary = _summary(results, frame, kept, rejected)
     return ValidationOutcome(kept=kept, rejected=rejected, summary=summary)
 

@@ -234,8 +234,8 @@ def test_values_that_do_not_fit_are_rejected_with_reason(
         [
             ["ok@example.com", "2026-01-01 00:00:00", "2026-11-01 00:00:00", 7],
             ["text@example.com", "2026-01-01 00:00:00", "2026-11-01 00:00:00", "seven"],
-            # Parses as an integer but has more digits than the field's precision (18).
-            ["huge@example.com", "2026-01-01 00:00:00", "2026-11-01 00:00:00", 10**19],
+            # A valid report integer, but more digits than the field's precision (18).
+            ["huge@example.com", "2026-01-01 00:00:00", "2026-11-01 00:00:00", 9 * 10**18],
         ],
     )
 
@@ -329,6 +329,7 @@ def test_dry_run_reports_changes_and_writes_nothing(harness: SyncHarness, sf_emu
 def test_sql_source_through_an_airflow_connection(
     harness: SyncHarness, sf_emulator: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import json
     import sqlite3
 
     database = tmp_path / "warehouse.db"
@@ -341,7 +342,9 @@ def test_sql_source_through_an_airflow_connection(
             "INSERT INTO login_review VALUES ('sql@example.com', '2026-01-02 03:04:05', "
             "'2026-11-20 10:00:00', 11)"
         )
-    monkeypatch.setenv("AIRFLOW_CONN_WALKME_WAREHOUSE", f"sqlite:///{database}")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WALKME_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(database)})
+    )
     ids = seed_leads(sf_emulator, ["sql@example.com"])
     harness.write_config(
         "sql_source",

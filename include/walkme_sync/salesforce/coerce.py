@@ -273,6 +273,8 @@ def values_equal(current: Any, new: WireValue, field: FieldInfo) -> bool:
     `current` is what Salesforce returns: JSON (numbers as floats, booleans, datetimes like
     `2024-01-31T12:34:56.000+0000`) or Bulk CSV text (everything a string, "" for null).
     """
+    if type(current) in (str, int, float) and type(current) is type(new) and current == new:
+        return True  # fast path: identical values are equal under every rule below
     if is_null(current) or current == "#N/A":
         current = None
     if new is None or current is None:

@@ -109,6 +109,8 @@ def plan_changes(
     new_values = [matched[t.column].tolist() for t in targets]
     current_values = [matched[t.current_column].tolist() for t in targets]
 
+    # Report columns repeat values a lot (dates, small counts): coerce each distinct value once.
+    memos: list[dict[tuple[type, Any], WireValue | ValueRejected]] = [{} for _ in targets]
     changes: list[RecordChange] = []
     pairs: list[PairPlan] = []
     diff: list[dict[str, Any]] = []
@@ -124,11 +126,11 @@ def plan_changes(
                 # A checkbox cannot be null: clearing it means unchecking it.
                 new: WireValue = False if target.field.type == "boolean" else None
             else:
-                try:
-                    new = coerce_for_field(value, target.field)
-                except ValueRejected as rejected:
-                    reasons.append(str(rejected))
+                coerced = _coerce_cached(value, target.field, memos[t])
+                if isinstance(coerced, ValueRejected):
+                    reasons.append(str(coerced))
                     continue
+                new = coerced
             current = current_values[t][i]
             if full_sync or not values_equal(current, new, target.field):
                 fields[target.field.name] = new
@@ -161,6 +163,25 @@ def plan_changes(
                 )
             )
     return PlanResult(changes=changes, pairs=pairs, diff=diff)
+
+
+def _coerce_cached(
+    value: Any, target: FieldInfo, memo: dict[tuple[type, Any], WireValue | ValueRejected]
+) -> WireValue | ValueRejected:
+    """`coerce_for_field`, memoised per (type, value): 1, 1.0 and True must not share a slot."""
+    key: tuple[type, Any] | None = (type(value), value)
+    try:
+        if key in memo:
+            return memo[key]
+    except TypeError:  # unhashable value: no memo
+        key = None
+    try:
+        result: WireValue | ValueRejected = coerce_for_field(value, target)
+    except ValueRejected as rejected:
+        result = rejected
+    if key is not None:
+        memo[key] = result
+    return result
 
 
 def _plain(value: Any) -> Any:

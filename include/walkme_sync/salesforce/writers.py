@@ -109,6 +109,29 @@ def write_changes(
     return writer.run()
 
 
+TERMINAL_JOB_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+
+
+def wait_for_bulk_job(
+    client: Any, job_id: str, *, is_query: bool, timeout: float = BULK_JOB_TIMEOUT_SECONDS
+) -> dict[str, Any]:
+    """Poll a Bulk 2.0 job until it is JobComplete, Failed or Aborted (or `timeout` passes);
+    return its last job info.
+
+    Every poll is an API call, so polls start right away (small jobs finish quickly) and then
+    back off to one every `MAX_POLL_INTERVAL_SECONDS`, instead of simple-salesforce's
+    near-constant polling.
+    """
+    deadline = time.monotonic() + timeout
+    interval = 0.0
+    while True:
+        info: dict[str, Any] = client.get_job(job_id, is_query)
+        if info.get("state") in TERMINAL_JOB_STATES or time.monotonic() > deadline:
+            return info
+        interval = min(max(interval * 2, 0.2), MAX_POLL_INTERVAL_SECONDS)
+        time.sleep(interval)
+
+
 def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
     """Consecutive slices of at most `size` items."""
     for start in range(0, len(items), size):
@@ -494,22 +517,15 @@ class _BulkJob:
         self._read_results(client)
 
     def _wait(self, client: Any) -> dict[str, Any]:
-        deadline = time.monotonic() + BULK_JOB_TIMEOUT_SECONDS
-        interval = 0.0
-        while True:
-            info: dict[str, Any] = client.get_job(self.job_id, False)
-            if info.get("state") in {"JobComplete", "Failed", "Aborted"}:
-                return info
-            if time.monotonic() > deadline:
-                self._abort_quietly(client)
-                return {
-                    **info,
-                    "state": "Aborted",
-                    "errorMessage": f"gave up after {BULK_JOB_TIMEOUT_SECONDS:.0f}s",
-                }
-            # Every poll is an API call: start fast (small jobs finish quickly), then back off.
-            interval = min(max(interval * 2, 0.2), MAX_POLL_INTERVAL_SECONDS)
-            time.sleep(interval)
+        info = wait_for_bulk_job(client, self.job_id, is_query=False)
+        if info.get("state") not in TERMINAL_JOB_STATES:
+            self._abort_quietly(client)
+            return {
+                **info,
+                "state": "Aborted",
+                "errorMessage": f"gave up after {BULK_JOB_TIMEOUT_SECONDS:.0f}s",
+            }
+        return info
 
     def _abort_quietly(self, client: Any) -> None:
         # Best effort: the error that made us abort is the one worth reporting.
