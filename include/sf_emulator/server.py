@@ -145,7 +145,7 @@ class EmulatorCore:
         self.org(org).usage.exhaust()
 
     def lock_faults(self, org: str) -> LockFaults:
-        return self.org(org).data.lock_faults  # type: ignore[no-any-return]
+        return self.org(org).data.lock_faults
 
     # --- lifecycle helpers --------------------------------------------------------------------
 
@@ -245,6 +245,7 @@ class EmulatorCore:
         if runtime is None:
             return error_reply(401, "INVALID_SESSION_ID", "Session expired or invalid")
         segments = _segments(match.group(2) or "")
+        handler: rest_api.Handler
         if bulk1:
             kind, handler = "bulk1", bulk_api.bulk1_route
         elif segments[:1] == ["jobs"]:
@@ -373,6 +374,8 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
 
     tunnel_host: str | None = None
     is_tls = False
+    raw_requestline: bytes
+    _headers_buffer: list[bytes]
 
     def setup(self) -> None:
         self.server.track(self.request)
@@ -417,7 +420,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         tls_socket = self.server.tls_context.wrap_socket(self.connection, server_side=True)
         self.server.track(tls_socket)
         self.connection = self.request = tls_socket
-        self.rfile = tls_socket.makefile("rb", self.rbufsize)
+        self.rfile = tls_socket.makefile("rb", self.rbufsize)  # type: ignore[assignment]
         self.wfile = _SocketWriter(tls_socket)
         self.tunnel_host = host
         self.is_tls = True
@@ -492,7 +495,7 @@ class EmulatorRequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _read_chunked(self) -> bytes:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
             if size == 0:

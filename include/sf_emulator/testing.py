@@ -18,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from include.sf_emulator.faults import FaultInjector
 from include.sf_emulator.runtime import DEFAULT_DAILY_LIMIT, OrgRuntime
 from include.sf_emulator.server import EmulatorCore, EmulatorHTTPServer, serve_in_thread
 from include.sf_emulator.store import OrgData
@@ -150,8 +151,8 @@ class EmulatorServer:
         return OrgHandle(self.core.org(name), self.core)
 
     @property
-    def faults(self) -> Any:
-        """The :class:`~include.sf_emulator.faults.FaultInjector` of this emulator."""
+    def faults(self) -> FaultInjector:
+        """Scriptable faults (5xx, slow, dropped connections, failed jobs, locks, quotas)."""
         return self.core.faults
 
     def issue_session(self, org: str) -> str:

@@ -34,8 +34,9 @@ def org(sf_emulator: Any) -> Any:
 
 @pytest.fixture
 def session(sf_emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[SalesforceSession]:
-    monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_SANDBOX",
-                       sf_emulator.airflow_connection_json("sandbox"))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SALESFORCE_SANDBOX", sf_emulator.airflow_connection_json("sandbox")
+    )
     yield connect(CONN_ID)
 
 
@@ -78,9 +79,7 @@ def make_config(**overrides: Any) -> IntegrationConfig:
 # --------------------------------------------------------------------------- connect and meter
 
 
-def test_meter_counts_equal_the_emulators_own_counts(
-    session: SalesforceSession, org: Any
-) -> None:
+def test_meter_counts_equal_the_emulators_own_counts(session: SalesforceSession, org: Any) -> None:
     ids = leads(org, [{"Email": f"m{i}@example.com"} for i in range(5)])
     org.reset_api_calls()
     before = session.meter.calls
@@ -88,8 +87,9 @@ def test_meter_counts_equal_the_emulators_own_counts(
     lookup_records(session, "Lead", "Email", ["m1@example.com"], ["Email"], key_kind="email")
     changes = [RecordChange(i, n, {"WalkMe_NPS_Score__c": 7}) for n, i in enumerate(ids)]
     write_changes(session, "Lead", changes[:2], WriteConfig(**FAST), budget(session))
-    write_changes(session, "Lead", changes[2:], WriteConfig(bulk_threshold=1, **FAST),
-                  budget(session))
+    write_changes(
+        session, "Lead", changes[2:], WriteConfig(bulk_threshold=1, **FAST), budget(session)
+    )
     meter = session.meter
     assert meter.calls - before == org.api_calls()
     for kind in ("describe", "query", "composite", "bulk2"):
@@ -109,8 +109,11 @@ def test_rejected_credentials_become_authorization_error_without_secrets(
         text = str(caught.value)
         assert CONN_ID in text
         assert "revoked or has expired" in text and "update the Airflow connection" in text
-        for secret in ("Wr0ng-Passw0rd!", connection["extra"].get("security_token"),
-                       connection["extra"].get("consumer_secret")):
+        for secret in (
+            "Wr0ng-Passw0rd!",
+            connection["extra"].get("security_token"),
+            connection["extra"].get("consumer_secret"),
+        ):
             if secret:
                 assert secret not in text
         assert caught.value.__cause__ is None and caught.value.__suppress_context__
@@ -149,14 +152,20 @@ def test_describe_and_online_validation(session: SalesforceSession) -> None:
     info = describe_object(session, "Lead")
     assert info.field("email") is info.fields["Email"]
     assert info.fields["WalkMe_Onboarding_Completion__c"].scale == 2
-    config = make_config(mappings=[
-        {"column": "Last Login", "field": "WalkMe_Last_Loginn__c"},  # typo
-        {"column": "Logins in Past 30 days", "field": "WalkMe_Score_Formula__c"},  # formula
-        {"column": "User ID", "field": "WalkMe_NPS_Score__c"},  # text -> double
-        {"column": "First Login", "field": "WalkMe_First_Login__c"},  # fine
-    ])
-    columns = {"User ID": "string", "First Login": "datetime", "Last Login": "datetime",
-               "Logins in Past 30 days": "integer"}
+    config = make_config(
+        mappings=[
+            {"column": "Last Login", "field": "WalkMe_Last_Loginn__c"},  # typo
+            {"column": "Logins in Past 30 days", "field": "WalkMe_Score_Formula__c"},  # formula
+            {"column": "User ID", "field": "WalkMe_NPS_Score__c"},  # text -> double
+            {"column": "First Login", "field": "WalkMe_First_Login__c"},  # fine
+        ]
+    )
+    columns = {
+        "User ID": "string",
+        "First Login": "datetime",
+        "Last Login": "datetime",
+        "Logins in Past 30 days": "integer",
+    }
     problems = check_against_describe(config, columns, info)
     errors = {p.path: p for p in problems if p.severity == "error"}
     assert set(errors) == {"mappings[0].field", "mappings[1].field", "mappings[2].field"}
@@ -178,18 +187,29 @@ def test_unknown_object_is_a_configuration_error(session: SalesforceSession) -> 
 def test_lookup_is_case_insensitive_groups_duplicates_and_escapes_quotes(
     session: SalesforceSession, org: Any
 ) -> None:
-    ids = leads(org, [
-        {"Email": "Ann.Lee@Example.com"},
-        {"Email": "shared@example.com"},
-        {"Email": "SHARED@example.com"},
-        {"Email": "o'brien@example.com"},
-        {"Email": "other@example.com"},
-    ])
-    keys = [normalize_key(k, "email") for k in
-            (" ANN.lee@example.COM ", "shared@example.com", "O'Brien@example.com",
-             "a' OR Name != '", "nobody@example.com")]
-    found = lookup_records(session, "Lead", "Email", [k for k in keys if k],
-                           ["WalkMe_NPS_Score__c"], key_kind="email")
+    ids = leads(
+        org,
+        [
+            {"Email": "Ann.Lee@Example.com"},
+            {"Email": "shared@example.com"},
+            {"Email": "SHARED@example.com"},
+            {"Email": "o'brien@example.com"},
+            {"Email": "other@example.com"},
+        ],
+    )
+    keys = [
+        normalize_key(k, "email")
+        for k in (
+            " ANN.lee@example.COM ",
+            "shared@example.com",
+            "O'Brien@example.com",
+            "a' OR Name != '",
+            "nobody@example.com",
+        )
+    ]
+    found = lookup_records(
+        session, "Lead", "Email", [k for k in keys if k], ["WalkMe_NPS_Score__c"], key_kind="email"
+    )
     assert set(found) == {"ann.lee@example.com", "shared@example.com", "o'brien@example.com"}
     assert [r["Id"] for r in found["ann.lee@example.com"]] == [ids[0]]
     assert {r["Id"] for r in found["shared@example.com"]} == {ids[1], ids[2]}
@@ -197,9 +217,7 @@ def test_lookup_is_case_insensitive_groups_duplicates_and_escapes_quotes(
     assert set(found["ann.lee@example.com"][0]) == {"Id", "Email", "WalkMe_NPS_Score__c"}
 
 
-def test_lookup_splits_many_keys_into_several_queries(
-    session: SalesforceSession, org: Any
-) -> None:
+def test_lookup_splits_many_keys_into_several_queries(session: SalesforceSession, org: Any) -> None:
     emails = [f"person.number.{i}@example-company.com" for i in range(1_000)]
     leads(org, [{"Email": e} for e in emails[::10]])
     before = session.meter.calls_by_kind["query"]
@@ -211,8 +229,15 @@ def test_lookup_splits_many_keys_into_several_queries(
 def test_lookup_through_bulk_query(session: SalesforceSession, org: Any) -> None:
     emails = [f"bulk{i}@example.com" for i in range(300)]
     leads(org, [{"Email": e.upper(), "WalkMe_NPS_Score__c": 9} for e in emails[:200]])
-    found = lookup_records(session, "Lead", "Email", emails, ["WalkMe_NPS_Score__c"],
-                           key_kind="email", bulk_threshold=50)
+    found = lookup_records(
+        session,
+        "Lead",
+        "Email",
+        emails,
+        ["WalkMe_NPS_Score__c"],
+        key_kind="email",
+        bulk_threshold=50,
+    )
     assert len(found) == 200 and session.meter.calls_by_kind["bulk2"] >= 3
     assert float(found["bulk7@example.com"][0]["WalkMe_NPS_Score__c"]) == 9
 
@@ -226,16 +251,33 @@ def report_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def test_match_rows_buckets_and_update_all(session: SalesforceSession, org: Any) -> None:
-    ids = leads(org, [{"Email": "ann@example.com", "WalkMe_Logins_Last_30_Days__c": 3},
-                      {"Email": "twin@example.com"}, {"Email": "Twin@example.com"}])
-    frame = report_frame([
-        {"User ID": "ANN@example.com", "Last Login": "2026-11-20 09:15:02",
-         "Logins in Past 30 days": 12},
-        {"User ID": "twin@example.com", "Last Login": "2026-11-21 10:00:00",
-         "Logins in Past 30 days": 1},
-        {"User ID": "ghost@example.com", "Last Login": "2026-11-21 10:00:00",
-         "Logins in Past 30 days": 1},
-    ])
+    ids = leads(
+        org,
+        [
+            {"Email": "ann@example.com", "WalkMe_Logins_Last_30_Days__c": 3},
+            {"Email": "twin@example.com"},
+            {"Email": "Twin@example.com"},
+        ],
+    )
+    frame = report_frame(
+        [
+            {
+                "User ID": "ANN@example.com",
+                "Last Login": "2026-11-20 09:15:02",
+                "Logins in Past 30 days": 12,
+            },
+            {
+                "User ID": "twin@example.com",
+                "Last Login": "2026-11-21 10:00:00",
+                "Logins in Past 30 days": 1,
+            },
+            {
+                "User ID": "ghost@example.com",
+                "Last Login": "2026-11-21 10:00:00",
+                "Logins in Past 30 days": 1,
+            },
+        ]
+    )
     result = match_rows(session, make_config(), frame)
     assert result.matched["Id"].tolist() == [ids[0]]
     assert result.matched["__current__WalkMe_Logins_Last_30_Days__c"].tolist() == [3]
@@ -256,14 +298,20 @@ def test_match_rows_buckets_and_update_all(session: SalesforceSession, org: Any)
 def test_write_sets_and_clears_fields(
     session: SalesforceSession, org: Any, bulk_threshold: int
 ) -> None:
-    ids = leads(org, [
-        {"Email": "a@example.com", "WalkMe_NPS_Score__c": 5, "Title": "Boss"},
-        {"Email": "b@example.com", "WalkMe_NPS_Score__c": 6, "Title": "Chief"},
-        {"Email": "c@example.com"},
-    ])
+    ids = leads(
+        org,
+        [
+            {"Email": "a@example.com", "WalkMe_NPS_Score__c": 5, "Title": "Boss"},
+            {"Email": "b@example.com", "WalkMe_NPS_Score__c": 6, "Title": "Chief"},
+            {"Email": "c@example.com"},
+        ],
+    )
     changes = [
-        RecordChange(ids[0], 1, {"WalkMe_NPS_Score__c": 9,
-                                 "WalkMe_Last_Login__c": "2026-11-20T09:15:02.000Z"}),
+        RecordChange(
+            ids[0],
+            1,
+            {"WalkMe_NPS_Score__c": 9, "WalkMe_Last_Login__c": "2026-11-20T09:15:02.000Z"},
+        ),
         RecordChange(ids[1], 2, {"Title": None}),  # clear; NPS not in this change: untouched
         RecordChange(ids[2], 3, {"WalkMe_Onboarding_Completion__c": 87.5, "Title": 'Say "hi", ok'}),
     ]
@@ -289,8 +337,13 @@ def test_locked_rows_are_retried_and_permanent_errors_reported(
     sf_emulator.faults.lock_records("sandbox", [ids[0], ids[1]], times=1)
     changes = [RecordChange(i, n, {"WalkMe_NPS_Score__c": 8}) for n, i in enumerate(ids[:3])]
     changes.append(RecordChange(ids[3], 4, {"Title": "x" * 200}))  # Title holds 128
-    outcome = write_changes(session, "Lead", changes,
-                            WriteConfig(bulk_threshold=bulk_threshold, **FAST), budget(session))
+    outcome = write_changes(
+        session,
+        "Lead",
+        changes,
+        WriteConfig(bulk_threshold=bulk_threshold, **FAST),
+        budget(session),
+    )
     results = {r.record_id: r for r in outcome.results}
     assert results[ids[0]].success and results[ids[0]].attempts == 2
     assert results[ids[1]].success and results[ids[1]].attempts == 2
@@ -305,8 +358,13 @@ def test_locks_that_outlast_the_retries_end_failed(
 ) -> None:
     ids = leads(org, [{"Email": "stuck@example.com"}])
     sf_emulator.faults.lock_records("sandbox", ids, times=10)
-    outcome = write_changes(session, "Lead", [RecordChange(ids[0], 1, {"Title": "t"})],
-                            WriteConfig(retries=2, **FAST), budget(session))
+    outcome = write_changes(
+        session,
+        "Lead",
+        [RecordChange(ids[0], 1, {"Title": "t"})],
+        WriteConfig(retries=2, **FAST),
+        budget(session),
+    )
     (result,) = outcome.results
     assert not result.success and result.error_code == "UNABLE_TO_LOCK_ROW" and result.attempts == 3
 
@@ -328,9 +386,13 @@ def test_salesforce_down_for_good_stops_with_every_row_accounted(
     ids = leads(org, [{"Email": f"d{i}@example.com"} for i in range(3)])
     sf_emulator.faults.fail_requests(status=503, count=100, path_contains="composite")
     changes = [RecordChange(i, n, {"Title": "x"}) for n, i in enumerate(ids)]
-    outcome = write_changes(session, "Lead", changes,
-                            WriteConfig(collection_batch_size=1, retries=1, **FAST),
-                            budget(session))
+    outcome = write_changes(
+        session,
+        "Lead",
+        changes,
+        WriteConfig(collection_batch_size=1, retries=1, **FAST),
+        budget(session),
+    )
     assert len(outcome.results) == 3 and not any(r.success for r in outcome.results)
     assert {r.error_code for r in outcome.results} == {"SALESFORCE_UNAVAILABLE"}
     assert outcome.stop_error is not None and outcome.stop_error.category == "transient"
@@ -341,9 +403,13 @@ def test_budget_stop_leaves_unsent_rows_as_api_budget_exceeded(
 ) -> None:
     ids = leads(org, [{"Email": f"b{i}@example.com"} for i in range(6)])
     changes = [RecordChange(i, n, {"Title": "Budgeted"}) for n, i in enumerate(ids)]
-    outcome = write_changes(session, "Lead", changes,
-                            WriteConfig(collection_batch_size=2, **FAST),
-                            budget(session, max_calls=2))
+    outcome = write_changes(
+        session,
+        "Lead",
+        changes,
+        WriteConfig(collection_batch_size=2, **FAST),
+        budget(session, max_calls=2),
+    )
     assert [r.success for r in outcome.results] == [True] * 4 + [False] * 2
     assert {r.error_code for r in outcome.results[4:]} == {"API_BUDGET_EXCEEDED"}
     assert outcome.stopped_reason and "budget" in outcome.stopped_reason
@@ -358,8 +424,9 @@ def test_daily_usage_ceiling_stops_before_writing(
     sf_emulator.faults.set_daily_limit("sandbox", 10)
     describe_object(session, "Lead")  # learn the usage from Sforce-Limit-Info
     guarded = ApiBudget(session.meter, max_calls=None, max_daily_usage=0.1)
-    outcome = write_changes(session, "Lead", [RecordChange(ids[0], 1, {"Title": "t"})],
-                            WriteConfig(**FAST), guarded)
+    outcome = write_changes(
+        session, "Lead", [RecordChange(ids[0], 1, {"Title": "t"})], WriteConfig(**FAST), guarded
+    )
     assert outcome.results[0].error_code == "API_BUDGET_EXCEEDED"
     assert "daily API requests" in (outcome.stopped_reason or "")
 
@@ -370,8 +437,9 @@ def test_failed_bulk_job_falls_back_to_collections(
     ids = leads(org, [{"Email": f"f{i}@example.com"} for i in range(5)])
     sf_emulator.faults.fail_bulk_jobs(count=1)
     changes = [RecordChange(i, n, {"Title": "Fallback"}) for n, i in enumerate(ids)]
-    outcome = write_changes(session, "Lead", changes, WriteConfig(bulk_threshold=1, **FAST),
-                            budget(session))
+    outcome = write_changes(
+        session, "Lead", changes, WriteConfig(bulk_threshold=1, **FAST), budget(session)
+    )
     assert all(r.success for r in outcome.results), outcome.results
     assert session.meter.calls_by_kind["composite"] >= 1
     assert all(by_id(org)[i]["Title"] == "Fallback" for i in ids)
@@ -381,15 +449,28 @@ def test_failed_bulk_job_falls_back_to_collections(
 
 
 def test_plan_apply_then_rerun_is_a_no_op(session: SalesforceSession, org: Any) -> None:
-    leads(org, [{"Email": "ann@example.com", "WalkMe_Logins_Last_30_Days__c": 3},
-                {"Email": "bob@example.com"}])
+    leads(
+        org,
+        [
+            {"Email": "ann@example.com", "WalkMe_Logins_Last_30_Days__c": 3},
+            {"Email": "bob@example.com"},
+        ],
+    )
     config = make_config()
-    frame = report_frame([
-        {"User ID": "ann@example.com", "Last Login": "2026-11-20 09:15:02",
-         "Logins in Past 30 days": 12},
-        {"User ID": "bob@example.com", "Last Login": "2026-11-21 10:00:00",
-         "Logins in Past 30 days": 10**18},  # 19 digits: does not fit precision 18
-    ])
+    frame = report_frame(
+        [
+            {
+                "User ID": "ann@example.com",
+                "Last Login": "2026-11-20 09:15:02",
+                "Logins in Past 30 days": 12,
+            },
+            {
+                "User ID": "bob@example.com",
+                "Last Login": "2026-11-21 10:00:00",
+                "Logins in Past 30 days": 10**18,
+            },  # 19 digits: does not fit precision 18
+        ]
+    )
     info = describe_object(session, "Lead")
     plan = plan_changes(config, info, match_rows(session, config, frame).matched, full_sync=False)
     outcomes, summary = apply_plan(session, config, plan, budget(session), dry_run=False)
