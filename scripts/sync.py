@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 from scripts.airflow_settings import connections  # noqa: E402
 
 EMULATOR_DATA_DIR = ROOT / "var" / "emulator"
-DEMO_CRM = ROOT / "include" / "samples" / "crm"
+DEMO_CRM_SEED = ROOT / "include" / "samples" / "crm" / "seed.json"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -65,12 +65,11 @@ def is_listening(port: int) -> bool:
 
 def start_emulator(port: int, stack: ExitStack) -> None:
     """Start the local Salesforce in this process, seeded with the demo CRM, and trust it."""
+    from include.sf_emulator.__main__ import load_seed_file
     from include.sf_emulator.testing import EmulatorServer
 
     server = stack.enter_context(EmulatorServer(port=port, data_dir=EMULATOR_DATA_DIR))
-    for org_folder in sorted(DEMO_CRM.iterdir()):
-        for seed_file in sorted(org_folder.glob("*.json")):
-            server.org(org_folder.name).data.load_file(seed_file.stem, seed_file)
+    load_seed_file(server, DEMO_CRM_SEED)
     os.environ["REQUESTS_CA_BUNDLE"] = str(server.trust_bundle)
     print(f"Started the local Salesforce on 127.0.0.1:{port} with the demo CRM", file=sys.stderr)
 
