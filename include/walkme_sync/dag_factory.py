@@ -21,7 +21,7 @@ DAG_ID_PREFIX = "walkme_sync__"
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "walkme-sync",
     "retries": 2,
-    "retry_delay": timedelta(minutes=5),
+    "retry_delay": timedelta(minutes=1),  # then 2, 4, ... (exponential), at most an hour
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(hours=1),
 }

@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from include.walkme_sync.errors import (
+    AuthorizationError,
     ConfigurationError,
     DataValidationError,
     QuotaError,
     SyncError,
+    TransientError,
 )
 from include.walkme_sync.storage import read_step_status, run_dir
 
@@ -44,6 +46,12 @@ OUTCOME_FILES = {
     "upsert": "outcomes_write.parquet",
 }
 DRY_RUN_PREVIEW_LIMIT = 50
+STOP_ERRORS: dict[str, type[SyncError]] = {
+    "budget": QuotaError,
+    "quota": QuotaError,
+    "authorization": AuthorizationError,
+    "transient": TransientError,
+}
 
 
 @dataclass
@@ -248,7 +256,10 @@ def _enforce_write_thresholds(
     failed = int((outcomes["bucket"] == "failed").sum())
     stopped = summary.get("stopped_reason")
     if stopped:
-        raise QuotaError(f"Integration '{config.id}': writing stopped: {stopped}")
+        # The writer stops early for the budget, the org's quota, a revoked login or an outage;
+        # the error class tells the reader (and Airflow's retry policy) what to do about it.
+        error_class = STOP_ERRORS.get(str(summary.get("stop_category")), SyncError)
+        raise error_class(f"Integration '{config.id}': writing stopped: {stopped}")
     if failed > config.thresholds.max_failed_rows:
         raise SyncError(
             f"Integration '{config.id}': {failed} rows failed in Salesforce, more than "

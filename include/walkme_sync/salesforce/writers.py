@@ -379,14 +379,27 @@ class _Writer:
 
     def _write_bulk(self, indices: Sequence[int]) -> None:
         for chunk in self._bulk_chunks(indices):
-            what = f"Bulk API 2.0 update job ({len(chunk)} records)"
-            self._reserve(BULK_JOB_CALLS, what)
-            try:
-                job = _BulkJob(self, chunk)
-                job.run()
-            except SyncError as error:
-                raise self._stop_for(error) from None
+            job = self._run_bulk_job(chunk)
             self._settle_bulk(chunk, job)
+
+    def _run_bulk_job(self, chunk: list[int]) -> _BulkJob:
+        """Run one job; a request-level transient failure (5xx, dropped connection) re-runs the
+        whole job with backoff, which is safe because an update with the same values is
+        idempotent."""
+        what = f"Bulk API 2.0 update job ({len(chunk)} records)"
+        for attempt in range(self.options.retries + 1):
+            self._reserve(BULK_JOB_CALLS, what)
+            job = _BulkJob(self, chunk)
+            try:
+                job.run()
+                return job
+            except SyncError as error:
+                if not isinstance(error, TransientError) or attempt >= self.options.retries:
+                    raise self._stop_for(error) from None
+                delay = self.options.retry_backoff_seconds * 2**attempt
+                self.log.warning("%s failed (%s); retrying in %.1fs.", what, error.args[0], delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _bulk_chunks(self, indices: Sequence[int]) -> Iterator[list[int]]:
         for chunk in chunked(indices, max(self.options.bulk_batch_size, 1)):
