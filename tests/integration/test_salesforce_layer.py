@@ -489,13 +489,23 @@ def test_bulk_job_survives_a_503_and_an_expired_session(
     ids = leads(org, [{"Email": f"e{i}@example.com"} for i in range(4)])
     options = WriteConfig(bulk_threshold=1, **FAST)
     sf_emulator.faults.fail_requests(status=503, count=1, path_contains="jobs/ingest")
-    first = write_changes(session, "Lead", [RecordChange(i, n, {"Title": "One"})
-                                            for n, i in enumerate(ids)], options, budget(session))
+    first = write_changes(
+        session,
+        "Lead",
+        [RecordChange(i, n, {"Title": "One"}) for n, i in enumerate(ids)],
+        options,
+        budget(session),
+    )
     assert all(r.success for r in first.results), first.results
     # Bulk calls never renew a session by themselves: the writer logs in again once.
     sf_emulator.faults.expire_sessions("sandbox")
-    second = write_changes(session, "Lead", [RecordChange(i, n, {"Title": "Two"})
-                                             for n, i in enumerate(ids)], options, budget(session))
+    second = write_changes(
+        session,
+        "Lead",
+        [RecordChange(i, n, {"Title": "Two"}) for n, i in enumerate(ids)],
+        options,
+        budget(session),
+    )
     assert all(r.success for r in second.results), second.results
     assert all(by_id(org)[i]["Title"] == "Two" for i in ids)
 
@@ -506,6 +516,7 @@ def test_bulk_lookup_of_a_few_keys_in_a_big_object_uses_in_lists(
     emails = [f"big{i}@example.com" for i in range(400)]
     leads(org, [{"Email": e} for e in emails])
     wanted = [*emails[:40], "o'hara@example.com"]
-    found = lookup_records(session, "Lead", "Email", wanted, [], key_kind="email",
-                           bulk_threshold=10)
+    found = lookup_records(
+        session, "Lead", "Email", wanted, [], key_kind="email", bulk_threshold=10
+    )
     assert set(found) == set(emails[:40])  # 400 keyed records > 4 x 41 keys: IN lists, no scan

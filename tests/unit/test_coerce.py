@@ -13,8 +13,9 @@ from include.walkme_sync.salesforce.describe import FieldInfo
 
 
 def field(type_: str, **kwargs: object) -> FieldInfo:
-    return FieldInfo(name=kwargs.pop("name", "F__c"), label="F", type=type_, updateable=True,
-                     **kwargs)  # type: ignore[arg-type]
+    return FieldInfo(
+        name=kwargs.pop("name", "F__c"), label="F", type=type_, updateable=True, **kwargs
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -98,8 +99,9 @@ def test_email_and_restricted_picklist_and_id() -> None:
     assert coerce_for_field(" Ann@Example.com ", email) == "Ann@Example.com"
     with pytest.raises(ValueRejected, match="not an e-mail address"):
         coerce_for_field("ann at example", email)
-    picklist = field("picklist", length=40, picklist_values=("Gold", "Silver"),
-                     restricted_picklist=True)
+    picklist = field(
+        "picklist", length=40, picklist_values=("Gold", "Silver"), restricted_picklist=True
+    )
     assert coerce_for_field("Gold", picklist) == "Gold"
     with pytest.raises(ValueRejected, match="picklist"):
         coerce_for_field("Bronze", picklist)
@@ -136,6 +138,7 @@ def test_unsupported_type() -> None:
         ("int", 3.0, 3, {"digits": 9}, True),
     ],
 )
-def test_values_equal(type_: str, current: object, new: object, kwargs: dict[str, object],
-                      equal: bool) -> None:
+def test_values_equal(
+    type_: str, current: object, new: object, kwargs: dict[str, object], equal: bool
+) -> None:
     assert values_equal(current, new, field(type_, **kwargs)) is equal  # type: ignore[arg-type]

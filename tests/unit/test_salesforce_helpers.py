@@ -118,11 +118,13 @@ def test_meter_reads_limit_info_and_budget_stops_before_the_ceiling() -> None:
 
 
 def test_bulk_csv_union_of_columns_clear_and_unchanged() -> None:
-    text = bulk_csv([
-        RecordChange("00Q000000000001AAA", 1, {"B__c": 1.5, "A__c": None}),
-        RecordChange("00Q000000000002AAA", 2, {"C__c": 'say "hi", ok', "D__c": True}),
-        RecordChange("00Q000000000003AAA", 3, {"B__c": 0.00001}),
-    ])
+    text = bulk_csv(
+        [
+            RecordChange("00Q000000000001AAA", 1, {"B__c": 1.5, "A__c": None}),
+            RecordChange("00Q000000000002AAA", 2, {"C__c": 'say "hi", ok', "D__c": True}),
+            RecordChange("00Q000000000003AAA", 3, {"B__c": 0.00001}),
+        ]
+    )
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["Id", "A__c", "B__c", "C__c", "D__c"]
     assert rows[1] == ["00Q000000000001AAA", "#N/A", "1.5", "", ""]
@@ -132,7 +134,9 @@ def test_bulk_csv_union_of_columns_clear_and_unchanged() -> None:
 
 def test_parse_bulk_error() -> None:
     assert parse_bulk_error("UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:--") == (
-        "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access:--")
+        "UNABLE_TO_LOCK_ROW",
+        "unable to obtain exclusive access:--",
+    )
     error = "STRING_TOO_LONG:Name: data value too large: x (max length=5):Name --"
     assert parse_bulk_error(error)[0] == "STRING_TOO_LONG"
     assert parse_bulk_error("something odd") == ("BULK_RECORD_ERROR", "something odd")
