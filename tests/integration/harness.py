@@ -16,25 +16,19 @@ from typing import Any
 
 import yaml
 
+from tests.configs import LOGIN_REVIEW_TO_LEAD
+
 ROOT = Path(__file__).resolve().parents[2]
 DAG_FILE = str(ROOT / "dags" / "integrations.py")
 EXPORT_DATE = "2026-11-24"
 
+# The base config, reading exports from the test's own folder (filled in by write_config).
 LOGIN_REVIEW_CONFIG: dict[str, Any] = {
-    "name": "Login Review -> Lead",
-    "environment": "sandbox",
-    "report": {
-        "name": "login_review",
-        "source": {"kind": "files", "location": "", "pattern": "*.csv", "pick": "newest"},
-        "key_column": "User ID",
-        "key_kind": "email",
-    },
-    "object": {"name": "Lead", "key_field": "Email"},
-    "mappings": [
-        {"column": "Last Login", "field": "WalkMe_Last_Login__c"},
-        {"column": "First Login", "field": "WalkMe_First_Login__c"},
-        {"column": "Logins in Past 30 days", "field": "WalkMe_Logins_Last_30_Days__c"},
-    ],
+    key: value for key, value in LOGIN_REVIEW_TO_LEAD.items() if key != "id"
+}
+LOGIN_REVIEW_CONFIG["report"] = {
+    **LOGIN_REVIEW_TO_LEAD["report"],
+    "source": {"kind": "files", "location": "", "pattern": "*.csv", "pick": "newest"},
 }
 LOGIN_REVIEW_HEADER = ["User ID", "First Login", "Last Login", "Logins in Past 30 days"]
 

@@ -22,6 +22,7 @@ from include.walkme_sync.salesforce.describe import check_against_describe, desc
 from include.walkme_sync.salesforce.plan import apply_plan, plan_changes
 from include.walkme_sync.salesforce.quota import ApiBudget
 from include.walkme_sync.salesforce.writers import RecordChange, write_changes
+from tests.configs import login_review_config
 
 CONN_ID = "salesforce_sandbox"
 FAST = {"retry_backoff_seconds": 0.01}
@@ -54,26 +55,15 @@ def budget(session: SalesforceSession, max_calls: int | None = None) -> ApiBudge
 
 
 def make_config(**overrides: Any) -> IntegrationConfig:
-    raw: dict[str, Any] = {
-        "id": "login_review_to_lead",
-        "name": "Login Review -> Lead",
-        "environment": "sandbox",
-        "report": {
-            "name": "login_review",
-            "source": {"kind": "files", "location": "include/samples/login_review"},
-            "key_column": "User ID",
-            "key_kind": "email",
-        },
-        "object": {"name": "Lead", "key_field": "Email"},
-        "mappings": [
-            {"column": "Last Login", "field": "WalkMe_Last_Login__c"},
-            {"column": "Logins in Past 30 days", "field": "WalkMe_Logins_Last_30_Days__c"},
-        ],
-        "source_file": "include/integrations/login_review_to_lead.yaml",
-        "write": FAST,
-    }
-    raw.update(overrides)
-    return IntegrationConfig.model_validate(raw)
+    # Two mappings (no First Login) keep the field-by-field assertions short.
+    mappings = [
+        {"column": "Last Login", "field": "WalkMe_Last_Login__c"},
+        {"column": "Logins in Past 30 days", "field": "WalkMe_Logins_Last_30_Days__c"},
+    ]
+    config: IntegrationConfig = login_review_config(
+        **{"mappings": mappings, "write": FAST, **overrides}
+    )
+    return config
 
 
 # --------------------------------------------------------------------------- connect and meter

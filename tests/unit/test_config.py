@@ -31,26 +31,11 @@ from include.walkme_sync.config import (
     main,
 )
 from include.walkme_sync.errors import ConfigurationError
+from tests.configs import LOGIN_REVIEW_TO_LEAD
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "configs"
 
-BASE: dict[str, Any] = {
-    "id": "login_review_to_lead",
-    "name": "Login Review -> Lead",
-    "environment": "sandbox",
-    "report": {
-        "name": "login_review",
-        "source": {"kind": "files", "location": "include/samples/login_review"},
-        "key_column": "User ID",
-        "key_kind": "email",
-    },
-    "object": {"name": "Lead", "key_field": "Email"},
-    "mappings": [
-        {"column": "Last Login", "field": "WalkMe_Last_Login__c"},
-        {"column": "First Login", "field": "WalkMe_First_Login__c"},
-        {"column": "Logins in Past 30 days", "field": "WalkMe_Logins_Last_30_Days__c"},
-    ],
-}
+BASE: dict[str, Any] = LOGIN_REVIEW_TO_LEAD
 
 
 def config(**changes: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from include.walkme_sync.salesforce.client import ApiMeter, SalesforceSession
 from include.walkme_sync.salesforce.describe import FieldInfo, ObjectInfo
 from include.walkme_sync.salesforce.plan import apply_plan, plan_changes
 from include.walkme_sync.salesforce.quota import ApiBudget
+from tests.configs import login_review_config
 
 LEAD = ObjectInfo(
     name="Lead",
@@ -40,26 +41,8 @@ LEAD = ObjectInfo(
 
 
 def make_config(**overrides: Any) -> IntegrationConfig:
-    raw: dict[str, Any] = {
-        "id": "login_review_to_lead",
-        "name": "Login Review -> Lead",
-        "environment": "sandbox",
-        "report": {
-            "name": "login_review",
-            "source": {"kind": "files", "location": "include/samples/login_review"},
-            "key_column": "User ID",
-            "key_kind": "email",
-        },
-        "object": {"name": "Lead", "key_field": "Email"},
-        "mappings": [
-            {"column": "Last Login", "field": "WalkMe_Last_Login__c"},
-            {"column": "First Login", "field": "WalkMe_First_Login__c"},
-            {"column": "Logins in Past 30 days", "field": "WalkMe_Logins_Last_30_Days__c"},
-        ],
-        "source_file": "include/integrations/login_review_to_lead.yaml",
-    }
-    raw.update(overrides)
-    return IntegrationConfig.model_validate(raw)
+    config: IntegrationConfig = login_review_config(**overrides)
+    return config
 
 
 def matched_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

@@ -24,26 +24,19 @@ from include.walkme_sync.sources import (
     extract_report,
     quote_table,
 )
+from tests.configs import login_review_raw
 
 DAY = date(2026, 11, 24)
 HEADER = "User ID,First Login,Last Login,Logins in Past 30 days\n"
 
-BASE: dict[str, Any] = {
-    "id": "login_review_to_lead",
-    "name": "Login Review -> Lead",
-    "environment": "sandbox",
-    "report": {
-        "name": "login_review",
-        "source": {"kind": "files", "location": "", "pattern": "login_review_*.csv"},
-        "key_column": "User ID",
-        "key_kind": "email",
-    },
-    "object": {"name": "Lead", "key_field": "Email"},
-    "mappings": [
+# Two mappings: the sources tests check which columns are required, not every mapping.
+BASE: dict[str, Any] = login_review_raw(
+    mappings=[
         {"column": "Last Login", "field": "WalkMe_Last_Login__c"},
         {"column": "Logins in Past 30 days", "field": "WalkMe_Logins_Last_30_Days__c"},
-    ],
-}
+    ]
+)
+BASE["report"]["source"] = {"kind": "files", "location": "", "pattern": "login_review_*.csv"}
 
 
 def integration(location: str | Path = "", **source: Any) -> IntegrationConfig:
