@@ -116,7 +116,11 @@ def default_ledger_url() -> str:
 
 
 def _ledger_url_from_airflow_connection() -> str | None:
-    """The SQLAlchemy URI of the `walkme_ledger` connection, when one is defined."""
+    """The SQLAlchemy URL of the `walkme_ledger` connection, when one is defined.
+
+    `extra.sqlalchemy_url` wins; otherwise the connection's own SQL hook builds the URL (Airflow's
+    generic connection URI is not always one SQLAlchemy accepts, e.g. for SQLite or Postgres).
+    """
     try:
         from airflow.sdk import BaseHook
 
@@ -124,7 +128,13 @@ def _ledger_url_from_airflow_connection() -> str | None:
     except Exception:  # no such connection: the documented default applies
         return None
     extra_url = connection.extra_dejson.get("sqlalchemy_url")
-    return str(extra_url) if extra_url else connection.get_uri()
+    if extra_url:
+        return str(extra_url)
+    hook = connection.get_hook()
+    try:
+        return str(hook.sqlalchemy_url.render_as_string(hide_password=False))
+    except (AttributeError, NotImplementedError):
+        return str(hook.get_uri())
 
 
 class Ledger:

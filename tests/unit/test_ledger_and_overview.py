@@ -87,3 +87,22 @@ def test_overview_lists_last_runs_and_invalid_configs(
     page = render_html(list(rows.values()))
     assert 'href="/dags/walkme_sync__login_review_to_lead" target="_top"' in page
     assert "Invalid config" in page
+
+
+def test_ledger_database_comes_from_the_walkme_ledger_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from include.walkme_sync.ledger import default_ledger_url
+
+    database = tmp_path / "team-ledger.db"
+    monkeypatch.delenv("WALKME_SYNC_LEDGER_URL", raising=False)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_WALKME_LEDGER", json.dumps({"conn_type": "sqlite", "host": str(database)})
+    )
+
+    Ledger().record_run(run_record("run-1", written=1), [])
+
+    assert default_ledger_url() == f"sqlite:///{database}"
+    assert Ledger(f"sqlite:///{database}").runs()[0]["written"] == 1
