@@ -5,6 +5,8 @@ Per-record Salesforce errors are data (outcome rows), not exceptions. Exceptions
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SyncError(Exception):
     """Base class. `action` tells the reader what to do about it."""
@@ -12,10 +14,18 @@ class SyncError(Exception):
     category = "error"
     action = "Read the message above and fix the cause, then run the integration again."
 
-    def __init__(self, message: str, *, action: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        action: str | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         if action is not None:
             self.action = action
+        # What the failing step did before it stopped (counts, API calls), for the run record.
+        self.summary: dict[str, Any] = summary or {}
 
     def __str__(self) -> str:
         return f"{self.args[0]} -> What to do: {self.action}"

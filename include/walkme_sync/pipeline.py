@@ -162,6 +162,7 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
             "Nothing was written.",
             action="Check that the report's key column and the object's key field hold the same "
             "identifiers (e.g. both e-mails), then run again.",
+            summary=summary,
         )
     return summary
 
@@ -259,13 +260,14 @@ def _enforce_write_thresholds(
         # The writer stops early for the budget, the org's quota, a revoked login or an outage;
         # the error class tells the reader (and Airflow's retry policy) what to do about it.
         error_class = STOP_ERRORS.get(str(summary.get("stop_category")), SyncError)
-        raise error_class(f"Integration '{config.id}': writing stopped: {stopped}")
+        raise error_class(f"Integration '{config.id}': writing stopped: {stopped}", summary=summary)
     if failed > config.thresholds.max_failed_rows:
         raise SyncError(
             f"Integration '{config.id}': {failed} rows failed in Salesforce, more than "
             f"thresholds.max_failed_rows={config.thresholds.max_failed_rows}.",
             action="Read the Salesforce errors per row in the ledger or this task's log; the "
             "next run retries them (only differences are written).",
+            summary=summary,
         )
 
 

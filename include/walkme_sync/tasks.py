@@ -54,7 +54,11 @@ def run_step(step: str, integration_id: str) -> dict[str, Any]:
     try:
         summary = STEP_FUNCTIONS[step](ctx)
     except SyncError as exc:
-        write_step_status(ctx.folder, step, {"ok": False, "error": str(exc), "kind": exc.category})
+        write_step_status(
+            ctx.folder,
+            step,
+            {"ok": False, "error": str(exc), "kind": exc.category, "summary": exc.summary},
+        )
         log.error("%s failed (%s): %s", step, exc.category, exc)
         if isinstance(exc, TransientError):
             raise

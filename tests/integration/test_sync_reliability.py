@@ -108,6 +108,7 @@ def test_api_budget_stops_the_run_and_a_rerun_converges(
     # Lookups take 2 calls here, each collections batch of 200 one more: 3 cannot write 450 rows.
     harness.write_config("budget", {"write": {"api_budget": 3, "bulk_threshold": 10_000}})
     harness.write_export("budget", login_rows(450))
+    sf_emulator.org("sandbox").reset_api_calls()
 
     stopped = harness.run("budget")
 
@@ -117,6 +118,8 @@ def test_api_budget_stops_the_run_and_a_rerun_converges(
     assert stopped.summary["failed"] > 0
     assert_buckets_add_up(stopped.summary)
     assert stopped.summary["api_calls"] <= 3
+    # The run record counts exactly the calls Salesforce (the emulator) saw, the failed step's too.
+    assert stopped.summary["api_calls"] == sf_emulator.org("sandbox").api_calls()
     written_first = stopped.summary["written"]
 
     harness.write_config("budget", {"write": {"api_budget": 100, "bulk_threshold": 10_000}})
