@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -661,7 +661,7 @@ def _number_converter(
         if value.__class__ not in _NUMBER_INPUT_TYPES:  # bool is an int subclass: refused
             raise wrong_type(value)
         try:
-            number = float(value)
+            number = float(cast("int | float | str", value))  # type checked just above
         except ValueError:
             raise wrong_type(value) from None
         if not math.isfinite(number):

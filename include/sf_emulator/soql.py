@@ -599,11 +599,11 @@ def _is_date_literal(word: str) -> bool:
 
 def execute(query: Query, source: RecordSource, *, include_deleted: bool = False) -> list[Record]:
     """The stored records matching ``query``, sorted and sliced (LIMIT/OFFSET applied)."""
-    candidates = _candidates(query.where, source, include_deleted)
-    if candidates is None:
-        candidates = source.scan(include_deleted)
+    indexed = _candidates(query.where, source, include_deleted)
+    candidates: Iterable[Record] = indexed if indexed is not None else source.scan(include_deleted)
     if query.where is not None:
-        matches = list(filter(compile_condition(query.where, source), candidates))
+        predicate = compile_condition(query.where, source)
+        matches = [record for record in candidates if predicate(record)]
     else:
         matches = list(candidates)
     if query.order:

@@ -429,7 +429,7 @@ class _Journal:
     """Undo log of one all-or-none request."""
 
     def __init__(self) -> None:
-        self.steps: list[Callable[[], None]] = []
+        self.steps: list[Callable[[], object]] = []  # undo steps; their results are ignored
         self.reorder: set[Table] = set()  # tables where an undelete changed the record order
 
     def rollback(self) -> None:
