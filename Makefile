@@ -60,7 +60,7 @@ validate: $(STAMP)
 	$(BIN)/python -m include.walkme_sync.config include/integrations
 
 benchmark: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/run_all.py $(ARGS)
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
