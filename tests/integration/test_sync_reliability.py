@@ -141,3 +141,31 @@ def test_transient_5xx_on_a_write_is_retried(harness: SyncHarness, sf_emulator: 
     result = harness.run("five_oh_three")
 
     assert (result.summary["written"], result.summary["failed"]) == (5, 0)
+
+
+def test_fields_that_do_not_exist_or_cannot_be_updated_are_refused(
+    harness: SyncHarness, sf_emulator: Any
+) -> None:
+    seed_leads(sf_emulator, ["a@example.com"])
+    harness.write_config(
+        "bad_fields",
+        {
+            "mappings": [
+                {"column": "Last Login", "field": "WalkMe_Last_Login__c"},
+                {"column": "First Login", "field": "WalkMe_Frist_Login__c"},  # typo: no such field
+                {"column": "Logins in Past 30 days", "field": "WalkMe_Score_Formula__c"},  # formula
+            ]
+        },
+    )
+    harness.write_export(
+        "bad_fields", [["a@example.com", "2026-01-01 00:00:00", "2026-11-01 00:00:00", 3]]
+    )
+
+    result = harness.run("bad_fields")
+
+    assert result.summary["status"] == "Failed"
+    message = result.summary["message"]
+    assert "WalkMe_Frist_Login__c" in message and "WalkMe_First_Login__c" in message  # suggestion
+    assert "WalkMe_Score_Formula__c" in message
+    (lead,) = sf_emulator.org("sandbox").data.records("Lead")
+    assert lead.get("WalkMe_Last_Login__c") is None  # nothing written, not even the valid field
