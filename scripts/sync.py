@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from include.walkme_sync.run_note import API_CONN_ID as RUN_NOTE_CONN_ID  # noqa: E402
 from scripts.airflow_settings import connections  # noqa: E402
 
 EMULATOR_DATA_DIR = ROOT / "var" / "emulator"
@@ -39,6 +40,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def provide_connections() -> dict[str, dict[str, Any]]:
     """Expose airflow_settings.yaml connections as env vars (existing variables win)."""
     settings = connections()
+    # A headless run is not in the UI's database, so there is no DAG run to annotate.
+    settings.pop(RUN_NOTE_CONN_ID, None)
     for conn_id, conn in settings.items():
         os.environ.setdefault(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(conn))
     return settings

@@ -83,6 +83,9 @@ def record_run(integration_id: str) -> dict[str, Any]:
         print(f"{key:>16}: {value}")
     print("::endgroup::")
     print("RUN SUMMARY " + json.dumps(summary, default=str))
+    from include.walkme_sync.run_note import note_text, set_run_note
+
+    set_run_note(ctx.dag_id, ctx.run_id, note_text(summary))
     if summary["status"] != "Completed":
         from airflow.sdk.exceptions import AirflowFailException
 

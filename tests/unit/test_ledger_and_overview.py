@@ -106,3 +106,21 @@ def test_ledger_database_comes_from_the_walkme_ledger_connection(
 
     assert default_ledger_url() == f"sqlite:///{database}"
     assert Ledger(f"sqlite:///{database}").runs()[0]["written"] == 1
+
+
+def test_run_note_reads_like_a_log_line() -> None:
+    from include.walkme_sync.run_note import note_text
+
+    summary = {"status": "Completed", "written": 182, "unchanged": 0, "unmatched": 17}
+    summary |= {"ambiguous": 1, "api_calls": 3, "dry_run": False, "message": None}
+    assert (
+        note_text(summary) == "Completed · written 182 · unmatched 17 · ambiguous 1 · 3 API calls"
+    )
+
+    failed = summary | {"status": "Failed", "failed": 5, "message": "the upsert step failed: x"}
+    assert note_text(failed).splitlines() == [
+        "Completed · written 182 · unmatched 17 · ambiguous 1 · failed 5 · 3 API calls".replace(
+            "Completed", "Failed"
+        ),
+        "the upsert step failed: x",
+    ]

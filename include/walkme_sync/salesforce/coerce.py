@@ -39,6 +39,15 @@ _FALSE = frozenset({"false", "0", "no", "n", "f"})
 _MAX_INT_DIGITS = {"int": 9, "long": 18}
 _SHOWN_VALUE_CHARS = 60
 
+# Public views of the rules above, for the column-wise planner (`salesforce.plan`), which must
+# decide exactly like the scalar functions here.
+TEXT_TYPES = _TEXT_TYPES
+NUMBER_TYPES = _NUMBER_TYPES
+INTEGER_TYPES = _INTEGER_TYPES
+EMAIL_PATTERN = _EMAIL
+SALESFORCE_ID_PATTERN = _SALESFORCE_ID
+MAX_INT_DIGITS = _MAX_INT_DIGITS
+
 
 class ValueRejected(ValueError):
     """A report value the target field cannot take. `str()` names the field, value and limit."""

@@ -1,0 +1,72 @@
+"""Put each sync's one-line result on its DAG run as a note, so the Airflow grid reads like a log.
+
+A task cannot set its own run's note through the Task SDK; the public REST API can
+(`PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}`). It needs credentials, so this is opt-in: define
+the HTTP connection `walkme_airflow_api` (host, port, login, password of an Airflow user allowed to
+edit DAG runs). Without it the note is skipped; a failure to set it never fails the sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+API_CONN_ID = "walkme_airflow_api"
+NOTE_LIMIT = 1000  # Airflow's maximum note length
+TIMEOUT_SECONDS = 10
+
+
+def note_text(summary: dict[str, Any]) -> str:
+    """`Completed · written 182 · unmatched 17 · ambiguous 1 · 3 API calls (dry run)`."""
+    parts = [str(summary["status"])]
+    for bucket in ("written", "unchanged", "unmatched", "ambiguous", "rejected", "failed"):
+        if summary.get(bucket):
+            parts.append(f"{bucket} {summary[bucket]}")
+    parts.append(f"{summary.get('api_calls', 0)} API calls")
+    text = " · ".join(parts)
+    if summary.get("dry_run"):
+        text += " (dry run: nothing written)"
+    if summary.get("message"):
+        text += f"\n{summary['message']}"
+    return text[:NOTE_LIMIT]
+
+
+def set_run_note(dag_id: str, run_id: str, note: str) -> bool:
+    """Set the note through Airflow's REST API; returns whether it was set."""
+    import requests
+    from airflow.sdk import BaseHook
+
+    try:
+        connection = BaseHook.get_connection(API_CONN_ID)
+    except Exception:
+        log.info("No '%s' connection: the DAG run note is not set.", API_CONN_ID)
+        return False
+    base = _base_url(connection)
+    try:
+        token = requests.post(
+            f"{base}/auth/token",
+            json={"username": connection.login, "password": connection.password},
+            timeout=TIMEOUT_SECONDS,
+        )
+        token.raise_for_status()
+        response = requests.patch(
+            f"{base}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
+            params={"update_mask": "note"},
+            json={"note": note},
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            timeout=TIMEOUT_SECONDS,
+        )
+        response.raise_for_status()
+    except Exception as exc:  # a note is a convenience: never fail the sync for it
+        log.warning("Could not set the DAG run note through %s: %s", base, type(exc).__name__)
+        return False
+    return True
+
+
+def _base_url(connection: Any) -> str:
+    scheme = connection.schema or "http"
+    port = f":{connection.port}" if connection.port else ""
+    return f"{scheme}://{connection.host}{port}".rstrip("/")
