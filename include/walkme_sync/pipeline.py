@@ -46,6 +46,7 @@ OUTCOME_FILES = {
     "upsert": "outcomes_write.parquet",
 }
 DRY_RUN_PREVIEW_LIMIT = 50
+PROBLEM_EXAMPLES = 20
 STOP_ERRORS: dict[str, type[SyncError]] = {
     "budget": QuotaError,
     "quota": QuotaError,
@@ -352,6 +353,7 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         message=None if status == "Completed" else stop_reason,
     )
     problems = _row_problems(outcomes, RowProblem)
+    _log_row_problems(problems)
     ledger = Ledger()
     ledger_id = ledger.record_run(run, problems)
     summary = {
@@ -391,6 +393,21 @@ def _row_problems(outcomes: pd.DataFrame, row_problem: Any) -> list[Any]:
         )
         for record in records
     ]
+
+
+def _log_row_problems(problems: list[Any], examples: int = PROBLEM_EXAMPLES) -> None:
+    """The task log shows, per bucket, the first rows that were not written and why."""
+    by_bucket: dict[str, list[Any]] = {}
+    for problem in problems:
+        by_bucket.setdefault(problem.bucket, []).append(problem)
+    for bucket, items in by_bucket.items():
+        print(f"::group::{bucket}: {len(items)} rows")
+        for problem in items[:examples]:
+            code = f" [{problem.error_code}]" if problem.error_code else ""
+            print(f"row {problem.row_number} {problem.key}:{code} {problem.reason or ''}")
+        if len(items) > examples:
+            print(f"... {len(items) - examples} more in the ledger (sync_row_problems)")
+        print("::endgroup::")
 
 
 def _stop_reason(failure: tuple[str, dict[str, Any]] | None, missing: list[str]) -> str:

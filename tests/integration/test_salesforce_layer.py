@@ -510,3 +510,89 @@ def test_bulk_lookup_of_a_few_keys_in_a_big_object_uses_in_lists(
         session, "Lead", "Email", wanted, [], key_kind="email", bulk_threshold=10
     )
     assert set(found) == set(emails[:40])  # 400 keyed records > 4 x 41 keys: IN lists, no scan
+
+
+def _comparable(value: Any) -> Any:
+    """REST returns JSON types, Bulk CSV strings: compare the values, not their spelling."""
+    if value is None or isinstance(value, bool):
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        return pd.Timestamp(value)
+    except ValueError:
+        return value
+
+
+@pytest.mark.parametrize("policy", ["skip", "update_all"])
+def test_bulk_and_rest_lookups_match_the_same_rows(
+    session: SalesforceSession, org: Any, policy: str
+) -> None:
+    leads(
+        org,
+        [
+            {"Email": "Ann.Lee@Example.com", "WalkMe_Logins_Last_30_Days__c": 3},
+            {"Email": "shared@example.com", "WalkMe_Last_Login__c": "2026-01-02T03:04:05.000Z"},
+            {"Email": "SHARED@example.com", "WalkMe_Logins_Last_30_Days__c": 4},
+            {"Email": "Shared@Example.com"},
+            {"Email": "o'brien@example.com", "WalkMe_Logins_Last_30_Days__c": 5},
+            {"Email": "x,y@example.com"},
+            *({"Email": "many@example.com"} for _ in range(12)),
+            *(
+                {"Email": f"User{i}@Example.com", "WalkMe_Logins_Last_30_Days__c": i}
+                for i in range(30)
+            ),
+        ],
+    )
+    emails = [
+        " ANN.lee@example.COM ",
+        "shared@example.com",
+        "O'Brien@example.com ",
+        "a' OR Name != '",
+        "nobody@example.com",
+        "\tMANY@example.com",
+        '"x,y"@example.com',
+        "X,Y@example.com",
+        *(f"  user{i}@EXAMPLE.com" for i in range(30)),
+    ]
+    frame = report_frame(
+        [
+            {"User ID": e, "Last Login": "2026-11-20 09:15:02", "Logins in Past 30 days": n}
+            for n, e in enumerate(emails)
+        ]
+    )
+    config = make_config(matching={"multiple_records": policy})
+    before = dict(session.meter.calls_by_kind)
+    rest = match_rows(session, config, frame, bulk_threshold=1_000)
+    assert session.meter.calls_by_kind["bulk2"] == before.get("bulk2", 0)
+    bulk = match_rows(session, config, frame, bulk_threshold=1)
+    assert session.meter.calls_by_kind["bulk2"] > before.get("bulk2", 0)
+
+    pd.testing.assert_frame_equal(rest.outcomes, bulk.outcomes)
+    current = [c for c in rest.matched.columns if c.startswith("__current__")]
+    assert len(current) == 2
+    pd.testing.assert_frame_equal(
+        rest.matched.drop(columns=current), bulk.matched.drop(columns=current)
+    )
+    for column in current:
+        assert [_comparable(v) for v in rest.matched[column]] == [
+            _comparable(v) for v in bulk.matched[column]
+        ], column
+    # Types per path, as Salesforce returns them: JSON numbers from REST, CSV text from Bulk.
+    logins = "__current__WalkMe_Logins_Last_30_Days__c"
+    first = rest.matched["__key"].tolist().index("ann.lee@example.com")
+    assert rest.matched[logins][first] == 3 and bulk.matched[logins][first] == "3"
+
+    buckets = dict(zip(rest.outcomes["__row"], rest.outcomes["bucket"], strict=True))
+    expected = {4: "unmatched", 5: "unmatched", 7: "unmatched"}
+    if policy == "skip":
+        expected.update({2: "ambiguous", 6: "ambiguous"})
+        reason = rest.outcomes.set_index("__row").loc[6, "reason"]
+        assert reason.startswith("12 Lead records") and reason.endswith(" and 2 more")
+    assert buckets == expected
+    matched_rows = 1 + 1 + 1 + 30 + (3 + 12 if policy == "update_all" else 0)
+    assert len(rest.matched) == matched_rows
+    assert "o'brien@example.com" in set(rest.matched["__key"])
+    assert rest.matched["__row"].is_monotonic_increasing  # report order, records grouped per row

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from urllib.parse import quote_plus
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from include.walkme_sync.matching import (
     MAX_SOQL_CHARS,
     normalize_key,
+    normalize_keys,
     plan_in_batches,
     select_clause,
     soql_literal,
@@ -35,6 +38,43 @@ def test_normalize_key(value: object, kind: str, expected: str | None) -> None:
 def test_normalize_key_rejects_unknown_kind() -> None:
     with pytest.raises(ValueError, match="key kind"):
         normalize_key("x", "phone")
+    with pytest.raises(ValueError, match="key kind"):
+        normalize_keys(pd.Series(["x"]), "phone")
+
+
+AWKWARD_KEYS: list[object] = [
+    "  Ann.Lee@Example.COM ",
+    "STRASSE@Straße.de",  # casefold, not lower: ß -> ss
+    "{0F8FAD5B-D9CB-469F-A165-70867728950E}",
+    " { 0F8FAD5B-D9CB-469F-A165-70867728950E } ",
+    "{}",
+    "\u00a0nbsp@example.com\u3000",
+    "\x1cinfo-sep@example.com\x1f",  # Python's str.strip treats these as whitespace
+    "O'Brien@Example.com",
+    "",
+    "   ",
+    None,
+    float("nan"),
+    pd.NA,
+    12345,
+    1.5,
+]
+
+
+@pytest.mark.parametrize("kind", ["email", "guid", "text"])
+def test_normalize_keys_is_normalize_key_column_wise(kind: str) -> None:
+    expected = [normalize_key(value, kind) for value in AWKWARD_KEYS]
+    assert normalize_keys(AWKWARD_KEYS, kind).tolist() == expected
+    assert normalize_keys(pd.Series(AWKWARD_KEYS, dtype=object), kind).tolist() == expected
+    strings = [v for v in AWKWARD_KEYS if isinstance(v, str) or v is None]
+    for dtype in ("str", "string", object):
+        series = pd.Series(strings, dtype=dtype)
+        assert normalize_keys(series, kind).tolist() == [normalize_key(v, kind) for v in strings]
+    numbers = pd.Series([7, None, 42], dtype="Int64")
+    assert normalize_keys(numbers, kind).tolist() == [normalize_key(v, kind) for v in numbers]
+    floats = pd.Series([7.0, np.nan, 0.25])
+    assert normalize_keys(floats, kind).tolist() == [normalize_key(v, kind) for v in floats]
+    assert normalize_keys(pd.Series([], dtype="str"), kind).tolist() == []
 
 
 def test_soql_literal_escapes_everything_that_could_end_the_literal() -> None:
