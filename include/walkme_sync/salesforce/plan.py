@@ -37,6 +37,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHANGE, UNCHANGED, REJECTED = "change", "unchanged", "rejected"
+UNCHANGED_REASON = "Salesforce already holds these values"
+_STATUS_CODES = {UNCHANGED: 0, CHANGE: 1, REJECTED: 2}
+_STATUSES = (UNCHANGED, CHANGE, REJECTED)
+
+#: Floats below this are whole numbers exactly (and ints below it convert to floats exactly).
+_EXACT_FLOAT = 2.0**53
+#: np.datetime64 bounds of the fast (vectorised) date-time formatting: 4-digit years only.
+_DAY_MIN, _DAY_MAX = np.datetime64("1000-01-01", "D"), np.datetime64("9999-12-31", "D")
+_MS_MIN = np.datetime64("1000-01-01T00:00:00.000", "ms")
+_MS_MAX = np.datetime64("9999-12-31T23:59:59.999", "ms")
 
 
 @dataclass
@@ -52,19 +62,99 @@ class PairPlan:
 
 
 @dataclass
-class PlanResult:
-    """Changes to send, the decision per pair, and the field-by-field diff (for dry runs)."""
+class _FieldPlan:
+    """One mapped field, column-wise: what goes out for each matched pair."""
 
-    changes: list[RecordChange]
-    pairs: list[PairPlan]
-    diff: list[dict[str, Any]]
+    name: str
+    changed: np.ndarray  # bool: the value is sent (differs from Salesforce's, or full sync)
+    rejected: np.ndarray  # bool: the value cannot go into the field
+    reasons: dict[int, str]  # position -> rejection reason
+    new: np.ndarray  # object: the wire value (where sent)
+    current: np.ndarray  # object: Salesforce's value (for the diff)
+
+
+class PlanResult:
+    """Changes to send, the decision per pair, and the field-by-field diff (for dry runs).
+
+    Decisions are held column-wise; `pairs` and `diff` are built (once) when first read, so a
+    run that only writes never materialises one Python object per unchanged pair or per field.
+    """
+
+    def __init__(
+        self,
+        *,
+        changes: list[RecordChange],
+        change_positions: np.ndarray,
+        rows: list[int],
+        keys: list[str | None],
+        record_ids: list[str],
+        status: np.ndarray,
+        reject_reasons: dict[int, str],
+        fields: list[_FieldPlan],
+    ) -> None:
+        self.changes = changes
+        self._change_positions = change_positions
+        self._rows = rows
+        self._keys = keys
+        self._record_ids = record_ids
+        self._status = status
+        self._reject_reasons = reject_reasons
+        self._fields = fields
+        # One diff entry per sent field of a non-rejected pair.
+        self.field_changes = int(
+            sum(int(np.count_nonzero(f.changed[change_positions])) for f in fields)
+        )
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
     def counts(self) -> dict[str, int]:
-        totals: dict[str, int] = defaultdict(int)
-        for pair in self.pairs:
-            totals[pair.status] += 1
-        return dict(totals)
+        """Pairs per status, in order of first appearance (like counting `pairs`)."""
+        codes, first, sizes = np.unique(self._status, return_index=True, return_counts=True)
+        order = np.argsort(first, kind="stable")
+        return {_STATUSES[int(codes[i])]: int(sizes[i]) for i in order}
 
+    def status_of(self, position: int) -> str:
+        return _STATUSES[int(self._status[position])]
+
+    @cached_property
+    def pairs(self) -> list[PairPlan]:
+        fields_at = {
+            int(p): list(c.fields)
+            for p, c in zip(self._change_positions.tolist(), self.changes, strict=True)
+        }
+        pairs = []
+        for position, code in enumerate(self._status.tolist()):
+            status = _STATUSES[code]
+            row, key, record_id = self._rows[position], self._keys[position]
+            record_id = self._record_ids[position]
+            if status == CHANGE:
+                pairs.append(PairPlan(row, key, record_id, CHANGE, fields=fields_at[position]))
+            elif status == REJECTED:
+                reason = self._reject_reasons[position]
+                pairs.append(PairPlan(row, key, record_id, REJECTED, reason))
+            else:
+                pairs.append(PairPlan(row, key, record_id, UNCHANGED, UNCHANGED_REASON))
+        return pairs
+
+    @cached_property
+    def diff(self) -> list[dict[str, Any]]:
+        """`{"row", "key", "record_id", "field", "old", "new"}` per sent field, pair by pair."""
+        entries = []
+        for position in self._change_positions.tolist():
+            for plan in self._fields:
+                if plan.changed[position]:
+                    entries.append(
+                        {
+                            "row": self._rows[position],
+                            "key": self._keys[position],
+                            "record_id": self._record_ids[position],
+                            "field": plan.name,
+                            "old": _plain(plan.current[position]),
+                            "new": plan.new[position],
+                        }
+                    )
+        return entries
 
 @dataclass(frozen=True)
 class _Target:
@@ -192,7 +282,7 @@ def _plain(value: Any) -> Any:
     return item() if callable(item) and type(value).__module__ == "numpy" else value
 
 
-def apply_plan(
+@@APPLY@@def apply_plan(
     session: SalesforceSession,
     config: IntegrationConfig,
     plan: PlanResult,
