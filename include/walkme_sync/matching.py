@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote_plus
 
 import numpy as np
@@ -160,7 +160,7 @@ LOOKUP_BULK_THRESHOLD = 20_000
 KEY = "__key"
 
 
-def normalize_keys(values: pd.Series | Sequence[object], kind: str) -> np.ndarray:
+def normalize_keys(values: pd.Series | np.ndarray | Sequence[object], kind: str) -> np.ndarray:
     """`normalize_key` over a whole column at once: an object array of `str` or None.
 
     Same rules, same results (Python's own `str.strip` / `casefold`, so the whitespace and case
@@ -173,13 +173,15 @@ def normalize_keys(values: pd.Series | Sequence[object], kind: str) -> np.ndarra
     nulls = series.isna().to_numpy()
     if nulls.any():
         raw = raw.copy()
-        raw[nulls] = ""
+        raw[nulls] = ""  # -> None below, like normalize_key
+    # One C-level scan decides whether every value is already a `str` (the usual case).
+    texts = raw if pd.api.types.infer_dtype(raw, skipna=False) == "string" else map(str, raw)
     if kind == "email":
-        out = [str(v).strip().casefold() or None for v in raw]
+        out = [text.strip().casefold() or None for text in texts]
     elif kind == "guid":
-        out = [str(v).strip().strip("{}").strip().lower() or None for v in raw]
+        out = [text.strip().strip("{}").strip().lower() or None for text in texts]
     elif kind == "text":
-        out = [str(v).strip() or None for v in raw]
+        out = [text.strip() or None for text in texts]
     else:
         raise ValueError(f"unknown key kind {kind!r} (expected email, guid or text)")
     result = np.empty(len(out), dtype=object)
@@ -223,7 +225,7 @@ def lookup_frame(
     session: SalesforceSession,
     object_name: str,
     key_field: str,
-    keys: Iterable[str],
+    keys: Iterable[str | None],
     fields: Sequence[str],
     *,
     key_kind: str,
@@ -236,16 +238,18 @@ def lookup_frame(
     strings from Bulk CSV; null is None on both paths.
     """
     columns = _columns(key_field, fields)
-    wanted = {k for k in keys if k and len(k) <= MAX_LITERAL_CHARS}
+    distinct = set(keys)
+    distinct.discard(None)  # a normalised null key
+    wanted = cast("set[str]", distinct)
+    if "" in wanted or any(len(k) > MAX_LITERAL_CHARS for k in wanted):
+        wanted = {k for k in wanted if k and len(k) <= MAX_LITERAL_CHARS}
     if not wanted:
         return _records_frame({c: [] for c in columns}, key_field, key_kind, wanted, columns)
     select = select_clause(object_name, key_field, fields)
     try:
         data: Mapping[str, Sequence[Any] | np.ndarray]
         if len(wanted) > bulk_threshold:
-            data = _bulk_lookup(
-                session, object_name, key_field, select, sorted(wanted), columns=columns
-            )
+            data = _bulk_lookup(session, object_name, key_field, select, wanted, columns=columns)
         else:
             data = _rest_lookup(session, key_field, select, sorted(wanted), columns)
         return _records_frame(data, key_field, key_kind, wanted, columns)
@@ -282,7 +286,7 @@ def _bulk_lookup(
     object_name: str,
     key_field: str,
     select: str,
-    keys: Sequence[str],
+    keys: Collection[str],
     *,
     columns: Sequence[str],
 ) -> dict[str, np.ndarray]:
@@ -300,7 +304,8 @@ def _bulk_lookup(
         queries = [f"{select} WHERE {key_field} != null"]
     else:
         prefix = f"{select} WHERE {key_field} IN "
-        batches = plan_in_batches(prefix, [soql_literal(k) for k in keys], max_uri_bytes=None)
+        literals = [soql_literal(k) for k in sorted(keys)]
+        batches = plan_in_batches(prefix, literals, max_uri_bytes=None)
         log.info("Looking up %d keys with %d Bulk 2.0 quer(ies).", len(keys), len(batches))
         queries = [_in_query(prefix, batch) for batch in batches]
     parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
@@ -319,7 +324,10 @@ def _parse_bulk_page(page: str, columns: Sequence[str]) -> dict[str, np.ndarray]
     case-insensitively (as `_get` does). Bulk CSV has no nulls: an empty cell is null (None)."""
     if not page.strip():
         return {}
-    table = pd.read_csv(io.StringIO(page), dtype=object, keep_default_na=False)
+    # Every cell as its text (no NA detection: "" stays "", "NA" stays "NA"); one pass.
+    table = pd.read_csv(
+        io.StringIO(page), dtype=object, keep_default_na=False, na_filter=False, low_memory=False
+    )
     by_lower: dict[str, str] = {}
     for header in reversed(table.columns.tolist()):
         by_lower[str(header).lower()] = str(header)
@@ -366,7 +374,7 @@ def _records_frame(
     case-insensitive IN but not our rule), in Salesforce's order."""
     arrays = {name: _object_array(data[name]) for name in columns}
     keys = normalize_keys(arrays[key_field], key_kind)
-    keep = pd.Series(keys, dtype=object).isin(wanted).to_numpy() if len(keys) else keys.astype(bool)
+    keep = np.array([key in wanted for key in keys], dtype=bool)
     frame = {KEY: keys[keep]}
     frame.update({name: values[keep] for name, values in arrays.items()})
     return pd.DataFrame({name: pd.Series(v, dtype=object) for name, v in frame.items()})
@@ -422,7 +430,7 @@ def match_rows(
         session,
         config.object.name,
         config.object.key_field,
-        pd.unique(keys[pd.notna(keys)]).tolist() if len(keys) else [],
+        keys,  # nulls and repeats are dropped there
         fields,
         key_kind=kind,
         bulk_threshold=bulk_threshold,
@@ -443,15 +451,15 @@ def _pair(
     key_column = config.report.key_column
     update_all = config.matching.multiple_records == "update_all"
 
-    codes, uniques = pd.factorize(found[KEY].to_numpy(dtype=object))
-    counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
+    # One hash pass codes the records' keys and the rows' keys alike (None -> -1).
+    record_keys = found[KEY].to_numpy(dtype=object)
+    all_codes, uniques = pd.factorize(np.concatenate([record_keys, keys]))
+    codes, row_code = all_codes[: len(record_keys)], all_codes[len(record_keys) :]
+    counts = np.bincount(codes, minlength=len(uniques) + 1).astype(np.int64)
+    counts[-1] = 0  # row_code -1 (null key) indexes this slot: no records
     order = np.argsort(codes, kind="stable")  # records grouped by key, each group in order
     starts = np.cumsum(counts) - counts
-    row_code = pd.Index(uniques, dtype=object).get_indexer(keys)
-    row_code[pd.isna(keys)] = -1
-    has = row_code >= 0
-    row_count = np.zeros(len(keys), dtype=np.int64)
-    row_count[has] = counts[row_code[has]]
+    row_count = counts[row_code]
 
     unmatched = row_count == 0
     ambiguous = (row_count > 1) & (not update_all)
@@ -464,7 +472,10 @@ def _pair(
     matched = frame.iloc[row_positions].reset_index(drop=True)
     matched.insert(1, "__key", pd.Series(keys[row_positions], dtype="string"))
     ids = found["Id"].to_numpy(dtype=object)
-    matched["Id"] = pd.Series([str(i) for i in ids[record_positions]], dtype="string")
+    matched_ids = ids[record_positions]
+    if pd.api.types.infer_dtype(matched_ids, skipna=False) != "string":
+        matched_ids = np.array([str(i) for i in matched_ids], dtype=object)
+    matched["Id"] = pd.Series(matched_ids, dtype="string")
     for name in fields:
         matched[CURRENT_PREFIX + name] = pd.Series(
             found[name].to_numpy(dtype=object)[record_positions], dtype=object

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from include.walkme_sync.errors import DataValidationError
+from include.walkme_sync.matching import normalize_keys
 from include.walkme_sync.outcomes import outcome_frame
 
 if TYPE_CHECKING:
@@ -38,23 +39,15 @@ class ValidationOutcome:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-def normalized_keys(values: pd.Series, kind: str) -> pd.Series:
-    """Vectorised twin of `matching.normalize_key`: e-mail trims and case-folds, GUID lowercases."""
-    text = values.astype("string").str.strip()
-    if kind == "email":
-        text = text.str.casefold()
-    elif kind == "guid":
-        text = text.str.lower().str.strip("{}")
-    return text.mask(text == "")
-
-
 def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> ValidationOutcome:
     """Run the suite on `frame` (extracted rows with `__row`); raise on hard failures."""
     key_column = config.report.key_column
     required = [key_column, *(mapping.column for mapping in config.mappings)]
     work = frame.copy()
     if key_column in work.columns:
-        work[KEY_COLUMN] = normalized_keys(work[key_column], config.report.key_kind)
+        # The same normalisation as matching, so "duplicate" means "would match the same record".
+        keys = normalize_keys(work[key_column], config.report.key_kind)
+        work[KEY_COLUMN] = pd.Series(keys, index=work.index, dtype="string")
     results = _run_suite(work, config, required)
     _raise_on_hard_failures(results, config)
 
