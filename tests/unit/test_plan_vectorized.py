@@ -28,12 +28,9 @@ from include.walkme_sync.salesforce.coerce import (
     is_null,
     values_equal,
 )
+from include.walkme_sync.salesforce.columns import coerce_column
 from include.walkme_sync.salesforce.describe import FieldInfo, ObjectInfo
-from include.walkme_sync.salesforce.plan import (
-    _row_outcomes,
-    coerce_column,
-    plan_changes,
-)
+from include.walkme_sync.salesforce.plan import _row_outcomes, plan_changes
 from include.walkme_sync.salesforce.writers import RecordChange, WriteResult
 from tests.configs import login_review_config
 

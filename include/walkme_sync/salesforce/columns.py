@@ -1,0 +1,328 @@
+"""Column-wise coercion and comparison: the fast path of `plan.plan_changes`.
+
+Each mapped column is coerced to its field's wire form in one pass for the usual types (datetime,
+date, numbers, text, booleans) and compared with Salesforce's current values column-wise. Anything
+the fast path cannot prove safe goes through the scalar reference, `coerce.coerce_for_field` /
+`coerce.values_equal`, once per distinct value, so results are exactly the scalar ones
+(tests/unit/test_plan_vectorized.py checks this).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from include.walkme_sync.salesforce.coerce import (
+    EMAIL_PATTERN,
+    INTEGER_TYPES,
+    MAX_INT_DIGITS,
+    NUMBER_TYPES,
+    SALESFORCE_ID_PATTERN,
+    TEXT_TYPES,
+    ValueRejected,
+    WireValue,
+    coerce_for_field,
+    is_null,
+    values_equal,
+)
+from include.walkme_sync.salesforce.describe import FieldInfo
+
+#: Field types whose wire value is always text (None for a clear).
+_STR_WIRE_TYPES = TEXT_TYPES | {"datetime", "date", "email", "id", "reference"}
+#: Floats below this are whole numbers exactly (and ints below it convert to floats exactly).
+_EXACT_FLOAT = 2.0**53
+#: np.datetime64 bounds of the fast (vectorised) date-time formatting: 4-digit years only.
+_DAY_MIN, _DAY_MAX = np.datetime64("1000-01-01", "D"), np.datetime64("9999-12-31", "D")
+_MS_MIN = np.datetime64("1000-01-01T00:00:00.000", "ms")
+_MS_MAX = np.datetime64("9999-12-31T23:59:59.999", "ms")
+
+
+# ------------------------------------------------------------------ column-wise coercion
+
+
+@dataclass
+class CoercedColumn:
+    """`coerce_for_field` over a column: null / rejected (with reasons) / wire value per row."""
+
+    null: np.ndarray  # bool: `is_null(value)`
+    rejected: np.ndarray  # bool: `coerce_for_field` raised ValueRejected
+    reasons: dict[int, str]  # position -> str(ValueRejected)
+    wire: np.ndarray  # object: the coerced value where neither null nor rejected
+
+
+def coerce_column(values: pd.Series, target: FieldInfo) -> CoercedColumn:
+    """`coerce_for_field` for every value of `values` (positionally), vectorised.
+
+    The fast paths (datetime64, numeric, boolean and text columns into their usual field types)
+    only claim the values they can prove the scalar rules map the same way; every other value
+    goes through `coerce_for_field` itself, once per distinct value.
+    """
+    size = len(values)
+    null = np.zeros(size, dtype=bool)
+    done = np.zeros(size, dtype=bool)
+    wire = np.empty(size, dtype=object)
+    if size:
+        _fast_coerce(values, target, null, done, wire)
+    rejected = np.zeros(size, dtype=bool)
+    reasons: dict[int, str] = {}
+    todo = np.flatnonzero(~null & ~done)
+    if len(todo):
+        originals = values.tolist() if len(todo) == size else values.iloc[todo].tolist()
+        memo: dict[tuple[Any, ...], WireValue | ValueRejected] = {}
+        for position, value in zip(todo.tolist(), originals, strict=True):
+            if is_null(value):
+                null[position] = True
+                continue
+            result = _coerce_cached(value, target, memo)
+            if isinstance(result, ValueRejected):
+                rejected[position] = True
+                reasons[position] = str(result)
+            else:
+                wire[position] = result
+    return CoercedColumn(null=null, rejected=rejected, reasons=reasons, wire=wire)
+
+
+def _coerce_cached(
+    value: Any, target: FieldInfo, memo: dict[tuple[Any, ...], WireValue | ValueRejected]
+) -> WireValue | ValueRejected:
+    """`coerce_for_field`, memoised per distinct value.
+
+    1, 1.0 and True must not share a slot, nor 0.0 and -0.0 or Decimal 1.0 and 1.00: apart from
+    str/int/bool, equal values share a slot only when their reprs are equal too.
+    """
+    key: tuple[Any, ...] | None
+    cls = value.__class__
+    try:
+        key = (cls, value) if cls in (str, int, bool) else (cls, value, repr(value))
+        if key in memo:
+            return memo[key]
+    except Exception:  # unhashable (or unprintable) value: no memo
+        key = None
+    try:
+        result: WireValue | ValueRejected = coerce_for_field(value, target)
+    except ValueRejected as rejected:
+        result = rejected
+    if key is not None:
+        memo[key] = result
+    return result
+
+
+def _fast_coerce(
+    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+) -> None:
+    """Mark (in place) the rows whose outcome is certain: null, or `done` with `wire` set."""
+    kind = target.type
+    dtype = values.dtype
+    is_datetime = isinstance(dtype, pd.DatetimeTZDtype) or (
+        isinstance(dtype, np.dtype) and dtype.kind == "M"
+    )
+    if is_datetime and (kind in ("datetime", "date") or kind in TEXT_TYPES):
+        _fast_datetimes(values, target, null, done, wire)
+    elif _is_number_dtype(dtype) and (kind in NUMBER_TYPES or kind in INTEGER_TYPES):
+        _fast_numbers(values, target, null, done, wire)
+    elif pd.api.types.is_bool_dtype(dtype) and kind == "boolean":
+        missing = values.isna().to_numpy(dtype=bool)
+        null |= missing
+        flags = values.to_numpy(dtype=bool, na_value=False).astype(object)
+        wire[~missing] = flags[~missing]
+        done |= ~missing
+    elif (isinstance(dtype, pd.StringDtype) or dtype.kind == "O") and (
+        kind in TEXT_TYPES or kind in ("email", "id", "reference")
+    ):
+        _fast_texts(values.tolist(), target, null, done, wire)
+
+
+def _is_number_dtype(dtype: Any) -> bool:
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        return False
+    return isinstance(dtype, np.dtype | pd.api.extensions.ExtensionDtype) and getattr(
+        dtype, "kind", ""
+    ) in ("i", "u", "f")
+
+
+def _fast_datetimes(
+    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+) -> None:
+    # Naive date-times are UTC by contract; aware ones are converted to UTC (then made naive).
+    utc = values.dt.tz_convert(None) if isinstance(values.dtype, pd.DatetimeTZDtype) else values
+    stamps = utc.to_numpy()
+    missing = np.isnat(stamps)
+    null |= missing
+    if target.type == "date":
+        days = stamps.astype("datetime64[D]")  # floor: the UTC day
+        ok = ~missing & (days >= _DAY_MIN) & (days <= _DAY_MAX)
+        texts = np.datetime_as_string(days[ok], unit="D").astype(object)
+    else:
+        millis = stamps.astype("datetime64[ms]")  # floor, like `microsecond // 1000`
+        ok = ~missing & (millis >= _MS_MIN) & (millis <= _MS_MAX)
+        texts = np.strings.add(np.datetime_as_string(millis[ok], unit="ms"), "Z").astype(object)
+        if target.type in TEXT_TYPES:  # the date-time's text, checked like any text
+            valid = np.fromiter((_text_fits(t, target) for t in texts), bool, len(texts))
+            ok[np.flatnonzero(ok)[~valid]] = False
+            texts = texts[valid]
+    wire[ok] = texts
+    done |= ok
+
+
+def _fast_numbers(
+    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+) -> None:
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    null |= np.isnan(numbers)
+    size = np.abs(numbers)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if target.type in INTEGER_TYPES:
+            limit = target.digits or MAX_INT_DIGITS.get(target.type, 9)
+            if limit < 0:
+                return
+            # Below 2**53 the float is the exact value (ints convert exactly): whole and short.
+            ok = (size < _EXACT_FLOAT) & (np.floor(numbers) == numbers) & (size < 10.0**limit)
+            wire[ok] = numbers[ok].astype(np.int64).astype(object)
+            done |= ok
+            return
+        scale = max(target.scale, 0)
+        if scale > 22 or (target.precision and target.precision < scale):
+            return
+        # Decimal(repr(x)).quantize(10**-scale, ROUND_HALF_UP): away from a tie (x * 10**scale
+        # within float error of .5) that is floor(|x| * 10**scale + 0.5); ties go to the scalar.
+        scaled = size * 10.0**scale
+        whole = np.floor(scaled)
+        ok = (scaled < 2.0**52) & (np.abs(scaled - whole - 0.5) > scaled * 1e-15 + 1e-12)
+        units = np.floor(scaled + 0.5)
+        if target.precision:
+            ok &= units < 10.0**target.precision  # integer digits <= precision - scale
+        units = np.copysign(units[ok], numbers[ok])
+    if scale == 0:
+        wire[ok] = units.astype(np.int64).astype(object)
+    else:
+        # Both exact; IEEE division rounds to the double nearest the decimal, like float(Decimal).
+        wire[ok] = (units / 10.0**scale).astype(object)
+    done |= ok
+
+
+def _fast_texts(
+    values: list[Any], target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+) -> None:
+    kind = target.type
+    for position, value in enumerate(values):
+        if value.__class__ is not str:
+            if value is None or value is pd.NA or (value.__class__ is float and math.isnan(value)):
+                null[position] = True
+            continue
+        text = value.strip()  # Salesforce trims text; a blank value is null
+        if not text:
+            null[position] = True
+        elif kind == "email":
+            if EMAIL_PATTERN.match(text) and not (target.length and len(text) > target.length):
+                wire[position] = text
+                done[position] = True
+        elif kind in ("id", "reference"):
+            if SALESFORCE_ID_PATTERN.match(text):
+                wire[position] = text
+                done[position] = True
+        elif _text_fits(text, target):
+            wire[position] = text
+            done[position] = True
+
+
+def _text_fits(text: str, target: FieldInfo) -> bool:
+    if target.length and len(text) > target.length:
+        return False
+    return not (
+        target.type == "picklist"
+        and target.restricted_picklist
+        and text not in target.picklist_values
+    )
+
+
+# ----------------------------------------------------------------- column-wise comparison
+
+
+def equal_column(current: np.ndarray, new: np.ndarray, target: FieldInfo) -> np.ndarray:
+    """`values_equal(current[i], new[i], target)` for every i (object arrays); the scalar
+    decides what the quick checks cannot."""
+    kind = target.type
+    equal = np.zeros(len(new), dtype=bool)
+    todo = None
+    if kind in _STR_WIRE_TYPES:
+        # The new values are text (or None for a clear): Python-equal means the same text
+        # (or both None), which every rule of `values_equal` calls equal. One C loop.
+        try:
+            same = np.asarray(current == new, dtype=bool)
+        except Exception:  # an exotic current value: decide one by one
+            same = None
+        if same is not None and same.shape == equal.shape:
+            equal |= same
+            todo = np.flatnonzero(~same)
+    if todo is None:
+        todo = np.arange(len(new))
+    if len(todo):
+        decide = _QUICK_EQUAL.get(kind, _quick_equal_default)
+        equal[todo] = np.fromiter(
+            (
+                quick if (quick := decide(c, n, kind)) is not None else values_equal(c, n, target)
+                for c, n in zip(current[todo].tolist(), new[todo].tolist(), strict=True)
+            ),
+            dtype=bool,
+            count=len(todo),
+        )
+    return equal
+
+
+def _quick_nulls(current: Any, new: Any, kind: str) -> bool | None:
+    """Decides when Salesforce holds no value (None / NaN) or the new value is a clear."""
+    if current is None or (current.__class__ is float and math.isnan(current)):
+        # A checkbox is never null: null means false.
+        return (not new) if kind == "boolean" else new is None
+    return None
+
+
+def _quick_equal_default(current: Any, new: Any, kind: str) -> bool | None:
+    if new is None:
+        return _quick_nulls(current, new, kind)
+    if current.__class__ is str and new.__class__ is str and current == new:
+        return True
+    return _quick_nulls(current, new, kind)
+
+
+def _quick_equal_datetime(current: Any, new: Any, kind: str) -> bool | None:
+    if current.__class__ is str and new.__class__ is str:
+        if current == new:
+            return True
+        # REST returns 2024-01-31T12:34:56.000+0000: the same instant as ...56.000Z.
+        if len(current) == 28 and current[23:] == "+0000" and current[:23] == new[:23]:
+            return True
+        return None
+    return _quick_nulls(current, new, kind)
+
+
+def _quick_equal_number(current: Any, new: Any, kind: str) -> bool | None:
+    cls = current.__class__
+    if (
+        (cls is float or cls is int)
+        and (new.__class__ is int or new.__class__ is float)
+        and current == new
+        and -_EXACT_FLOAT < new < _EXACT_FLOAT
+    ):
+        return True  # equal numbers are equal at any scale
+    if cls is str and (new.__class__ is int or new.__class__ is float) and current == repr(new):
+        return True  # Bulk CSV text of the same decimal
+    return _quick_nulls(current, new, kind)
+
+
+def _quick_equal_boolean(current: Any, new: Any, kind: str) -> bool | None:
+    if current.__class__ is bool and new.__class__ is bool:
+        return current is new
+    return _quick_nulls(current, new, kind)
+
+
+_QUICK_EQUAL: dict[str, Callable[[Any, Any, str], bool | None]] = {
+    "datetime": _quick_equal_datetime,
+    "boolean": _quick_equal_boolean,
+    **dict.fromkeys(NUMBER_TYPES | INTEGER_TYPES, _quick_equal_number),
+}
