@@ -91,16 +91,8 @@ def _load_or_create_ca(directory: Path, ca_cert_path: Path) -> ec.EllipticCurveP
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return key
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_COMMON_NAME)])
-    now = dt.datetime.now(dt.UTC)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + _VALIDITY)
+        _self_signed(key, CA_COMMON_NAME)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -199,9 +191,18 @@ def generate_rsa_key_pair(key_path: Path, cert_path: Path, common_name: str) -> 
     if key_path.exists() and cert_path.exists():
         return
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    cert = _self_signed(key, common_name).sign(key, hashes.SHA256())
+    write_private(key_path, _private_pem(key))
+    _atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _self_signed(
+    key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, common_name: str
+) -> x509.CertificateBuilder:
+    """A certificate builder for `key`, issued by itself, valid from yesterday for _VALIDITY."""
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    return (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -209,10 +210,7 @@ def generate_rsa_key_pair(key_path: Path, cert_path: Path, common_name: str) -> 
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + _VALIDITY)
-        .sign(key, hashes.SHA256())
     )
-    write_private(key_path, _private_pem(key))
-    _atomic_write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _private_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
