@@ -12,12 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Param, TriggerRule, task
+from airflow.sdk import DAG, Param, TriggerRule, chain, task
 
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")  # fixed: a moving start date re-versions DAGs
 DAG_ID_PREFIX = "walkme_sync__"
+# Task ids (what the Airflow UI shows) and the pipeline step each one runs, in order.
+STEP_TASKS = (
+    ("extract_report", "extract"),
+    ("validate_report", "validate"),
+    ("match_keys", "match"),
+    ("upsert", "upsert"),
+)
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "walkme-sync",
     "retries": 2,
@@ -68,30 +75,7 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
             ),
         },
     ) as dag:
-
-        @task(task_id="extract_report")
-        def extract_report() -> dict[str, Any]:
-            from include.walkme_sync.tasks import run_step
-
-            return run_step("extract", integration_id)
-
-        @task(task_id="validate_report")
-        def validate_report() -> dict[str, Any]:
-            from include.walkme_sync.tasks import run_step
-
-            return run_step("validate", integration_id)
-
-        @task(task_id="match_keys")
-        def match_keys() -> dict[str, Any]:
-            from include.walkme_sync.tasks import run_step
-
-            return run_step("match", integration_id)
-
-        @task(task_id="upsert")
-        def upsert() -> dict[str, Any]:
-            from include.walkme_sync.tasks import run_step
-
-            return run_step("upsert", integration_id)
+        steps = [_step_task(task_id, step, integration_id) for task_id, step in STEP_TASKS]
 
         # Runs whatever happened upstream, so failed syncs are recorded too; retried only once
         # because the ledger write replaces the run's rows.
@@ -101,9 +85,21 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
 
             return record(integration_id)
 
-        extract_report() >> validate_report() >> match_keys() >> upsert() >> record_run()
+        chain(*steps, record_run())
     dag.fileloc = dag_file
     return dag
+
+
+def _step_task(task_id: str, step: str, integration_id: str) -> Any:
+    """One pipeline step as a TaskFlow task (in the DAG being built); returns its output."""
+
+    @task(task_id=task_id)
+    def run() -> dict[str, Any]:
+        from include.walkme_sync.tasks import run_step
+
+        return run_step(step, integration_id)
+
+    return run()
 
 
 def build_invalid_config_dag(file: str, problems: list[ConfigProblem], dag_file: str) -> DAG:

@@ -273,10 +273,9 @@ def _enforce_write_thresholds(
 
 
 def _api_calls_so_far(ctx: RunContext) -> int:
-    return sum(
-        int((read_step_status(ctx.folder, step) or {}).get("summary", {}).get("api_calls", 0))
-        for step in ("match",)
-    )
+    """API calls the match step of this run already spent (the write budget is per run)."""
+    match_status = read_step_status(ctx.folder, "match") or {}
+    return int(match_status.get("summary", {}).get("api_calls", 0))
 
 
 def _count_rows(path: Path) -> int:
