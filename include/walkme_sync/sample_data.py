@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
@@ -35,8 +34,8 @@ from datetime import date
 from pathlib import Path
 
 from include.walkme_sync.catalog import ColumnDef, ReportDefinition, load_catalog
+from include.walkme_sync.export_names import export_file_name
 
-_DATE_IN_NAME = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _MASK64 = (1 << 64) - 1
 
 FIRST_NAMES = (
@@ -214,21 +213,6 @@ def iter_people(n: int, seed: int = 7) -> Iterator[Person]:
 def people(n: int, seed: int = 7) -> list[Person]:
     """The first ``n`` people for ``seed`` (same call seeds the Salesforce emulator)."""
     return list(iter_people(n, seed))
-
-
-def export_file_name(report_name: str, export_date: date) -> str:
-    """WalkMe export name for a report and day, e.g. ``login_review_2026-11-24.csv``."""
-    return f"{report_name}_{export_date.isoformat()}.csv"
-
-
-def date_in_file_name(name: str) -> date | None:
-    """The export date written in a file name (last ``YYYY-MM-DD`` in it), or ``None``."""
-    for match in reversed(list(_DATE_IN_NAME.finditer(name))):
-        try:
-            return date(int(match[1]), int(match[2]), int(match[3]))
-        except ValueError:
-            continue
-    return None
 
 
 # ------------------------------------------------------------------------------- row values

@@ -51,7 +51,7 @@ import pandas as pd
 from include.walkme_sync.catalog import Catalog, ColumnDef, ReportDefinition, closest_names
 from include.walkme_sync.config import PROJECT_ROOT, FileSource, IntegrationConfig, SqlSource
 from include.walkme_sync.errors import SourceError
-from include.walkme_sync.sample_data import date_in_file_name
+from include.walkme_sync.export_names import date_in_file_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -10,9 +10,8 @@ import pytest
 
 from include.walkme_sync.catalog import load_catalog
 from include.walkme_sync.config import PROJECT_ROOT
+from include.walkme_sync.export_names import date_in_file_name, export_file_name
 from include.walkme_sync.sample_data import (
-    date_in_file_name,
-    export_file_name,
     iter_people,
     main,
     people,
