@@ -5,7 +5,7 @@
 Prints numbers (it is not a timed test). For each report size, in a fresh interpreter each (so peak
 memory is per size and per approach):
 
-* **product**: the five pipeline steps (`include.walkme_sync.pipeline`: extract, validate, match,
+* **product**: the five pipeline steps (`include.walkme_sync.steps`: extract, validate, match,
   upsert, record), exactly what the DAG's tasks run, minus Airflow's scheduling. Three runs on the
   same org: *first* (every matched Lead is written), *unchanged* (same export again: nothing to
   write), *1% changed* (a new export in which 1% of the rows have a new login count: exactly those
@@ -315,8 +315,9 @@ def warm_imports() -> float:
     import simple_salesforce  # noqa: F401
     from airflow.providers.salesforce.hooks.salesforce import SalesforceHook  # noqa: F401
 
-    from include.walkme_sync import ledger, matching, sources, validation  # noqa: F401
-    from include.walkme_sync.salesforce import plan  # noqa: F401
+    from include.walkme_sync import ledger  # noqa: F401
+    from include.walkme_sync.report import validation  # noqa: F401
+    from include.walkme_sync.steps import extract, match, upsert  # noqa: F401
 
     return time.perf_counter() - started
 
@@ -325,21 +326,16 @@ def warm_imports() -> float:
 
 
 def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
-    from include.walkme_sync import pipeline
     from include.walkme_sync.config import find_integration
-    from include.walkme_sync.storage import write_step_status
+    from include.walkme_sync.steps.context import RunContext, Step
+    from include.walkme_sync.steps.record import record_step
+    from include.walkme_sync.steps.runner import run_step
 
     import_s = warm_imports()
     with fixture(rows) as fx:
         write_config(fx)
         meter = Meter(fx.org, profile_dir)
         runs: list[dict[str, Any]] = []
-        steps: list[tuple[str, Callable[[pipeline.RunContext], dict[str, Any]]]] = [
-            ("extract", pipeline.extract_step),
-            ("validate", pipeline.validate_step),
-            ("match", pipeline.match_step),
-            ("upsert", pipeline.upsert_step),
-        ]
         changed = 0
         for run, run_date in (
             ("first", EXPORT_DATE),
@@ -348,27 +344,16 @@ def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
         ):
             if run == "1% changed":
                 _, changed = write_changed_export(fx)
-            ctx = pipeline.RunContext(
+            ctx = RunContext(
                 integration=find_integration(INTEGRATION_ID),
                 dag_id=f"walkme_sync__{INTEGRATION_ID}",
                 run_id=f"bench__{run.replace('%', 'pct').replace(' ', '_')}",
                 run_date=run_date,
                 started_at=datetime.now(UTC),
             )
-            for name, function in steps:
-
-                def run_step(
-                    name: str = name,
-                    function: Callable[[pipeline.RunContext], dict[str, Any]] = function,
-                    ctx: pipeline.RunContext = ctx,
-                ) -> dict[str, Any]:
-                    # What tasks.run_step does around the step: record its status for record_run.
-                    summary = function(ctx)
-                    write_step_status(ctx.folder, name, {"ok": True, "summary": summary})
-                    return summary
-
-                meter.measure(run, name, rows, run_step)
-            summary = meter.measure(run, "record", rows, lambda ctx=ctx: pipeline.record_step(ctx))
+            for step in Step:
+                meter.measure(run, str(step), rows, lambda step=step, ctx=ctx: run_step(step, ctx))
+            summary = meter.measure(run, "record", rows, lambda ctx=ctx: record_step(ctx))
             runs.append(
                 {
                     "run": run,
@@ -492,7 +477,7 @@ def naive_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
 def dagtest_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
     """First and unchanged runs through the generated DAG with `dag.test()` (needs AIRFLOW_HOME
     with a migrated metadata DB: the parent process prepares it)."""
-    from include.walkme_sync.dag_factory import build_all
+    from include.walkme_sync.airflow.dag_factory import build_all
     from include.walkme_sync.storage import run_dir
 
     import_s = warm_imports()

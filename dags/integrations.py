@@ -6,7 +6,7 @@ Thin on purpose: configs are validated with light imports only, and a bad config
 
 from __future__ import annotations
 
-from include.walkme_sync.dag_factory import build_all
+from include.walkme_sync.airflow.dag_factory import build_all
 
 for _dag in build_all(__file__):
     globals()[_dag.dag_id] = _dag

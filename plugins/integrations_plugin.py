@@ -24,13 +24,13 @@ def create_app() -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     def integrations_page() -> str:
-        from include.walkme_sync.overview import integration_rows, render_html
+        from include.walkme_sync.airflow.overview import integration_rows, render_html
 
         return render_html(integration_rows())
 
     @app.get("/api")
     def integrations_json() -> list[dict[str, Any]]:
-        from include.walkme_sync.overview import integration_rows, rows_as_json
+        from include.walkme_sync.airflow.overview import integration_rows, rows_as_json
 
         return rows_as_json(integration_rows())
 

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from include.walkme_sync.run_note import API_CONN_ID as RUN_NOTE_CONN_ID  # noqa: E402
+from include.walkme_sync.airflow.run_note import API_CONN_ID as RUN_NOTE_CONN_ID  # noqa: E402
 from scripts.airflow_settings import connections  # noqa: E402
 
 EMULATOR_DATA_DIR = ROOT / "var" / "emulator"
@@ -94,9 +94,9 @@ def ensure_airflow_db() -> None:
 
 
 def run_dag(integration_id: str, *, dry_run: bool, full_sync: bool) -> dict[str, Any]:
+    from include.walkme_sync.airflow.dag_factory import build_integration_dag
     from include.walkme_sync.config import find_integration
-    from include.walkme_sync.dag_factory import build_integration_dag
-    from include.walkme_sync.pipeline import SUMMARY
+    from include.walkme_sync.steps.context import SUMMARY
     from include.walkme_sync.storage import run_dir
 
     config = find_integration(integration_id)

@@ -16,11 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from include.walkme_sync.frames import BUCKETS
 from include.walkme_sync.storage import storage_root
 
 LEDGER_URL_ENV = "WALKME_SYNC_LEDGER_URL"
 LEDGER_CONN_ID = "walkme_ledger"
-BUCKETS = ("rejected", "unmatched", "ambiguous", "unchanged", "written", "failed")
 
 metadata = sa.MetaData()
 

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from include.walkme_sync.catalog import ColumnDef, ReportDefinition, load_catalog
-from include.walkme_sync.export_names import export_file_name
+from include.walkme_sync.config.catalog import ColumnDef, ReportDefinition, load_catalog
+from include.walkme_sync.report.export_names import export_file_name
 
 _MASK64 = (1 << 64) - 1
 

@@ -7,20 +7,17 @@ small JSON status file per step (so `record_run` can tell what happened even aft
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
-from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-STORAGE_ROOT_ENV = "WALKME_SYNC_STORAGE_ROOT"
+from include.walkme_sync.locations import DEFAULT_STORAGE_ROOT, STORAGE_ROOT_ENV
 
 
 def storage_root() -> Path:
     """The storage root: `$WALKME_SYNC_STORAGE_ROOT`, else `<project>/var/storage`."""
     configured = os.environ.get(STORAGE_ROOT_ENV)
-    return Path(configured) if configured else PROJECT_ROOT / "var" / "storage"
+    return Path(configured) if configured else DEFAULT_STORAGE_ROOT
 
 
 def safe_path_part(value: str) -> str:
@@ -34,20 +31,3 @@ def run_dir(integration_id: str, run_id: str, *, root: Path | None = None) -> Pa
     folder = folder / safe_path_part(run_id)
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def write_step_status(folder: Path, step: str, status: dict[str, Any]) -> None:
-    """Record a step's outcome (summary or error) next to its files; written atomically."""
-    target = folder / f"step_{step}.json"
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(status, default=str, indent=2), encoding="utf-8")
-    tmp.replace(target)
-
-
-def read_step_status(folder: Path, step: str) -> dict[str, Any] | None:
-    """The status a step recorded, or None when the step never ran."""
-    target = folder / f"step_{step}.json"
-    if not target.exists():
-        return None
-    loaded: dict[str, Any] = json.loads(target.read_text(encoding="utf-8"))
-    return loaded

@@ -101,7 +101,7 @@ class SyncHarness:
         self, integration_id: str, *, dry_run: bool = False, full_sync: bool = False
     ) -> RunResult:
         """Generate the DAGs from the configs and run this integration's DAG once."""
-        from include.walkme_sync.dag_factory import build_all
+        from include.walkme_sync.airflow.dag_factory import build_all
 
         dags = {dag.dag_id: dag for dag in build_all(DAG_FILE, self.integrations)}
         dag = dags[f"walkme_sync__{integration_id}"]

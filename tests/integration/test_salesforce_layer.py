@@ -15,13 +15,18 @@ import pandas as pd
 import pytest
 
 from include.walkme_sync.config import IntegrationConfig, WriteConfig
+from include.walkme_sync.config.online import check_against_describe
 from include.walkme_sync.errors import AuthorizationError, ConfigurationError
-from include.walkme_sync.matching import lookup_records, match_rows, normalize_key
+from include.walkme_sync.keys import normalize_key
+from include.walkme_sync.reconcile.plan import plan_changes
+from include.walkme_sync.records import RecordChange
 from include.walkme_sync.salesforce.client import SalesforceSession, attach_meter, connect
-from include.walkme_sync.salesforce.describe import check_against_describe, describe_object
-from include.walkme_sync.salesforce.plan import apply_plan, plan_changes
+from include.walkme_sync.salesforce.describe import describe_object
+from include.walkme_sync.salesforce.lookup import lookup_records
 from include.walkme_sync.salesforce.quota import ApiBudget
-from include.walkme_sync.salesforce.writers import RecordChange, write_changes
+from include.walkme_sync.salesforce.writers import write_changes
+from include.walkme_sync.steps.match import match_rows
+from include.walkme_sync.steps.upsert import apply_plan
 from tests.configs import login_review_config
 
 CONN_ID = "salesforce_sandbox"
@@ -463,12 +468,12 @@ def test_plan_apply_then_rerun_is_a_no_op(session: SalesforceSession, org: Any) 
     )
     info = describe_object(session, "Lead")
     plan = plan_changes(config, info, match_rows(session, config, frame).matched, full_sync=False)
-    outcomes, summary = apply_plan(session, config, plan, budget(session), dry_run=False)
+    outcomes, summary, _stop = apply_plan(session, config, plan, budget(session), dry_run=False)
     assert outcomes["bucket"].tolist() == ["written", "rejected"]
     assert summary["written"] == 1 and summary["stopped_reason"] is None
 
     again = plan_changes(config, info, match_rows(session, config, frame).matched, full_sync=False)
-    outcomes, summary = apply_plan(session, config, again, budget(session), dry_run=False)
+    outcomes, summary, _stop = apply_plan(session, config, again, budget(session), dry_run=False)
     assert outcomes["bucket"].tolist() == ["unchanged", "rejected"]
     assert summary["api_calls"] == 0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from include.walkme_sync.catalog import (
+from include.walkme_sync.config.catalog import (
     SALESFORCE_TAG,
     ReportDefinition,
     UnknownReportError,

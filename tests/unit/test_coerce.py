@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.walkme_sync.salesforce.coerce import ValueRejected, coerce_for_field, values_equal
-from include.walkme_sync.salesforce.describe import FieldInfo
+from include.walkme_sync.metadata import FieldInfo
+from include.walkme_sync.reconcile.coerce import ValueRejected, coerce_for_field, values_equal
 
 
 def field(type_: str, **kwargs: object) -> FieldInfo:

@@ -16,9 +16,6 @@ import pytest
 import yaml
 
 from include.walkme_sync.config import (
-    DEFAULT_INTEGRATIONS_FOLDER,
-    INTEGRATIONS_DIR_ENV,
-    PROJECT_ROOT,
     ConfigProblem,
     ConfigValidationError,
     FileSource,
@@ -28,9 +25,14 @@ from include.walkme_sync.config import (
     find_integration,
     load_integration,
     load_integrations,
-    main,
 )
+from include.walkme_sync.config.__main__ import main
 from include.walkme_sync.errors import ConfigurationError
+from include.walkme_sync.locations import (
+    DEFAULT_INTEGRATIONS_FOLDER,
+    INTEGRATIONS_DIR_ENV,
+    PROJECT_ROOT,
+)
 from tests.configs import LOGIN_REVIEW_TO_LEAD
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "configs"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from include.walkme_sync.airflow.overview import integration_rows, render_html
 from include.walkme_sync.ledger import Ledger, RowProblem, RunRecord
-from include.walkme_sync.overview import integration_rows, render_html
 
 ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -109,7 +109,7 @@ def test_ledger_database_comes_from_the_walkme_ledger_connection(
 
 
 def test_run_note_reads_like_a_log_line() -> None:
-    from include.walkme_sync.run_note import note_text
+    from include.walkme_sync.airflow.run_note import note_text
 
     summary = {"status": "Completed", "written": 182, "unchanged": 0, "unmatched": 17}
     summary |= {"ambiguous": 1, "api_calls": 3, "dry_run": False, "message": None}

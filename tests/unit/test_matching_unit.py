@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.walkme_sync.matching import (
+from include.walkme_sync.keys import normalize_key, normalize_keys
+from include.walkme_sync.salesforce.soql import (
     MAX_SOQL_CHARS,
-    normalize_key,
-    normalize_keys,
     plan_in_batches,
     select_clause,
     soql_literal,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from include.walkme_sync.names import (
+from include.walkme_sync.config.names import (
     api_name_problem,
     is_custom_name,
     is_legal_api_name,

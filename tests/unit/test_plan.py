@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from include.walkme_sync.config import IntegrationConfig
+from include.walkme_sync.metadata import FieldInfo, ObjectInfo
+from include.walkme_sync.reconcile.plan import plan_changes
 from include.walkme_sync.salesforce.client import ApiMeter, SalesforceSession
-from include.walkme_sync.salesforce.describe import FieldInfo, ObjectInfo
-from include.walkme_sync.salesforce.plan import apply_plan, plan_changes
 from include.walkme_sync.salesforce.quota import ApiBudget
+from include.walkme_sync.steps.upsert import apply_plan
 from tests.configs import login_review_config
 
 LEAD = ObjectInfo(
@@ -219,7 +220,8 @@ def test_dry_run_buckets_every_matched_row_without_calls() -> None:
     plan = plan_changes(config, LEAD, frame, full_sync=False)
     meter = ApiMeter()
     session = SalesforceSession(sf=None, conn_id="salesforce_sandbox", meter=meter)
-    outcomes, summary = apply_plan(session, config, plan, ApiBudget(meter, 10, 0.9), dry_run=True)
+    budget = ApiBudget(meter, 10, 0.9)
+    outcomes, summary, _stop = apply_plan(session, config, plan, budget, dry_run=True)
     assert outcomes["bucket"].tolist() == ["unchanged", "written", "rejected"]
     assert outcomes["__row"].tolist() == [1, 2, 3]
     assert outcomes.loc[1, "reason"].startswith("dry run: would update")

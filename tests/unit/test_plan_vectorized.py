@@ -21,17 +21,18 @@ import pandas as pd
 import pytest
 
 from include.walkme_sync.config import IntegrationConfig
-from include.walkme_sync.outcomes import OUTCOME_COLUMNS, outcome_frame
-from include.walkme_sync.salesforce.coerce import (
+from include.walkme_sync.frames import OUTCOME_COLUMNS, outcome_frame
+from include.walkme_sync.metadata import FieldInfo, ObjectInfo
+from include.walkme_sync.reconcile.coerce import (
     ValueRejected,
     coerce_for_field,
     is_null,
     values_equal,
 )
-from include.walkme_sync.salesforce.columns import coerce_column
-from include.walkme_sync.salesforce.describe import FieldInfo, ObjectInfo
-from include.walkme_sync.salesforce.plan import _row_outcomes, plan_changes
-from include.walkme_sync.salesforce.writers import RecordChange, WriteResult
+from include.walkme_sync.reconcile.columns import coerce_column
+from include.walkme_sync.reconcile.plan import plan_changes
+from include.walkme_sync.reconcile.results import row_outcomes
+from include.walkme_sync.records import RecordChange, WriteResult
 from tests.configs import login_review_config
 
 FIELDS = [
@@ -511,7 +512,7 @@ def test_plan_equals_the_scalar_reference(seed: int, full_sync: bool) -> None:
     # Outcome rows: a dry run, and a real run in which some writes failed.
     results = {c.record_id: WriteResult(c.record_id, c.row, True, attempts=0) for c in changes}
     expected = reference_outcomes(pairs, results, dry_run=True)
-    pd.testing.assert_frame_equal(_row_outcomes(plan, results, dry_run=True), expected)
+    pd.testing.assert_frame_equal(row_outcomes(plan, results, dry_run=True), expected)
     rng = random.Random(seed)
     for change in changes:
         if rng.random() < 0.3:
@@ -526,7 +527,7 @@ def test_plan_equals_the_scalar_reference(seed: int, full_sync: bool) -> None:
         else:
             results[change.record_id] = WriteResult(change.record_id, change.row, True)
     expected = reference_outcomes(pairs, results, dry_run=False)
-    pd.testing.assert_frame_equal(_row_outcomes(plan, results, dry_run=False), expected)
+    pd.testing.assert_frame_equal(row_outcomes(plan, results, dry_run=False), expected)
 
 
 @pytest.mark.parametrize(

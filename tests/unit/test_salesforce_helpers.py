@@ -23,10 +23,11 @@ from include.walkme_sync.errors import (
     SyncError,
     TransientError,
 )
+from include.walkme_sync.records import RecordChange
+from include.walkme_sync.salesforce.bulk import bulk_csv, parse_bulk_error
 from include.walkme_sync.salesforce.client import ApiMeter, classify_request
 from include.walkme_sync.salesforce.errors import redact, translate
 from include.walkme_sync.salesforce.quota import ApiBudget
-from include.walkme_sync.salesforce.writers import RecordChange, bulk_csv, parse_bulk_error
 
 URL = "https://acme.my.salesforce.com/services/data/v59.0/"
 SESSION_ID = "00D5g000004ABCD!AQ0AQFakeSessionTokenValue.abc"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from include.walkme_sync.catalog import load_catalog
-from include.walkme_sync.config import PROJECT_ROOT
-from include.walkme_sync.export_names import date_in_file_name, export_file_name
+from include.walkme_sync.config.catalog import load_catalog
+from include.walkme_sync.locations import PROJECT_ROOT
+from include.walkme_sync.report.export_names import date_in_file_name, export_file_name
 from include.walkme_sync.sample_data import (
     iter_people,
     main,

@@ -13,17 +13,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from include.walkme_sync.catalog import load_catalog
 from include.walkme_sync.config import IntegrationConfig
+from include.walkme_sync.config.catalog import load_catalog
 from include.walkme_sync.errors import SourceError
+from include.walkme_sync.frames import OUTCOME_COLUMNS
+from include.walkme_sync.report.sql import quote_table
 from include.walkme_sync.sample_data import people, write_report
-from include.walkme_sync.sources import (
-    EXTRACTED_FILE,
-    OUTCOME_COLUMNS,
-    OUTCOMES_FILE,
-    extract_report,
-    quote_table,
-)
+from include.walkme_sync.steps.context import EXTRACTED as EXTRACTED_FILE
+from include.walkme_sync.steps.context import OUTCOME_FILES, Step
+from include.walkme_sync.steps.extract import extract_report
 from tests.configs import login_review_raw
 
 DAY = date(2026, 11, 24)
@@ -272,7 +270,7 @@ def test_missing_key_column_writes_nothing(tmp_path: Path) -> None:
     assert "Columns found: 'User Id', 'First Login', 'Last Login'" in text
     assert "'User ID' looks like 'User Id'" in text
     assert not (tmp_path / "o" / EXTRACTED_FILE).exists()
-    assert not (tmp_path / "o" / OUTCOMES_FILE).exists()
+    assert not (tmp_path / "o" / OUTCOME_FILES[Step.EXTRACT]).exists()
 
 
 def test_empty_file(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
-"""Salesforce side of the sync: connection + API meter, error translation, describe metadata,
-value coercion, write planning, writers (sObject Collections, Bulk API 2.0) and the quota guard.
+"""Everything that talks to Salesforce, and nothing else: the connection and its API meter, error
+translation, describe, SOQL and lookups, Bulk API 2.0, the writers and the quota guard.
 
-Kept light on purpose: importing this package imports nothing heavy (no pandas, no Airflow, no
-simple-salesforce). Import the submodules you need, e.g.
+Only this package calls Salesforce, always through Airflow's `SalesforceHook` (simple-salesforce).
+Importing the package imports nothing heavy: import the submodules you need, e.g.
 ``from include.walkme_sync.salesforce.client import connect``.
 """

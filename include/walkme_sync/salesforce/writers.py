@@ -19,7 +19,6 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from include.walkme_sync.errors import (
@@ -28,7 +27,16 @@ from include.walkme_sync.errors import (
     SyncError,
     TransientError,
 )
-from include.walkme_sync.salesforce.coerce import WireValue
+from include.walkme_sync.records import RecordChange, WriteResult
+from include.walkme_sync.salesforce.bulk import (
+    BULK_JOB_CALLS,
+    BULK_JOB_TIMEOUT_SECONDS,
+    MAX_BULK_JOB_BYTES,
+    TERMINAL_JOB_STATES,
+    bulk_csv,
+    parse_bulk_error,
+    wait_for_bulk_job,
+)
 from include.walkme_sync.salesforce.errors import TRANSIENT_RECORD_CODES, redact, translate
 
 if TYPE_CHECKING:
@@ -38,42 +46,12 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-#: Bulk 2.0 marker that sets a field to null (an empty CSV value means "leave unchanged").
-BULK_NULL = "#N/A"
-#: simple-salesforce refuses uploads over 100 MB; stay clearly below.
-MAX_BULK_JOB_BYTES = 90 * 1024 * 1024
-#: Calls one Bulk 2.0 update job costs at least: create, upload, close, poll, 2 result files.
-BULK_JOB_CALLS = 6
-MAX_POLL_INTERVAL_SECONDS = 5.0
-BULK_JOB_TIMEOUT_SECONDS = 3600.0
-
 STOP_CODES = {
     "budget": "API_BUDGET_EXCEEDED",
     "quota": "REQUEST_LIMIT_EXCEEDED",
     "authorization": "AUTHORIZATION_FAILED",
     "transient": "SALESFORCE_UNAVAILABLE",
 }
-
-
-@dataclass
-class RecordChange:
-    """Fields to set on one record. A None value clears the field."""
-
-    record_id: str
-    row: int
-    fields: dict[str, WireValue]
-
-
-@dataclass
-class WriteResult:
-    """What happened to one `RecordChange`."""
-
-    record_id: str
-    row: int
-    success: bool
-    error_code: str | None = None
-    message: str | None = None
-    attempts: int = 1
 
 
 @dataclass
@@ -109,74 +87,10 @@ def write_changes(
     return writer.run()
 
 
-TERMINAL_JOB_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
-
-
-def wait_for_bulk_job(
-    client: Any, job_id: str, *, is_query: bool, timeout: float = BULK_JOB_TIMEOUT_SECONDS
-) -> dict[str, Any]:
-    """Poll a Bulk 2.0 job until it is JobComplete, Failed or Aborted (or `timeout` passes);
-    return its last job info.
-
-    Every poll is an API call, so polls start right away (small jobs finish quickly) and then
-    back off to one every `MAX_POLL_INTERVAL_SECONDS`, instead of simple-salesforce's
-    near-constant polling.
-    """
-    deadline = time.monotonic() + timeout
-    interval = 0.0
-    while True:
-        info: dict[str, Any] = client.get_job(job_id, is_query)
-        if info.get("state") in TERMINAL_JOB_STATES or time.monotonic() > deadline:
-            return info
-        interval = min(max(interval * 2, 0.2), MAX_POLL_INTERVAL_SECONDS)
-        time.sleep(interval)
-
-
 def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
     """Consecutive slices of at most `size` items."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def bulk_csv(changes: Sequence[RecordChange]) -> str:
-    """Bulk 2.0 update CSV: `Id` + the union of the changes' fields, sorted.
-
-    A change without a column leaves that cell empty (= unchanged); None becomes `#N/A` (= clear).
-    """
-    columns = sorted({name for change in changes for name in change.fields})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["Id", *columns])
-    for change in changes:
-        row = [change.record_id]
-        for column in columns:
-            if column not in change.fields:
-                row.append("")
-            else:
-                row.append(bulk_cell(change.fields[column]))
-        writer.writerow(row)
-    return buffer.getvalue()
-
-
-def bulk_cell(value: WireValue) -> str:
-    """One value as Bulk CSV text."""
-    if value is None:
-        return BULK_NULL
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        # never scientific notation: Salesforce rejects "1e-05"
-        return format(Decimal(repr(value)), "f")
-    return str(value)
-
-
-def parse_bulk_error(text: str) -> tuple[str, str]:
-    """`sf__Error` is `CODE:message` (sometimes `CODE:message:fields --`): split it."""
-    code, sep, rest = (text or "").partition(":")
-    if sep and code.replace("_", "").isalnum() and code.upper() == code:
-        message = rest.removesuffix(" --").strip()
-        return code.strip(), message
-    return "BULK_RECORD_ERROR", text.strip()
 
 
 def _id_key(record_id: str) -> str:

@@ -32,9 +32,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from include.walkme_sync.errors import ConfigurationError
+from include.walkme_sync.locations import REPORTS_FOLDER
 
 SALESFORCE_TAG = "integrations_salesforce"
-DEFAULT_REPORTS_FOLDER = Path(__file__).resolve().parent.parent / "reports"
 
 ColumnType = Literal[
     "string", "email", "guid", "integer", "number", "percent", "boolean", "date", "datetime"
@@ -171,8 +171,8 @@ def load_catalog(folder: Path | None = None) -> Catalog:
 
     Raises :class:`ConfigurationError` listing every broken report file, or duplicate names.
     """
-    folder = Path(folder) if folder is not None else DEFAULT_REPORTS_FOLDER
-    if folder == DEFAULT_REPORTS_FOLDER:
+    folder = Path(folder) if folder is not None else REPORTS_FOLDER
+    if folder == REPORTS_FOLDER:
         return _load_default_catalog()
     return _load_catalog(folder)
 
@@ -180,7 +180,7 @@ def load_catalog(folder: Path | None = None) -> Catalog:
 @cache
 def _load_default_catalog() -> Catalog:
     # The shipped catalog does not change while a process runs; DAG parsing calls this often.
-    return _load_catalog(DEFAULT_REPORTS_FOLDER)
+    return _load_catalog(REPORTS_FOLDER)
 
 
 def _load_catalog(folder: Path) -> Catalog:

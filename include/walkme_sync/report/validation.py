@@ -15,19 +15,13 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from include.walkme_sync.errors import DataValidationError
-from include.walkme_sync.matching import normalize_keys
-from include.walkme_sync.outcomes import outcome_frame
+from include.walkme_sync.frames import KEY, ROW, Bucket, outcome_frame
+from include.walkme_sync.keys import KEY_PATTERNS, normalize_keys
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import IntegrationConfig
 
 log = logging.getLogger(__name__)
-
-KEY_COLUMN = "__key"
-KEY_PATTERNS = {
-    "email": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-    "guid": r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
-}
 
 
 @dataclass
@@ -47,7 +41,7 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
     if key_column in work.columns:
         # The same normalisation as matching, so "duplicate" means "would match the same record".
         keys = normalize_keys(work[key_column], config.report.key_kind)
-        work[KEY_COLUMN] = pd.Series(keys, index=work.index, dtype="string")
+        work[KEY] = pd.Series(keys, index=work.index, dtype="string")
     results = _run_suite(work, config, required)
     _raise_on_hard_failures(results, config)
 
@@ -56,13 +50,13 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
     reasons.update(duplicates)
     rejected_index = list(reasons)
     rejected = outcome_frame(
-        rows=work.loc[rejected_index, "__row"],
+        rows=work.loc[rejected_index, ROW],
         keys=work.loc[rejected_index, key_column].astype("string"),
-        bucket="rejected",
+        bucket=Bucket.REJECTED,
         reasons=[reasons[index] for index in rejected_index],
     )
     # Matching normalises keys itself (same rules); the helper column stays internal here.
-    kept = work.drop(index=rejected_index).drop(columns=[KEY_COLUMN], errors="ignore")
+    kept = work.drop(index=rejected_index).drop(columns=[KEY], errors="ignore")
     summary = _summary(results, frame, kept, rejected)
     return ValidationOutcome(kept=kept, rejected=rejected, summary=summary)
 
@@ -81,14 +75,13 @@ def _run_suite(work: pd.DataFrame, config: IntegrationConfig, required: list[str
         .add_batch_definition_whole_dataframe("extracted")
     )
     expectations: list[Any] = [gxe.ExpectColumnToExist(column=column) for column in required]
-    if KEY_COLUMN in work.columns:
-        expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=KEY_COLUMN))
-        pattern = KEY_PATTERNS.get(config.report.key_kind)
+    if KEY in work.columns:
+        expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=KEY))
+        key_pattern = KEY_PATTERNS.get(config.report.key_kind)
+        pattern = None if key_pattern is None else key_pattern.pattern
         if pattern:
-            expectations.append(
-                gxe.ExpectColumnValuesToMatchRegex(column=KEY_COLUMN, regex=pattern)
-            )
-        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=KEY_COLUMN))
+            expectations.append(gxe.ExpectColumnValuesToMatchRegex(column=KEY, regex=pattern))
+        expectations.append(gxe.ExpectColumnValuesToBeUnique(column=KEY))
     suite = context.suites.add(
         gx.ExpectationSuite(name=f"{config.id}_report", expectations=expectations)
     )
@@ -143,9 +136,9 @@ def _row_rejections(work: pd.DataFrame, results: Any, config: IntegrationConfig)
 
 def _duplicate_rejections(work: pd.DataFrame, config: IntegrationConfig) -> dict[Any, str]:
     """Apply `matching.duplicate_report_keys`: reject all copies, or keep the first/last one."""
-    if KEY_COLUMN not in work.columns or work.empty:
+    if KEY not in work.columns or work.empty:
         return {}
-    keys = work[KEY_COLUMN]
+    keys = work[KEY]
     policy = config.matching.duplicate_report_keys
     in_group = keys.duplicated(keep=False) & keys.notna()
     if not in_group.any():
@@ -158,7 +151,7 @@ def _duplicate_rejections(work: pd.DataFrame, config: IntegrationConfig) -> dict
         }
     keep: Any = "first" if policy == "keep_first" else "last"
     dropped = keys.duplicated(keep=keep) & in_group
-    kept_rows = work.loc[in_group & ~dropped].set_index(KEY_COLUMN)["__row"]
+    kept_rows = work.loc[in_group & ~dropped].set_index(KEY)[ROW]
     return {
         index: (
             f"duplicate report key '{keys.at[index]}': row {int(kept_rows[keys.at[index]])} "

@@ -15,9 +15,9 @@ import pendulum
 from airflow.sdk import DAG, Param, TriggerRule, chain, task
 
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
+from include.walkme_sync.locations import DAG_ID_PREFIX
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")  # fixed: a moving start date re-versions DAGs
-DAG_ID_PREFIX = "walkme_sync__"
 # Task ids (what the Airflow UI shows) and the pipeline step each one runs, in order.
 STEP_TASKS = (
     ("extract_report", "extract"),
@@ -50,7 +50,7 @@ def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
 
 def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
     """extract_report -> validate_report -> match_keys -> upsert -> record_run."""
-    integration_id = config.id
+    integration_id, config_file = config.id, config.source_file
     with DAG(
         dag_id=config.dag_id,
         description=f"{config.name}: {config.report.name} -> {config.object.name}",
@@ -75,29 +75,31 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
             ),
         },
     ) as dag:
-        steps = [_step_task(task_id, step, integration_id) for task_id, step in STEP_TASKS]
+        steps = [
+            _step_task(task_id, step, integration_id, config_file) for task_id, step in STEP_TASKS
+        ]
 
         # Runs whatever happened upstream, so failed syncs are recorded too; retried only once
         # because the ledger write replaces the run's rows.
         @task(task_id="record_run", trigger_rule=TriggerRule.ALL_DONE, retries=1)
         def record_run() -> dict[str, Any]:
-            from include.walkme_sync.tasks import record_run as record
+            from include.walkme_sync.airflow.tasks import record_run as record
 
-            return record(integration_id)
+            return record(integration_id, config_file)
 
         chain(*steps, record_run())
     dag.fileloc = dag_file
     return dag
 
 
-def _step_task(task_id: str, step: str, integration_id: str) -> Any:
+def _step_task(task_id: str, step: str, integration_id: str, config_file: str) -> Any:
     """One pipeline step as a TaskFlow task (in the DAG being built); returns its output."""
 
     @task(task_id=task_id)
     def run() -> dict[str, Any]:
-        from include.walkme_sync.tasks import run_step
+        from include.walkme_sync.airflow.tasks import run_step
 
-        return run_step(step, integration_id)
+        return run_step(step, integration_id, config_file)
 
     return run()
 
@@ -120,7 +122,7 @@ def build_invalid_config_dag(file: str, problems: list[ConfigProblem], dag_file:
 
         @task(task_id="config_error", retries=0)
         def config_error() -> None:
-            from include.walkme_sync.tasks import fail_for_invalid_config
+            from include.walkme_sync.airflow.tasks import fail_for_invalid_config
 
             fail_for_invalid_config(file, messages)
 

@@ -14,39 +14,23 @@ import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from include.walkme_sync.salesforce.describe import FieldInfo
-
-WireValue = str | int | float | bool | None
-
-_TEXT_TYPES = frozenset(
-    {
-        "string",
-        "textarea",
-        "combobox",
-        "encryptedstring",
-        "phone",
-        "url",
-        "picklist",
-        "multipicklist",
-    }
+from include.walkme_sync.keys import EMAIL_PATTERN
+from include.walkme_sync.metadata import (
+    INTEGER_TYPES,
+    NUMBER_TYPES,
+    TEXT_TYPES,
+    FieldInfo,
+    WireValue,
 )
-_NUMBER_TYPES = frozenset({"double", "currency", "percent"})
-_INTEGER_TYPES = frozenset({"int", "long"})
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+
 _SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
-_MAX_INT_DIGITS = {"int": 9, "long": 18}
 _SHOWN_VALUE_CHARS = 60
-
-# Public views of the rules above, for the column-wise planner (`salesforce.plan`), which must
-# decide exactly like the scalar functions here.
-TEXT_TYPES = _TEXT_TYPES
-NUMBER_TYPES = _NUMBER_TYPES
-INTEGER_TYPES = _INTEGER_TYPES
-EMAIL_PATTERN = _EMAIL
+# Shared with the column-wise coercion (`reconcile.columns`), which must decide exactly like the
+# scalar functions here.
 SALESFORCE_ID_PATTERN = _SALESFORCE_ID
-MAX_INT_DIGITS = _MAX_INT_DIGITS
+MAX_INT_DIGITS = {"int": 9, "long": 18}
 
 
 class ValueRejected(ValueError):
@@ -98,9 +82,9 @@ def coerce_for_field(value: object, field: FieldInfo) -> WireValue:
             return _to_date(value).isoformat()
         if kind == "datetime":
             return format_datetime(_to_datetime(value))
-        if kind in _INTEGER_TYPES:
+        if kind in INTEGER_TYPES:
             return _to_integer(value, field)
-        if kind in _NUMBER_TYPES:
+        if kind in NUMBER_TYPES:
             return _to_number(value, field)
         if kind == "boolean":
             return _to_boolean(value)
@@ -108,7 +92,7 @@ def coerce_for_field(value: object, field: FieldInfo) -> WireValue:
             return _to_email(value, field)
         if kind in {"id", "reference"}:
             return _to_id(value)
-        if kind in _TEXT_TYPES:
+        if kind in TEXT_TYPES:
             return _to_text(value, field)
     except ValueRejected as rejected:
         rejected.field = field.name
@@ -201,7 +185,7 @@ def _to_integer(value: object, field: FieldInfo) -> int:
     number = _to_decimal(value)
     if number != number.to_integral_value():
         raise ValueRejected(f"{_show(value)} is not a whole number")
-    limit = field.digits or _MAX_INT_DIGITS.get(field.type, 9)
+    limit = field.digits or MAX_INT_DIGITS.get(field.type, 9)
     if _integer_digits(number) > limit:
         raise ValueRejected(f"{_show(value)} has more than {limit} digits")
     return int(number)
@@ -263,7 +247,7 @@ def _to_text(value: object, field: FieldInfo) -> str:
 
 def _to_email(value: object, field: FieldInfo) -> str:
     text = _as_text(value)
-    if not _EMAIL.match(text):
+    if not EMAIL_PATTERN.match(text):
         raise ValueRejected(f"{_show(text)} is not an e-mail address")
     _check_length(text, field)
     return text
@@ -296,7 +280,7 @@ def values_equal(current: Any, new: WireValue, field: FieldInfo) -> bool:
             return _to_date(current) == _to_date(new)
         if kind == "datetime":
             return _same_instant(_to_datetime(current), _to_datetime(new))
-        if kind in _INTEGER_TYPES or kind in _NUMBER_TYPES:
+        if kind in INTEGER_TYPES or kind in NUMBER_TYPES:
             return _same_number(current, new, field)
         if kind == "boolean":
             return _bool_or_none(current) == _to_boolean(new)
@@ -325,7 +309,7 @@ def _same_instant(a: dt.datetime, b: dt.datetime) -> bool:
 
 def _same_number(current: object, new: object, field: FieldInfo) -> bool:
     a, b = _to_decimal(current), _to_decimal(new)
-    scale = 0 if field.type in _INTEGER_TYPES else max(field.scale, 0)
+    scale = 0 if field.type in INTEGER_TYPES else max(field.scale, 0)
     quantum = Decimal(1).scaleb(-scale)
     return a.quantize(quantum, rounding=ROUND_HALF_EVEN) == b.quantize(
         quantum, rounding=ROUND_HALF_EVEN

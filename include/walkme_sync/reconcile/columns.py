@@ -17,20 +17,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.walkme_sync.salesforce.coerce import (
-    EMAIL_PATTERN,
+from include.walkme_sync.keys import EMAIL_PATTERN
+from include.walkme_sync.metadata import (
     INTEGER_TYPES,
-    MAX_INT_DIGITS,
     NUMBER_TYPES,
-    SALESFORCE_ID_PATTERN,
     TEXT_TYPES,
-    ValueRejected,
+    FieldInfo,
     WireValue,
+)
+from include.walkme_sync.reconcile.coerce import (
+    MAX_INT_DIGITS,
+    SALESFORCE_ID_PATTERN,
+    ValueRejected,
     coerce_for_field,
     is_null,
     values_equal,
 )
-from include.walkme_sync.salesforce.describe import FieldInfo
 
 #: Field types whose wire value is always text (None for a clear).
 _STR_WIRE_TYPES = TEXT_TYPES | {"datetime", "date", "email", "id", "reference"}

@@ -1,16 +1,15 @@
-"""Plan the writes (coerce, null policy, diff against Salesforce's values) and apply them.
+"""Plan the writes: coerce, apply the null policy, diff against Salesforce's current values.
 
 `plan_changes` is pure: it needs the matched rows (with Salesforce's current values, fetched by
 the match step) and the describe metadata, and decides per (report row, record) pair whether it is
-rejected (a value the field cannot take), unchanged, or a change of some fields. `apply_plan`
-writes the changes (or, in a dry run, only reports them) and gives every matched report row exactly
-one bucket.
+rejected (a value the field cannot take), unchanged, or a change of some fields. The upsert step
+writes the changes (or, in a dry run, only reports them); `reconcile.results` then gives every
+matched report row exactly one bucket.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
@@ -20,20 +19,14 @@ import numpy as np
 import pandas as pd
 
 from include.walkme_sync.errors import ConfigurationError
-from include.walkme_sync.matching import CURRENT_PREFIX
-from include.walkme_sync.outcomes import OUTCOME_COLUMNS, outcome_frame
-from include.walkme_sync.salesforce.coerce import (
-    WireValue,
-    is_null,
-)
-from include.walkme_sync.salesforce.columns import coerce_column, equal_column
-from include.walkme_sync.salesforce.describe import FieldInfo, ObjectInfo
-from include.walkme_sync.salesforce.writers import RecordChange, WriteResult, write_changes
+from include.walkme_sync.frames import CURRENT_PREFIX
+from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
+from include.walkme_sync.reconcile.coerce import is_null
+from include.walkme_sync.reconcile.columns import coerce_column, equal_column
+from include.walkme_sync.records import RecordChange
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import IntegrationConfig
-    from include.walkme_sync.salesforce.client import SalesforceSession
-    from include.walkme_sync.salesforce.quota import ApiBudget
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +240,7 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
     """Coerce one mapped column, apply its null policy and compare it with Salesforce's values."""
     described = target.field
     coerced = coerce_column(matched[target.column], described)
-    current = _object_array(matched[target.current_column].tolist())
+    current = object_array(matched[target.current_column].tolist())
     new = coerced.wire
     sent = ~coerced.null & ~coerced.rejected
     if target.clear:
@@ -271,7 +264,7 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
     )
 
 
-def _object_array(values: list[Any]) -> np.ndarray:
+def object_array(values: list[Any]) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
@@ -283,170 +276,3 @@ def _plain(value: Any) -> Any:
         return None
     item = getattr(value, "item", None)
     return item() if callable(item) and type(value).__module__ == "numpy" else value
-
-
-def apply_plan(
-    session: SalesforceSession,
-    config: IntegrationConfig,
-    plan: PlanResult,
-    budget: ApiBudget,
-    *,
-    dry_run: bool,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Write the plan's changes (nothing in a dry run) and return (outcomes, summary).
-
-    Outcomes have one row per matched report row: written | failed | unchanged | rejected. With
-    `multiple_records: update_all` a row is failed if any of its records failed, written if any
-    was written, else unchanged. The summary carries the counts, API calls and, when the writer
-    stopped early, `stopped_reason` and `stop_category` (budget, quota, authorization...).
-    """
-    calls_before = session.meter.calls
-    stopped_reason: str | None = None
-    stop_category: str | None = None
-    if dry_run or not plan.changes:
-        results = {
-            c.record_id: WriteResult(c.record_id, c.row, True, attempts=0) for c in plan.changes
-        }
-    else:
-        outcome = write_changes(
-            session, config.object.name, plan.changes, config.write, budget, log=log
-        )
-        results = {r.record_id: r for r in outcome.results}
-        stopped_reason = outcome.stopped_reason
-        if outcome.stop_error is not None:
-            stop_category = (
-                "budget"
-                if any(r.error_code == "API_BUDGET_EXCEEDED" for r in outcome.results)
-                else outcome.stop_error.category
-            )
-    outcomes = _row_outcomes(plan, results, dry_run=dry_run)
-    counts = outcomes["bucket"].value_counts()
-    summary: dict[str, Any] = {
-        "matched_rows": len(outcomes),
-        **{b: int(counts.get(b, 0)) for b in ("written", "unchanged", "rejected", "failed")},
-        "records_changed": len(plan.changes),
-        "field_changes": plan.field_changes,
-        "api_calls": session.meter.calls - calls_before,
-        "calls_by_kind": dict(session.meter.calls_by_kind),
-        "daily_api_usage": (
-            None
-            if session.meter.daily_limit is None
-            else f"{session.meter.daily_used}/{session.meter.daily_limit}"
-        ),
-        "dry_run": dry_run,
-        "stopped_reason": stopped_reason,
-        "stop_category": stop_category,
-    }
-    return outcomes, summary
-
-
-def _row_outcomes(
-    plan: PlanResult, results: dict[str, WriteResult], *, dry_run: bool
-) -> pd.DataFrame:
-    size = len(plan)
-    if not size:
-        return outcome_frame(rows=[], keys=[], bucket="written")[OUTCOME_COLUMNS]
-    rows = np.asarray(plan._rows, dtype=np.int64)
-    order = np.argsort(rows, kind="stable")
-    ordered = rows[order]
-    if size > 1 and bool((ordered[1:] == ordered[:-1]).any()):
-        # Several records per report row (multiple_records: update_all): combine their fates.
-        return _grouped_row_outcomes(plan, results, dry_run=dry_run)
-    # One pair per report row: its bucket is its own decision (and its write's result).
-    buckets = np.full(size, "unchanged", dtype=object)
-    reasons = np.full(size, UNCHANGED_REASON, dtype=object)
-    codes = np.full(size, None, dtype=object)
-    for position, reason in plan._reject_reasons.items():
-        buckets[position], reasons[position], codes[position] = "rejected", reason, "INVALID_VALUE"
-    verb = "dry run: would update" if dry_run else "updated"
-    positions = plan._change_positions.tolist()
-    for position, change in zip(positions, plan.changes, strict=True):
-        result = results[change.record_id]
-        if result.success:
-            buckets[position] = "written"
-            reasons[position] = f"{verb} {', '.join(sorted(set(change.fields)))}"
-        else:
-            reason = f"{result.message or result.error_code}"
-            if result.attempts > 1:
-                reason += f" [after {result.attempts} attempts]"
-            buckets[position], reasons[position], codes[position] = (
-                "failed",
-                reason,
-                result.error_code,
-            )
-    keys = _object_array(plan._keys)
-    ids = _object_array(plan._record_ids)
-    frame = pd.DataFrame(
-        {
-            "__row": pd.Series(ordered, dtype="int64"),
-            "key": pd.Series(keys[order], dtype="string"),
-            "bucket": pd.Series(buckets[order], dtype="string"),
-            "reason": pd.Series(reasons[order], dtype="string"),
-            "error_code": pd.Series(codes[order], dtype="string"),
-            "record_id": pd.Series(ids[order], dtype="string"),
-        }
-    )
-    return frame[OUTCOME_COLUMNS]
-
-
-def _grouped_row_outcomes(
-    plan: PlanResult, results: dict[str, WriteResult], *, dry_run: bool
-) -> pd.DataFrame:
-    by_row: dict[int, list[PairPlan]] = defaultdict(list)
-    for pair in plan.pairs:
-        by_row[pair.row].append(pair)
-    rows, keys, buckets, reasons, codes, ids = [], [], [], [], [], []
-    for row, pairs in by_row.items():
-        bucket, reason, code, record_id = _row_bucket(pairs, results, dry_run=dry_run)
-        rows.append(row)
-        keys.append(pairs[0].key)
-        buckets.append(bucket)
-        reasons.append(reason)
-        codes.append(code)
-        ids.append(record_id)
-    frames = []
-    for bucket in dict.fromkeys(buckets):
-        picked = [i for i, b in enumerate(buckets) if b == bucket]
-        frames.append(
-            outcome_frame(
-                rows=[rows[i] for i in picked],
-                keys=[keys[i] for i in picked],
-                bucket=bucket,
-                reasons=[reasons[i] for i in picked],
-                error_codes=[codes[i] for i in picked],
-                record_ids=[ids[i] for i in picked],
-            )
-        )
-    return pd.concat(frames, ignore_index=True).sort_values("__row", ignore_index=True)
-
-
-def _row_bucket(
-    pairs: list[PairPlan], results: dict[str, WriteResult], *, dry_run: bool
-) -> tuple[str, str | None, str | None, str | None]:
-    """(bucket, reason, error_code, record_id) of one report row from its pairs' fates."""
-    rejected = [p for p in pairs if p.status == REJECTED]
-    if rejected:
-        return "rejected", rejected[0].reason, "INVALID_VALUE", rejected[0].record_id
-    written: list[PairPlan] = []
-    failed: list[tuple[PairPlan, WriteResult]] = []
-    for pair in pairs:
-        if pair.status != CHANGE:
-            continue
-        result = results[pair.record_id]
-        if result.success:
-            written.append(pair)
-        else:
-            failed.append((pair, result))
-    if failed:
-        pair, result = failed[0]
-        others = f" (and {len(failed) - 1} more record(s))" if len(failed) > 1 else ""
-        reason = f"{result.message or result.error_code}{others}"
-        if result.attempts > 1:
-            reason += f" [after {result.attempts} attempts]"
-        return "failed", reason, result.error_code, pair.record_id
-    if written:
-        verb = "dry run: would update" if dry_run else "updated"
-        fields = sorted({f for p in written for f in p.fields})
-        suffix = f" on {len(written)} records" if len(written) > 1 else ""
-        return "written", f"{verb} {', '.join(fields)}{suffix}", None, written[0].record_id
-    return "unchanged", pairs[0].reason, None, pairs[0].record_id

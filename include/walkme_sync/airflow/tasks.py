@@ -1,0 +1,120 @@
+"""Adapters between Airflow task contexts and the pipeline steps.
+
+Every task builds its `RunContext` (the extract task from the integration's YAML file, the later
+tasks from the config snapshot extract took), runs its step through `steps.runner`, and turns our
+errors into Airflow's retry semantics: transient errors are retried with backoff, every other
+SyncError fails the task at once (retrying a bad config or a revoked token cannot help).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, date, datetime
+from typing import Any
+
+from include.walkme_sync.config import IntegrationConfig
+from include.walkme_sync.config.loading import load_integration_for_run
+from include.walkme_sync.errors import SyncError, TransientError
+from include.walkme_sync.steps.context import RunContext, RunStatus, Step, load_config_snapshot
+from include.walkme_sync.storage import run_dir
+
+log = logging.getLogger(__name__)
+
+
+def context_from_airflow(
+    integration_id: str, config_file: str, context: Any, *, fresh_config: bool = False
+) -> RunContext:
+    """Build the run context from the Airflow task context (dag_run, params).
+
+    `fresh_config` (the extract task) reads the integration's YAML file; every later task reads the
+    snapshot extract froze in the run folder, so one run uses one config from start to end.
+    """
+    dag_run = context["dag_run"]
+    params = context.get("params") or {}
+    run_id = context["run_id"]
+    return RunContext(
+        integration=_config_for(integration_id, config_file, run_id, fresh=fresh_config),
+        dag_id=dag_run.dag_id,
+        run_id=run_id,
+        run_date=_run_date(context),
+        started_at=_as_utc(getattr(dag_run, "start_date", None)),
+        dry_run=bool(params.get("dry_run", False)),
+        full_sync=bool(params.get("full_sync", False)),
+    )
+
+
+def _config_for(integration_id: str, config_file: str, run_id: str, *, fresh: bool) -> Any:
+    if not fresh:
+        snapshot: IntegrationConfig | None = load_config_snapshot(run_dir(integration_id, run_id))
+        if snapshot is not None:
+            return snapshot
+    return load_integration_for_run(integration_id, config_file)
+
+
+def run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]:
+    """Run one pipeline step inside an Airflow task and return its (small) summary for XCom."""
+    from airflow.sdk import get_current_context
+
+    from include.walkme_sync.steps.runner import run_step as run
+
+    name = Step(step)
+    ctx = context_from_airflow(
+        integration_id, config_file, get_current_context(), fresh_config=name is Step.EXTRACT
+    )
+    try:
+        return run(name, ctx)
+    except SyncError as exc:
+        log.error("%s failed (%s): %s", step, exc.category, exc)
+        if isinstance(exc, TransientError):
+            raise
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from exc
+
+
+def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
+    """Write the ledger, print the run summary, and fail the task when the run failed.
+
+    `print`, not logging: Airflow folds the lines between `::group::` markers printed to stdout.
+    """
+    from airflow.sdk import get_current_context
+
+    from include.walkme_sync.airflow.run_note import note_text, set_run_note
+    from include.walkme_sync.steps.record import record_step
+
+    ctx = context_from_airflow(integration_id, config_file, get_current_context())
+    summary = record_step(ctx)
+    print("::group::Run summary")
+    for key, value in summary.items():
+        print(f"{key:>16}: {value}")
+    print("::endgroup::")
+    print("RUN SUMMARY " + json.dumps(summary, default=str))
+    set_run_note(ctx.dag_id, ctx.run_id, note_text(summary))
+    if summary["status"] != RunStatus.COMPLETED:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"Sync {summary['status']}: {summary['message']}")
+    return summary
+
+
+def fail_for_invalid_config(file: str, problems: list[str]) -> None:
+    """The task of a placeholder DAG: a bad config is visible and explains itself when run."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    listing = "\n".join(f"  - {problem}" for problem in problems)
+    raise AirflowFailException(f"Integration config {file} is invalid:\n{listing}")
+
+
+def _run_date(context: Any) -> date:
+    """The day the run syncs: the logical date, or run_after for manual runs (no logical date)."""
+    moment = context.get("logical_date") or getattr(context["dag_run"], "run_after", None)
+    return _as_utc(moment).date()
+
+
+def _as_utc(moment: datetime | None) -> datetime:
+    if moment is None:
+        return datetime.now(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

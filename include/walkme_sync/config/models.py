@@ -1,0 +1,330 @@
+"""Typed integration configs (pydantic): one model per YAML section, with per-field rules.
+
+Each field rule raises an error that carries its fix hint (``_rule_error``), so the loader can show
+"file:line: path: message. Fix: hint" for every problem. Imported at DAG-parse time: pydantic, yaml
+and the standard library only.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from include.walkme_sync.config.names import (
+    api_name_problem,
+    suggest_api_name,
+)
+from include.walkme_sync.locations import (
+    DAG_ID_PREFIX,
+    PROJECT_ROOT,
+)
+
+RECOMMENDED_FIELD_PREFIX = "WalkMe"
+
+#: Airflow's schedule presets, accepted next to cron expressions.
+SCHEDULE_PRESETS = frozenset(
+    {
+        "@once",
+        "@continuous",
+        "@hourly",
+        "@daily",
+        "@weekly",
+        "@monthly",
+        "@quarterly",
+        "@yearly",
+        "@annually",
+    }
+)
+#: URL schemes a file source may use (Airflow object storage); anything else is a local path.
+STORAGE_SCHEMES = frozenset({"file", "s3", "gs", "gcs", "az", "abfs", "abfss", "adl"})
+
+_SQL_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*){0,2}$")
+
+
+def _rule_error(message: str, hint: str) -> PydanticCustomError:
+    """A validation error that carries its fix hint through pydantic's error list."""
+    return PydanticCustomError("walkme_rule", "{message}", {"message": message, "hint": hint})
+
+
+def _check_api_name(name: str, *, what: str) -> str:
+    problem = api_name_problem(name)
+    if problem is not None:
+        raise _rule_error(
+            f"{name!r} is not a legal Salesforce API name: {problem}",
+            f"use the {what}'s API name, e.g. {suggest_api_name(name)!r} "
+            "(Salesforce Setup > Object Manager > Fields & Relationships shows it)",
+        )
+    return name
+
+
+@lru_cache(maxsize=256)
+def _is_valid_cron(expression: str) -> bool:
+    # Hundreds of configs share a handful of schedules: validate each expression once.
+    from croniter import croniter
+
+    return bool(croniter.is_valid(expression))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MappingConfig(_Model):
+    """One report column written to one Salesforce field."""
+
+    column: str = Field(description="report column, exactly as in the export's header")
+    field: str = Field(description="Salesforce field API name, e.g. WalkMe_Last_Login__c")
+    null_policy: Literal["skip", "clear"] = Field(
+        default="skip", description="empty report value: skip (leave the field) or clear (blank it)"
+    )
+
+    @field_validator("field")
+    @classmethod
+    def _legal_field(cls, value: str) -> str:
+        return _check_api_name(value, what="field")
+
+
+class FileSource(_Model):
+    """WalkMe exports (CSV) in a local folder or object storage."""
+
+    kind: Literal["files"]
+    location: str = Field(
+        min_length=1,
+        description="folder (relative to the project root), file:// or s3:// gs:// URL",
+    )
+    pattern: str = Field(default="*.csv", description="glob of export file names")
+    pick: Literal["run_date", "newest"] = Field(
+        default="run_date", description="export whose name holds the run date, or the newest export"
+    )
+    conn_id: str | None = Field(
+        default=None, description="Airflow connection for the object storage"
+    )
+    encoding: str = Field(default="utf-8-sig", description="CSV encoding (utf-8-sig accepts a BOM)")
+
+    @field_validator("location")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].lower() if "://" in value else None
+        if scheme is not None and scheme not in STORAGE_SCHEMES:
+            raise _rule_error(
+                f"unsupported storage URL scheme {scheme!r}",
+                f"use a local folder or one of: {', '.join(sorted(STORAGE_SCHEMES))}",
+            )
+        return value
+
+    @property
+    def is_url(self) -> bool:
+        """True for ``scheme://`` locations (object storage or file://)."""
+        return "://" in self.location
+
+    def resolved_location(self, project_root: Path | None = None) -> str:
+        """The location as a URL or absolute path; relative folders hang off the project root."""
+        if self.is_url:
+            return self.location
+        path = Path(self.location).expanduser()
+        if not path.is_absolute():
+            path = (project_root or PROJECT_ROOT) / path
+        return str(path)
+
+    def describe(self) -> str:
+        """Short text for logs and docs."""
+        return f"{self.location}/{self.pattern} ({self.pick.replace('_', ' ')})"
+
+
+class SqlSource(_Model):
+    """A table or query read through any Airflow SQL connection."""
+
+    kind: Literal["sql"]
+    conn_id: str = Field(min_length=1, description="Airflow connection of the database")
+    query: str | None = Field(default=None, description="SELECT returning the report's columns")
+    table: str | None = Field(
+        default=None, description="table (or schema.table) holding the report"
+    )
+
+    @field_validator("table")
+    @classmethod
+    def _plain_identifier(cls, value: str | None) -> str | None:
+        if value is not None and not _SQL_TABLE.match(value):
+            raise _rule_error(
+                f"{value!r} is not a plain table name",
+                "write table, schema.table or database.schema.table (letters, digits, "
+                "underscores), or use `query:` for anything more complex",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _query_xor_table(self) -> SqlSource:
+        if (self.query is None) == (self.table is None):
+            raise _rule_error(
+                "a sql source needs exactly one of `query` or `table`",
+                "keep either `query: SELECT ...` or `table: schema.table`",
+            )
+        return self
+
+    def describe(self) -> str:
+        """Short text for logs and docs."""
+        return f"sql:{self.conn_id} ({self.table or 'query'})"
+
+
+Source = Annotated[FileSource | SqlSource, Field(discriminator="kind")]
+SOURCE_KINDS = ("files", "sql")
+
+
+class ReportConfig(_Model):
+    """Which WalkMe report feeds the integration and how its rows are identified."""
+
+    name: str = Field(description="report name in the catalog (include/reports)")
+    source: Source
+    key_column: str = Field(description="report column that identifies the end user")
+    key_kind: Literal["email", "guid", "text"] = Field(
+        description="how key values are compared: email (case-insensitive), guid or text"
+    )
+
+
+class ObjectConfig(_Model):
+    """The Salesforce object written, and the field that matches the report's key."""
+
+    name: str = Field(description="object API name, e.g. Lead, Contact or WalkMe_User__c")
+    key_field: str = Field(description="field matched against the report key, e.g. Email")
+
+    @field_validator("name")
+    @classmethod
+    def _legal_object(cls, value: str) -> str:
+        return _check_api_name(value, what="object")
+
+    @field_validator("key_field")
+    @classmethod
+    def _legal_key_field(cls, value: str) -> str:
+        return _check_api_name(value, what="field")
+
+
+class MatchingConfig(_Model):
+    """What to do with duplicate report keys and keys matching several records."""
+
+    duplicate_report_keys: Literal["reject", "keep_first", "keep_last"] = "reject"
+    multiple_records: Literal["skip", "update_all"] = "skip"
+
+
+class ThresholdsConfig(_Model):
+    """Limits that turn a run Failed."""
+
+    min_match_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    max_rejected_rows: int | None = Field(default=None, ge=0)
+    max_failed_rows: int = Field(default=0, ge=0)
+
+
+class WriteConfig(_Model):
+    """How rows are written to Salesforce and how much API quota a run may use."""
+
+    bulk_threshold: int = Field(default=2000, ge=0)
+    collection_batch_size: int = Field(default=200, ge=1, le=200)
+    bulk_batch_size: int = Field(default=100_000, ge=1)
+    api_budget: int | None = Field(default=None, ge=1)
+    max_daily_api_usage: float = Field(default=0.9, gt=0.0, le=1.0)
+    retries: int = Field(default=3, ge=0)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0.0)
+
+
+class IntegrationConfig(_Model):
+    """One integration: report -> Salesforce object, with its mappings and run settings."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=200)
+    name: str = Field(min_length=1)
+    description: str = ""
+    environment: Literal["sandbox", "production"]
+    connection_id: str | None = None
+    report: ReportConfig
+    object: ObjectConfig
+    mappings: list[MappingConfig] = Field(min_length=1)
+    active: bool = True
+    schedule: str | None = "0 8 * * *"
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
+    thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
+    write: WriteConfig = Field(default_factory=WriteConfig)
+    source_file: str = ""
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str | None) -> str | None:
+        if value is None or value in SCHEDULE_PRESETS:
+            return value
+        if not _is_valid_cron(value):
+            raise _rule_error(
+                f"{value!r} is not a valid cron expression",
+                "write five fields 'minute hour day-of-month month day-of-week' in UTC, e.g. "
+                "'0 8 * * *' for 08:00 UTC daily, or an Airflow preset like '@daily'; "
+                "null means manual runs only",
+            )
+        return value
+
+    @property
+    def conn_id(self) -> str:
+        """Airflow connection to Salesforce: ``connection_id`` or ``salesforce_<environment>``."""
+        return self.connection_id or f"salesforce_{self.environment}"
+
+    @property
+    def dag_id(self) -> str:
+        """The DAG generated for this integration."""
+        return f"{DAG_ID_PREFIX}{self.id}"
+
+    @property
+    def mapped_fields(self) -> list[str]:
+        """Salesforce fields written, in mapping order."""
+        return [mapping.field for mapping in self.mappings]
+
+    @property
+    def mapped_columns(self) -> list[str]:
+        """Report columns read by the mappings (each once), in mapping order."""
+        return list(dict.fromkeys(mapping.column for mapping in self.mappings))
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Columns the report export must have: the key column and every mapped column."""
+        return list(dict.fromkeys([self.report.key_column, *self.mapped_columns]))
+
+    def summary(self) -> dict[str, Any]:
+        """The list-view row of the original product (id, name, report, object, environment...)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "report": self.report.name,
+            "object": self.object.name,
+            "environment": self.environment,
+            "active": self.active,
+            "schedule": self.schedule,
+            "dag_id": self.dag_id,
+            "source_file": self.source_file,
+        }
+
+    def doc_md(self) -> str:
+        """Markdown description of the integration (for the DAG's doc_md)."""
+        source = self.report.source
+        lines = [
+            f"## {self.name}",
+            "",
+            self.description or "",
+            "",
+            f"* **Report**: `{self.report.name}` keyed by `{self.report.key_column}` "
+            f"({self.report.key_kind}), from {source.describe()}",
+            f"* **Object**: `{self.object.name}` keyed by `{self.object.key_field}`",
+            f"* **Environment**: {self.environment} (connection `{self.conn_id}`)",
+            f"* **Schedule**: `{self.schedule or 'manual only'}` (UTC)"
+            + ("" if self.active else " - inactive"),
+            f"* **Config file**: `{self.source_file}`",
+            "",
+            "| Report column | Salesforce field | Empty values |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {m.column} | `{m.field}` | {m.null_policy} |" for m in self.mappings]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,84 @@
+"""The frames steps exchange through run files: their column names and the outcome buckets.
+
+Every report row ends in exactly one bucket (an outcome row); the buckets, the outcome columns and
+the special columns of the matched frame are declared here once. See docs/ARCHITECTURE.md.
+pandas loads only when a frame is built: the ledger and the UI use the names without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Bucket(StrEnum):
+    """Where a report row ended. A StrEnum: the value is what outcome files and the ledger hold."""
+
+    REJECTED = "rejected"
+    UNMATCHED = "unmatched"
+    AMBIGUOUS = "ambiguous"
+    UNCHANGED = "unchanged"
+    WRITTEN = "written"
+    FAILED = "failed"
+
+
+#: Every bucket, in the order summaries and the ledger list them.
+BUCKETS: tuple[Bucket, ...] = tuple(Bucket)
+#: Buckets of rows that need no attention (everything else is a row problem in the ledger).
+SETTLED_BUCKETS = frozenset({Bucket.WRITTEN, Bucket.UNCHANGED})
+
+#: The report row's 1-based position in the export: how every outcome names its row.
+ROW = "__row"
+#: The normalised key (see `keys.normalize_key`) of a report row or a Salesforce record.
+KEY = "__key"
+#: Matched frame: Salesforce's current value of field F is in column `__current__F`.
+CURRENT_PREFIX = "__current__"
+OUTCOME_COLUMNS = [ROW, "key", "bucket", "reason", "error_code", "record_id"]
+
+
+def outcome_frame(
+    *,
+    rows: Iterable[int],
+    keys: Iterable[object],
+    bucket: str,
+    reasons: Sequence[str | None] | None = None,
+    error_codes: Sequence[str | None] | None = None,
+    record_ids: Sequence[str | None] | None = None,
+) -> pd.DataFrame:
+    """Build outcome rows for one bucket; missing reason/code/record columns are null."""
+    import pandas as pd
+
+    row_list = [int(row) for row in rows]
+    size = len(row_list)
+    frame = pd.DataFrame(
+        {
+            ROW: pd.Series(row_list, dtype="int64"),
+            "key": pd.Series([None if pd.isna(k) else str(k) for k in keys], dtype="string"),
+            "bucket": pd.Series([str(bucket)] * size, dtype="string"),
+            "reason": pd.Series(
+                list(reasons) if reasons is not None else [None] * size, dtype="string"
+            ),
+            "error_code": pd.Series(
+                list(error_codes) if error_codes is not None else [None] * size, dtype="string"
+            ),
+            "record_id": pd.Series(
+                list(record_ids) if record_ids is not None else [None] * size, dtype="string"
+            ),
+        }
+    )
+    return frame[OUTCOME_COLUMNS]
+
+
+def empty_outcomes() -> pd.DataFrame:
+    """An outcome frame with no rows (the schema still holds)."""
+    return outcome_frame(rows=[], keys=[], bucket=Bucket.REJECTED)
+
+
+def bucket_counts(outcomes: pd.DataFrame) -> dict[str, int]:
+    """Rows per bucket, every bucket present (zero when empty)."""
+    counts = outcomes["bucket"].value_counts()
+    return {str(bucket): int(counts.get(bucket, 0)) for bucket in BUCKETS}

@@ -1,0 +1,136 @@
+"""Give every matched report row exactly one bucket from its plan and its write results.
+
+One pair per report row: its bucket is its own decision and its write's result. With
+`multiple_records: update_all` a row is failed if any of its records failed, written if any was
+written, else unchanged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pandas as pd
+
+from include.walkme_sync.frames import OUTCOME_COLUMNS, outcome_frame
+from include.walkme_sync.reconcile.plan import (
+    CHANGE,
+    REJECTED,
+    UNCHANGED_REASON,
+    PairPlan,
+    PlanResult,
+    object_array,
+)
+from include.walkme_sync.records import WriteResult
+
+
+def row_outcomes(
+    plan: PlanResult, results: dict[str, WriteResult], *, dry_run: bool
+) -> pd.DataFrame:
+    size = len(plan)
+    if not size:
+        return outcome_frame(rows=[], keys=[], bucket="written")[OUTCOME_COLUMNS]
+    rows = np.asarray(plan._rows, dtype=np.int64)
+    order = np.argsort(rows, kind="stable")
+    ordered = rows[order]
+    if size > 1 and bool((ordered[1:] == ordered[:-1]).any()):
+        # Several records per report row (multiple_records: update_all): combine their fates.
+        return _grouped_row_outcomes(plan, results, dry_run=dry_run)
+    # One pair per report row: its bucket is its own decision (and its write's result).
+    buckets = np.full(size, "unchanged", dtype=object)
+    reasons = np.full(size, UNCHANGED_REASON, dtype=object)
+    codes = np.full(size, None, dtype=object)
+    for position, reason in plan._reject_reasons.items():
+        buckets[position], reasons[position], codes[position] = "rejected", reason, "INVALID_VALUE"
+    verb = "dry run: would update" if dry_run else "updated"
+    positions = plan._change_positions.tolist()
+    for position, change in zip(positions, plan.changes, strict=True):
+        result = results[change.record_id]
+        if result.success:
+            buckets[position] = "written"
+            reasons[position] = f"{verb} {', '.join(sorted(set(change.fields)))}"
+        else:
+            reason = f"{result.message or result.error_code}"
+            if result.attempts > 1:
+                reason += f" [after {result.attempts} attempts]"
+            buckets[position], reasons[position], codes[position] = (
+                "failed",
+                reason,
+                result.error_code,
+            )
+    keys = object_array(plan._keys)
+    ids = object_array(plan._record_ids)
+    frame = pd.DataFrame(
+        {
+            "__row": pd.Series(ordered, dtype="int64"),
+            "key": pd.Series(keys[order], dtype="string"),
+            "bucket": pd.Series(buckets[order], dtype="string"),
+            "reason": pd.Series(reasons[order], dtype="string"),
+            "error_code": pd.Series(codes[order], dtype="string"),
+            "record_id": pd.Series(ids[order], dtype="string"),
+        }
+    )
+    return frame[OUTCOME_COLUMNS]
+
+
+def _grouped_row_outcomes(
+    plan: PlanResult, results: dict[str, WriteResult], *, dry_run: bool
+) -> pd.DataFrame:
+    by_row: dict[int, list[PairPlan]] = defaultdict(list)
+    for pair in plan.pairs:
+        by_row[pair.row].append(pair)
+    rows, keys, buckets, reasons, codes, ids = [], [], [], [], [], []
+    for row, pairs in by_row.items():
+        bucket, reason, code, record_id = _row_bucket(pairs, results, dry_run=dry_run)
+        rows.append(row)
+        keys.append(pairs[0].key)
+        buckets.append(bucket)
+        reasons.append(reason)
+        codes.append(code)
+        ids.append(record_id)
+    frames = []
+    for bucket in dict.fromkeys(buckets):
+        picked = [i for i, b in enumerate(buckets) if b == bucket]
+        frames.append(
+            outcome_frame(
+                rows=[rows[i] for i in picked],
+                keys=[keys[i] for i in picked],
+                bucket=bucket,
+                reasons=[reasons[i] for i in picked],
+                error_codes=[codes[i] for i in picked],
+                record_ids=[ids[i] for i in picked],
+            )
+        )
+    return pd.concat(frames, ignore_index=True).sort_values("__row", ignore_index=True)
+
+
+def _row_bucket(
+    pairs: list[PairPlan], results: dict[str, WriteResult], *, dry_run: bool
+) -> tuple[str, str | None, str | None, str | None]:
+    """(bucket, reason, error_code, record_id) of one report row from its pairs' fates."""
+    rejected = [p for p in pairs if p.status == REJECTED]
+    if rejected:
+        return "rejected", rejected[0].reason, "INVALID_VALUE", rejected[0].record_id
+    written: list[PairPlan] = []
+    failed: list[tuple[PairPlan, WriteResult]] = []
+    for pair in pairs:
+        if pair.status != CHANGE:
+            continue
+        result = results[pair.record_id]
+        if result.success:
+            written.append(pair)
+        else:
+            failed.append((pair, result))
+    if failed:
+        pair, result = failed[0]
+        others = f" (and {len(failed) - 1} more record(s))" if len(failed) > 1 else ""
+        reason = f"{result.message or result.error_code}{others}"
+        if result.attempts > 1:
+            reason += f" [after {result.attempts} attempts]"
+        return "failed", reason, result.error_code, pair.record_id
+    if written:
+        verb = "dry run: would update" if dry_run else "updated"
+        fields = sorted({f for p in written for f in p.fields})
+        suffix = f" on {len(written)} records" if len(written) > 1 else ""
+        return "written", f"{verb} {', '.join(fields)}{suffix}", None, written[0].record_id
+    return "unchanged", pairs[0].reason, None, pairs[0].record_id

@@ -1,0 +1,193 @@
+"""Parse a report's text columns into their catalog types, rejecting rows that do not parse.
+
+Every value of a report is read as text, then coerced to its catalog type, column by column
+(vectorised):
+
+==========  =====================================  =================================================
+type        accepted text                           in ``extracted.parquet``
+==========  =====================================  =================================================
+string      anything                                pandas ``string``
+email/guid  anything (format checked by validation) pandas ``string``
+integer     ``42``, ``-3``, ``42.0``                ``Int64``
+number      ``3.14``, ``1e3``                       ``Float64``
+percent     ``87.5`` or ``87.5%``                   ``Float64`` on a 0-100 scale
+boolean     true/false, yes/no, 1/0, t/f, y/n        ``boolean``
+datetime    ``2026-11-24 09:15:02`` (UTC), ISO 8601  ``datetime64[ns, UTC]``
+date        ``2026-11-24`` (ISO 8601)               ``datetime64[ns, UTC]`` at midnight UTC
+==========  =====================================  =================================================
+
+Surrounding spaces are ignored and an empty value is null. A row whose value in a required column
+(the key column or a mapped column) does not parse is *rejected*: it goes to
+``outcomes_extract.parquet`` with a reason such as ``Logins in Past 30 days: 'abc' is not an
+integer``, and the other rows continue. Unparseable values in columns the integration does not use
+become null. When the export itself is unusable (missing, unreadable, required columns absent)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from include.walkme_sync.config.catalog import ColumnDef, ReportDefinition, closest_names
+from include.walkme_sync.errors import SourceError
+from include.walkme_sync.frames import OUTCOME_COLUMNS, ROW, Bucket
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+log = logging.getLogger(__name__)
+
+
+TRUE_WORDS = ("true", "yes", "1", "t", "y")
+FALSE_WORDS = ("false", "no", "0", "f", "n")
+# datetime64[ns] covers 1677-09-21 .. 2262-04-11; later "never" dates (9999-12-31) are rejected.
+_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
+_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
+
+
+def require_columns(
+    found: list[str], required: Iterable[str], report: ReportDefinition, *, where: str
+) -> None:
+    """Raise :class:`SourceError` naming the missing columns and those present."""
+    missing = [column for column in required if column not in found]
+    if not missing:
+        return
+    near = {m: closest_names(m, found, limit=1) for m in missing}
+    near_text = "; ".join(f"{m!r} looks like {n[0]!r}" for m, n in near.items() if n)
+    raise SourceError(
+        f"Report export {where} lacks required column(s) "
+        f"{', '.join(repr(m) for m in missing)} (report {report.name!r}). Columns found: "
+        f"{', '.join(repr(c) for c in found) or '(none)'}."
+        + (f" Note: {near_text} (names are case-sensitive)." if near_text else ""),
+        action="Fix the report's columns in WalkMe Insights (or the integration's key_column "
+        "and mappings). Nothing was written.",
+    )
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    values: pd.Series  # typed, NA where empty or bad
+    bad: pd.Series  # bool: non-empty text that did not parse
+    expected: str  # "an integer", used in rejection reasons
+
+
+def _parse_integer(text: pd.Series) -> _Parsed:
+    numbers = pd.to_numeric(text, errors="coerce")
+    integral = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**63)
+    values = numbers.where(integral).astype("Float64").astype("Int64")
+    return _Parsed(values, text.notna() & ~integral, "an integer")
+
+
+def _parse_number(text: pd.Series, expected: str = "a number") -> _Parsed:
+    numbers = pd.to_numeric(text, errors="coerce").astype("Float64")
+    finite = numbers.notna() & numbers.abs().lt(float("inf")).fillna(False)
+    return _Parsed(numbers.where(finite), text.notna() & ~finite, expected)
+
+
+def _parse_percent(text: pd.Series) -> _Parsed:
+    stripped = text.str.removesuffix("%").str.strip()
+    return _parse_number(stripped, "a percentage (87.5 or 87.5%)")
+
+
+def _parse_boolean(text: pd.Series) -> _Parsed:
+    lowered = text.str.lower()
+    values = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    values[lowered.isin(TRUE_WORDS)] = True
+    values[lowered.isin(FALSE_WORDS)] = False
+    return _Parsed(values, text.notna() & values.isna(), "a boolean (true/false, yes/no, 1/0)")
+
+
+def _parse_datetime(text: pd.Series) -> _Parsed:
+    stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    in_range = stamps.notna() & (stamps >= _NS_MIN) & (stamps <= _NS_MAX)
+    values = stamps.where(in_range).astype("datetime64[ns, UTC]")
+    return _Parsed(
+        values, text.notna() & ~in_range, "a date-time (2026-11-24 09:15:02 UTC or ISO 8601)"
+    )
+
+
+def _parse_date(text: pd.Series) -> _Parsed:
+    parsed = _parse_datetime(text)
+    return _Parsed(parsed.values.dt.floor("D"), parsed.bad, "a date (2026-11-24)")
+
+
+def _parse_string(text: pd.Series) -> _Parsed:
+    return _Parsed(text.astype("string"), pd.Series(False, index=text.index), "text")
+
+
+PARSERS: dict[str, Callable[[pd.Series], _Parsed]] = {
+    "string": _parse_string,
+    "email": _parse_string,
+    "guid": _parse_string,
+    "integer": _parse_integer,
+    "number": _parse_number,
+    "percent": _parse_percent,
+    "boolean": _parse_boolean,
+    "datetime": _parse_datetime,
+    "date": _parse_date,
+}
+
+
+def parse_column(raw: pd.Series, column: ColumnDef) -> _Parsed:
+    """Coerce one text column to its catalog type; empty or blank text is null."""
+    text = raw.astype("string").str.strip()
+    text = text.mask(text == "")
+    return PARSERS[column.type](text)
+
+
+def coerce_report(
+    raw: pd.DataFrame, report: ReportDefinition, *, required: Iterable[str], key_column: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type the catalog columns present in ``raw``; return (typed rows, rejected outcomes).
+
+    ``raw`` holds text (empty string = null). Rows with an unparseable value in a ``required``
+    column are rejected with a reason per bad value; other unparseable values become null.
+    """
+    required_set = set(required)
+    raw = raw.reset_index(drop=True)
+    typed: dict[str, pd.Series] = {}
+    reasons = pd.Series(pd.NA, index=raw.index, dtype="string")
+    for column in report.columns:
+        if column.name not in raw.columns:
+            continue
+        parsed = parse_column(raw[column.name], column)
+        typed[column.name] = parsed.values
+        if column.name in required_set and bool(parsed.bad.any()):
+            bad_values = raw.loc[parsed.bad, column.name].astype(str).str.strip()
+            reason = f"{column.name}: " + bad_values.map(repr) + f" is not {parsed.expected}"
+            previous = reasons[parsed.bad]
+            separator = previous.where(previous.isna(), previous + "; ").fillna("")
+            reasons[parsed.bad] = separator + reason
+    frame = pd.DataFrame(typed, index=raw.index)
+    frame[ROW] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
+    rejected = reasons.notna()
+    outcomes = _rejected_outcomes(
+        frame.loc[rejected, ROW],
+        raw.loc[rejected, key_column] if key_column in raw.columns else None,
+        reasons[rejected],
+    )
+    return frame.loc[~rejected].reset_index(drop=True), outcomes
+
+
+def _rejected_outcomes(rows: pd.Series, keys: pd.Series | None, reasons: pd.Series) -> pd.DataFrame:
+    """Outcome rows (shared schema, see ARCHITECTURE.md) for rows rejected at extract."""
+    count = len(rows)
+    key = (
+        keys.astype("string").str.strip()
+        if keys is not None
+        else pd.Series(pd.NA, index=rows.index, dtype="string")
+    )
+    return pd.DataFrame(
+        {
+            ROW: rows.astype("int64").to_numpy(),
+            "key": key.to_numpy(),
+            "bucket": pd.Series([str(Bucket.REJECTED)] * count, dtype="string").to_numpy(),
+            "reason": reasons.astype("string").to_numpy(),
+            "error_code": pd.Series([None] * count, dtype="string").to_numpy(),
+            "record_id": pd.Series([None] * count, dtype="string").to_numpy(),
+        }
+    ).astype({c: "string" for c in OUTCOME_COLUMNS if c != ROW})

@@ -1,0 +1,89 @@
+"""Bulk API 2.0 wire format and job polling, shared by the writers and the lookups.
+
+The CSV is ours to write (simple-salesforce only uploads it): values are written so that Salesforce
+reads back exactly the value we mean.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from include.walkme_sync.metadata import WireValue
+from include.walkme_sync.records import RecordChange
+
+#: Bulk 2.0 marker that sets a field to null (an empty CSV value means "leave unchanged").
+BULK_NULL = "#N/A"
+#: simple-salesforce refuses uploads over 100 MB; stay clearly below.
+MAX_BULK_JOB_BYTES = 90 * 1024 * 1024
+#: Calls one Bulk 2.0 update job costs at least: create, upload, close, poll, 2 result files.
+BULK_JOB_CALLS = 6
+MAX_POLL_INTERVAL_SECONDS = 5.0
+BULK_JOB_TIMEOUT_SECONDS = 3600.0
+
+TERMINAL_JOB_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+
+
+def wait_for_bulk_job(
+    client: Any, job_id: str, *, is_query: bool, timeout: float = BULK_JOB_TIMEOUT_SECONDS
+) -> dict[str, Any]:
+    """Poll a Bulk 2.0 job until it is JobComplete, Failed or Aborted (or `timeout` passes);
+    return its last job info.
+
+    Every poll is an API call, so polls start right away (small jobs finish quickly) and then
+    back off to one every `MAX_POLL_INTERVAL_SECONDS`, instead of simple-salesforce's
+    near-constant polling.
+    """
+    deadline = time.monotonic() + timeout
+    interval = 0.0
+    while True:
+        info: dict[str, Any] = client.get_job(job_id, is_query)
+        if info.get("state") in TERMINAL_JOB_STATES or time.monotonic() > deadline:
+            return info
+        interval = min(max(interval * 2, 0.2), MAX_POLL_INTERVAL_SECONDS)
+        time.sleep(interval)
+
+
+def bulk_csv(changes: Sequence[RecordChange]) -> str:
+    """Bulk 2.0 update CSV: `Id` + the union of the changes' fields, sorted.
+
+    A change without a column leaves that cell empty (= unchanged); None becomes `#N/A` (= clear).
+    """
+    columns = sorted({name for change in changes for name in change.fields})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Id", *columns])
+    for change in changes:
+        row = [change.record_id]
+        for column in columns:
+            if column not in change.fields:
+                row.append("")
+            else:
+                row.append(bulk_cell(change.fields[column]))
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def bulk_cell(value: WireValue) -> str:
+    """One value as Bulk CSV text."""
+    if value is None:
+        return BULK_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        # never scientific notation: Salesforce rejects "1e-05"
+        return format(Decimal(repr(value)), "f")
+    return str(value)
+
+
+def parse_bulk_error(text: str) -> tuple[str, str]:
+    """`sf__Error` is `CODE:message` (sometimes `CODE:message:fields --`): split it."""
+    code, sep, rest = (text or "").partition(":")
+    if sep and code.replace("_", "").isalnum() and code.upper() == code:
+        message = rest.removesuffix(" --").strip()
+        return code.strip(), message
+    return "BULK_RECORD_ERROR", text.strip()

@@ -1,0 +1,140 @@
+"""Match: check the config against the object's describe metadata, then look the keys up.
+
+Writes `matched.parquet` (one row per report row and record, with Salesforce's current values),
+the unmatched and ambiguous rows, and the describe result for the upsert step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pandas as pd
+
+from include.walkme_sync.config import IntegrationConfig
+from include.walkme_sync.config.catalog import load_catalog
+from include.walkme_sync.config.online import check_against_describe
+from include.walkme_sync.errors import ConfigurationError, DataValidationError
+from include.walkme_sync.frames import Bucket
+from include.walkme_sync.keys import normalize_keys
+from include.walkme_sync.metadata import FieldInfo, ObjectInfo
+from include.walkme_sync.reconcile.pairing import MatchResult, pair_rows
+from include.walkme_sync.salesforce.client import SalesforceSession, connect
+from include.walkme_sync.salesforce.describe import describe_object
+from include.walkme_sync.salesforce.lookup import LOOKUP_BULK_THRESHOLD, lookup_frame
+from include.walkme_sync.steps.context import (
+    DESCRIBE,
+    MATCHED,
+    OUTCOME_FILES,
+    VALIDATED,
+    RunContext,
+    Step,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MatchSummary:
+    """Counts of the match step (small: goes through XCom)."""
+
+    rows: int
+    matched_rows: int
+    matched_records: int
+    unmatched: int
+    ambiguous: int
+    match_rate: float
+    api_calls: int
+
+
+def match_step(ctx: RunContext) -> dict[str, Any]:
+    """Describe and check the object, look up every key, pair rows with records."""
+    config = ctx.integration
+    session = connect(config.conn_id)
+    info = describe_and_check(session, config)
+    save_describe(ctx, info)
+    validated = pd.read_parquet(ctx.path(VALIDATED))
+    result = match_rows(session, config, validated)
+    result.outcomes.to_parquet(ctx.path(OUTCOME_FILES[Step.MATCH]), index=False)
+    result.matched.to_parquet(ctx.path(MATCHED), index=False)
+
+    matched_rows = int(result.matched["__row"].nunique()) if len(result.matched) else 0
+    match_rate = matched_rows / len(validated) if len(validated) else 1.0
+    summary = asdict(
+        MatchSummary(
+            rows=len(validated),
+            matched_rows=matched_rows,
+            matched_records=len(result.matched),
+            unmatched=int((result.outcomes["bucket"] == Bucket.UNMATCHED).sum()),
+            ambiguous=int((result.outcomes["bucket"] == Bucket.AMBIGUOUS).sum()),
+            match_rate=round(match_rate, 4),
+            api_calls=session.meter.calls,
+        )
+    )
+    log.info("Match: %s", json.dumps(summary))
+    minimum = config.thresholds.min_match_rate
+    if match_rate < minimum:
+        raise DataValidationError(
+            f"Integration '{config.id}': only {match_rate:.1%} of report rows matched a "
+            f"{config.object.name} record, below thresholds.min_match_rate={minimum:.0%}. "
+            "Nothing was written.",
+            action="Check that the report's key column and the object's key field hold the same "
+            "identifiers (e.g. both e-mails), then run again.",
+            summary=summary,
+        )
+    return summary
+
+
+def match_rows(
+    session: SalesforceSession,
+    config: IntegrationConfig,
+    frame: pd.DataFrame,
+    *,
+    bulk_threshold: int = LOOKUP_BULK_THRESHOLD,
+) -> MatchResult:
+    """Look up every report row's key and pair the row with its record(s)."""
+    kind = config.report.key_kind
+    fields = list(dict.fromkeys(m.field for m in config.mappings))
+    keys = normalize_keys(frame[config.report.key_column], kind)
+    found = lookup_frame(
+        session,
+        config.object.name,
+        config.object.key_field,
+        keys,  # nulls and repeats are dropped there
+        fields,
+        key_kind=kind,
+        bulk_threshold=bulk_threshold,
+    )
+    return pair_rows(config, frame, keys, found, fields)
+
+
+def describe_and_check(session: SalesforceSession, config: IntegrationConfig) -> ObjectInfo:
+    """Online validation: every mapped field exists, is updateable and fits the column type."""
+    info = describe_object(session, config.object.name)
+    report = load_catalog().get(config.report.name)
+    columns = {column.name: column.type for column in report.columns}
+    problems = [p for p in check_against_describe(config, columns, info) if p.severity == "error"]
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        raise ConfigurationError(
+            f"Integration '{config.id}' does not fit {config.object.name} in the org behind "
+            f"connection '{config.conn_id}':\n{listing}\nNothing was written."
+        )
+    return info
+
+
+def save_describe(ctx: RunContext, info: ObjectInfo) -> None:
+    """Keep the describe result so `upsert` need not spend another API call on it."""
+    ctx.path(DESCRIBE).write_text(json.dumps(asdict(info), default=list), encoding="utf-8")
+
+
+def load_describe(ctx: RunContext) -> ObjectInfo:
+    """The describe result the match step of this run saved."""
+    raw = json.loads(ctx.path(DESCRIBE).read_text(encoding="utf-8"))
+    fields = {
+        name: FieldInfo(**{**spec, "picklist_values": tuple(spec.get("picklist_values") or ())})
+        for name, spec in raw["fields"].items()
+    }
+    return ObjectInfo(**{**raw, "fields": fields})

@@ -1,0 +1,193 @@
+"""Record: account for every report row, write the ledger and the run summary.
+
+Runs whatever happened upstream (the task's trigger rule is ALL_DONE), so failed syncs are
+recorded too: rows the run never reached are `failed` with the reason the run stopped, and the
+buckets must add up to the report's row count or the run is Failed as a bookkeeping error.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+
+from include.walkme_sync.frames import (
+    BUCKETS,
+    OUTCOME_COLUMNS,
+    ROW,
+    SETTLED_BUCKETS,
+    Bucket,
+    bucket_counts,
+    empty_outcomes,
+    outcome_frame,
+)
+from include.walkme_sync.ledger import Ledger, RowProblem, RunRecord
+from include.walkme_sync.steps.context import (
+    EXTRACTED,
+    OUTCOME_FILES,
+    SUMMARY,
+    RunContext,
+    RunStatus,
+    Step,
+    StepStatus,
+    read_step_status,
+)
+
+PROBLEM_EXAMPLES = 20
+
+
+def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[str, Any]:
+    """Account for every report row, write the ledger and return the run summary."""
+    statuses = {step: read_step_status(ctx.folder, step) for step in Step}
+    failure = next(
+        ((step, status) for step, status in statuses.items() if status and not status.ok),
+        None,
+    )
+    missing_steps = [step for step, status in statuses.items() if status is None]
+    outcomes = _collect_outcomes(ctx)
+    report_rows = int(_summary_of(statuses[Step.EXTRACT]).get("rows", 0))
+    stop_reason = _stop_reason(failure, missing_steps)
+    unaccounted = _unaccounted_rows(ctx, outcomes)
+    if len(unaccounted):
+        # Rows the run never reached are not lost: they are failed, with the reason the run stopped.
+        outcomes = pd.concat(
+            [
+                outcomes,
+                outcome_frame(
+                    rows=unaccounted[ROW],
+                    keys=unaccounted["key"],
+                    bucket=Bucket.FAILED,
+                    reasons=[f"not written: {stop_reason}"] * len(unaccounted),
+                    error_codes=["RUN_STOPPED"] * len(unaccounted),
+                ),
+            ],
+            ignore_index=True,
+        )
+    counts = bucket_counts(outcomes)
+    accounted = sum(counts.values())
+    status = RunStatus.COMPLETED if failure is None and not missing_steps else RunStatus.FAILED
+    if status == RunStatus.COMPLETED and accounted != report_rows:
+        status = RunStatus.FAILED
+        stop_reason = f"bookkeeping error: {accounted} rows in buckets, report had {report_rows}"
+    api_calls = sum(
+        int(_summary_of(statuses[step]).get("api_calls", 0)) for step in (Step.MATCH, Step.UPSERT)
+    )
+    config = ctx.integration
+    ended = ended_at or datetime.now(UTC)
+    run = RunRecord(
+        integration_id=config.id,
+        integration_name=config.name,
+        dag_id=ctx.dag_id,
+        dag_run_id=ctx.run_id,
+        environment=config.environment,
+        report=config.report.name,
+        object_name=config.object.name,
+        started_at=ctx.started_at,
+        ended_at=ended,
+        status=str(status),
+        source=_summary_of(statuses[Step.EXTRACT]).get("source"),
+        dry_run=ctx.dry_run,
+        full_sync=ctx.full_sync,
+        report_rows=report_rows,
+        counts=counts,
+        api_calls=api_calls,
+        message=None if status == RunStatus.COMPLETED else stop_reason,
+    )
+    problems = _row_problems(outcomes)
+    _log_row_problems(problems)
+    ledger = Ledger()
+    ledger_id = ledger.record_run(run, problems)
+    summary = {
+        "integration": config.id,
+        "dag_run_id": ctx.run_id,
+        "status": str(status),
+        "environment": config.environment,
+        "report": config.report.name,
+        "object": config.object.name,
+        "started_at": ctx.started_at.isoformat(),
+        "ended_at": ended.isoformat(),
+        "runtime_seconds": round(run.runtime_seconds, 3),
+        "dry_run": ctx.dry_run,
+        "full_sync": ctx.full_sync,
+        "report_rows": report_rows,
+        **{str(bucket): counts[bucket] for bucket in BUCKETS},
+        "api_calls": api_calls,
+        "message": run.message,
+        "ledger_run_id": ledger_id,
+    }
+    ctx.path(SUMMARY).write_text(json.dumps(summary, default=str, indent=2), encoding="utf-8")
+    return summary
+
+
+def _row_problems(outcomes: pd.DataFrame) -> list[RowProblem]:
+    """Ledger rows for every report row that was not written or unchanged."""
+    settled = [str(bucket) for bucket in SETTLED_BUCKETS]
+    problems = outcomes[~outcomes["bucket"].isin(settled)].sort_values(ROW)
+    records = problems.astype(object).where(problems.notna(), None).to_dict("records")
+    return [
+        RowProblem(
+            row_number=int(record[ROW]),
+            key=record["key"],
+            bucket=str(record["bucket"]),
+            reason=record["reason"],
+            error_code=record["error_code"],
+            record_id=record["record_id"],
+        )
+        for record in records
+    ]
+
+
+def _log_row_problems(problems: list[RowProblem], examples: int = PROBLEM_EXAMPLES) -> None:
+    """The task log shows, per bucket, the first rows that were not written and why.
+
+    `print`, not logging: Airflow folds the lines between `::group::` markers printed to stdout.
+    """
+    by_bucket: dict[str, list[RowProblem]] = {}
+    for problem in problems:
+        by_bucket.setdefault(problem.bucket, []).append(problem)
+    for bucket, items in by_bucket.items():
+        print(f"::group::{bucket}: {len(items)} rows")
+        for problem in items[:examples]:
+            code = f" [{problem.error_code}]" if problem.error_code else ""
+            print(f"row {problem.row_number} {problem.key}:{code} {problem.reason or ''}")
+        if len(items) > examples:
+            print(f"... {len(items) - examples} more in the ledger (sync_row_problems)")
+        print("::endgroup::")
+
+
+def _stop_reason(failure: tuple[Step, StepStatus] | None, missing: list[Step]) -> str:
+    if failure is not None:
+        step, status = failure
+        return f"the {step} step failed: {status.error}"
+    if missing:
+        return f"the step(s) {', '.join(missing)} did not run"
+    return "run stopped"
+
+
+def _collect_outcomes(ctx: RunContext) -> pd.DataFrame:
+    frames = [
+        pd.read_parquet(path)[OUTCOME_COLUMNS]
+        for name in OUTCOME_FILES.values()
+        if (path := ctx.path(name)).exists()
+    ]
+    frames = [frame for frame in frames if len(frame)]
+    if not frames:
+        return empty_outcomes()
+    return pd.concat(frames, ignore_index=True)
+
+
+def _unaccounted_rows(ctx: RunContext, outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Extracted rows that no step has put in a bucket yet (the run stopped before them)."""
+    extracted = ctx.path(EXTRACTED)
+    if not extracted.exists():
+        return pd.DataFrame({ROW: [], "key": []})
+    key_column = ctx.integration.report.key_column
+    frame = pd.read_parquet(extracted, columns=[ROW, key_column])
+    remaining = frame[~frame[ROW].isin(outcomes[ROW])]
+    return pd.DataFrame({ROW: remaining[ROW], "key": remaining[key_column]})
+
+
+def _summary_of(status: StepStatus | None) -> dict[str, Any]:
+    return status.summary if status is not None else {}

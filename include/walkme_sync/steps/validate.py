@@ -1,0 +1,46 @@
+"""Validate: the great-expectations suite on the extracted report; bad keys and duplicates rejected.
+
+A hard failure (key column missing, more rejected rows than `thresholds.max_rejected_rows`) raises
+and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from include.walkme_sync.errors import DataValidationError
+from include.walkme_sync.report.validation import validate_report
+from include.walkme_sync.steps.context import EXTRACTED, OUTCOME_FILES, VALIDATED, RunContext, Step
+
+log = logging.getLogger(__name__)
+
+
+def validate_step(ctx: RunContext) -> dict[str, Any]:
+    """Run the suite; write `validated.parquet` and the rejected rows; enforce the threshold."""
+    frame = pd.read_parquet(ctx.path(EXTRACTED))
+    outcome = validate_report(frame, ctx.integration)
+    outcome.rejected.to_parquet(ctx.path(OUTCOME_FILES[Step.VALIDATE]), index=False)
+    outcome.kept.to_parquet(ctx.path(VALIDATED), index=False)
+    rejected_total = count_rows(ctx.path(OUTCOME_FILES[Step.EXTRACT])) + len(outcome.rejected)
+    limit = ctx.integration.thresholds.max_rejected_rows
+    if limit is not None and rejected_total > limit:
+        raise DataValidationError(
+            f"Integration '{ctx.integration.id}': {rejected_total} report rows were rejected, "
+            f"more than thresholds.max_rejected_rows={limit}. Nothing was written.",
+            action="Look at the rejected rows in the ledger (or this task's log), fix the report "
+            "or raise the threshold, then run again.",
+        )
+    summary = dict(outcome.summary, rejected_total=rejected_total)
+    log.info("Validation: %s", json.dumps(summary, default=str))
+    return summary
+
+
+def count_rows(path: Path) -> int:
+    """Rows of a Parquet file (from its footer), 0 when the file does not exist."""
+    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0
