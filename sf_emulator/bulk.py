@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from include.sf_emulator import soql
-from include.sf_emulator.model import (
+from sf_emulator import soql
+from sf_emulator.model import (
     DECIMAL_TYPES,
     ID_TYPES,
     INTEGER_TYPES,
@@ -28,7 +28,7 @@ from include.sf_emulator.model import (
     normalize_id,
     stored_datetime,
 )
-from include.sf_emulator.store import (
+from sf_emulator.store import (
     ApiError,
     IngestResult,
     RecordError,
@@ -39,7 +39,7 @@ from include.sf_emulator.store import (
 )
 
 if TYPE_CHECKING:
-    from include.sf_emulator.store import OrgData, Table
+    from sf_emulator.store import OrgData, Table
 
 DELIMITERS = {
     "COMMA": ",",

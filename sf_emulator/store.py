@@ -25,8 +25,8 @@ from functools import wraps
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from include.sf_emulator import soql as soql_engine
-from include.sf_emulator.model import (
+from sf_emulator import soql as soql_engine
+from sf_emulator.model import (
     Converter,
     FieldSchema,
     FieldValueError,
@@ -1040,7 +1040,7 @@ class OrgData:
         column_delimiter: str = "COMMA",
         line_ending: str = "LF",
     ) -> IngestResult:
-        from include.sf_emulator import bulk
+        from sf_emulator import bulk
 
         return bulk.ingest(
             self,
@@ -1056,7 +1056,7 @@ class OrgData:
     def bulk_query(
         self, soql: str, include_deleted: bool = False
     ) -> tuple[list[str], Iterator[list[str]]]:
-        from include.sf_emulator import bulk
+        from sf_emulator import bulk
 
         table, parsed, matches = self._run_query(soql, include_deleted)
         return bulk.query_rows(table, parsed, matches)
@@ -1173,7 +1173,7 @@ class OrgData:
         mixed_case_fraction: float = 0.1,
     ) -> list[str]:
         """Insert ``n`` synthetic people (Contact or Lead) or Accounts; deterministic per seed."""
-        from include.sf_emulator import bulk
+        from sf_emulator import bulk
 
         return bulk.generate(
             self,
