@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
 from sf_emulator.http_types import Reply, error_reply, json_reply, not_found
-from sf_emulator.store import ApiError
+from sf_emulator.results import ApiError
 
 if TYPE_CHECKING:
     from sf_emulator.server import EmulatorCore

@@ -27,7 +27,7 @@ from sf_emulator.http_types import (
     method_not_allowed,
     not_found,
 )
-from sf_emulator.store import ApiError
+from sf_emulator.results import ApiError
 
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 QUERY_OPERATIONS = ("query", "queryAll")

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sf_emulator.faults import FaultInjector
+    from sf_emulator.results import ApiError
     from sf_emulator.runtime import OrgRuntime
-    from sf_emulator.store import ApiError
 
 JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 CSV_CONTENT_TYPE = "text/csv"

@@ -50,8 +50,9 @@ from sf_emulator.http_types import (
     not_found,
 )
 from sf_emulator.model import load_schemas
+from sf_emulator.results import ApiError
 from sf_emulator.runtime import DEFAULT_DAILY_LIMIT, OrgRuntime, UsageMeter
-from sf_emulator.store import ApiError, OrgData
+from sf_emulator.store import OrgData
 
 logger = logging.getLogger(__name__)
 

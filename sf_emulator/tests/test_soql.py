@@ -8,7 +8,8 @@ import pytest
 
 from sf_emulator import soql
 from sf_emulator.model import load_schemas
-from sf_emulator.store import ApiError, OrgData
+from sf_emulator.results import ApiError
+from sf_emulator.store import OrgData
 
 SCHEMAS = load_schemas()
 
