@@ -50,7 +50,7 @@ run: $(STAMP)
 	bash scripts/run_local.sh
 
 emulator: $(STAMP)
-	$(BIN)/python -m include.sf_emulator --port $(EMULATOR_PORT) --data-dir var/emulator --seed-file include/samples/crm/seed.json
+	$(BIN)/python -m sf_emulator --port $(EMULATOR_PORT) --data-dir var/emulator --seed-file include/samples/crm/seed.json
 
 sync: $(STAMP)
 	@test -n "$(INTEGRATION)" || { echo "usage: make sync INTEGRATION=<integration id>"; exit 2; }

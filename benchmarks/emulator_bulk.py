@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from simple_salesforce import Salesforce
 
-from include.sf_emulator.testing import EmulatorServer, OrgHandle
+from sf_emulator.testing import EmulatorServer, OrgHandle
 
 T = TypeVar("T")
 

@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from include.sf_emulator.model import load_schemas
-from include.sf_emulator.store import OrgData
+from sf_emulator.model import load_schemas
+from sf_emulator.store import OrgData
 
 T = TypeVar("T")
 LOOKUP_QUERIES = 500

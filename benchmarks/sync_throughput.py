@@ -16,7 +16,7 @@ memory is per size and per approach):
 * **dag.test** (1k only, `--no-dag-test` to skip): the same first + unchanged runs through the real
   generated DAG with `dag.test()`, to show Airflow's own per-run overhead.
 
-The emulator (`include.sf_emulator.testing.EmulatorServer`) runs in the same process, in threads.
+The emulator (`sf_emulator.testing.EmulatorServer`) runs in the same process, in threads.
 So "CPU s" is the whole process (client + emulator); "client CPU" leaves out the emulator's threads
 (sampled per thread with psutil, so approximate). CPU time matters because wall time on a busy
 2-core machine also measures the other processes. Peak RSS is sampled during each step and includes
@@ -220,8 +220,8 @@ def fixture(rows: int) -> Iterator[Fixture]:
     """Temp folders + in-process emulator + seeded Leads + the report export; env vars set."""
     import psutil
 
-    from include.sf_emulator.testing import EmulatorServer
     from include.walkme_sync.sample_data import people, write_report
+    from sf_emulator.testing import EmulatorServer
 
     with tempfile.TemporaryDirectory(prefix="walkme-bench-") as tmp:
         root = Path(tmp)

@@ -68,8 +68,8 @@ def is_listening(port: int) -> bool:
 
 def start_emulator(port: int, stack: ExitStack) -> None:
     """Start the local Salesforce in this process, seeded with the demo CRM, and trust it."""
-    from include.sf_emulator.__main__ import load_seed_file
-    from include.sf_emulator.testing import EmulatorServer
+    from sf_emulator.__main__ import load_seed_file
+    from sf_emulator.testing import EmulatorServer
 
     server = stack.enter_context(EmulatorServer(port=port, data_dir=EMULATOR_DATA_DIR))
     load_seed_file(server, DEMO_CRM_SEED)

@@ -2,7 +2,8 @@
 
 Airflow reads its configuration when first imported, so the test environment (a private
 AIRFLOW_HOME, the project's dags/ and plugins/) is fixed here before anything imports Airflow. The
-local Salesforce fixtures (`sf_emulator`, ...) come from the emulator's pytest plugin.
+local Salesforce fixtures (`sf_emulator`, ...) come from the emulator's pytest plugin, which
+pyproject.toml loads (`-p sf_emulator.pytest_plugin`) for this tree and sf_emulator/tests alike.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["PYTHONPATH"] = os.pathsep.join(
     part for part in (str(ROOT), os.environ.get("PYTHONPATH", "")) if part
 )
-
-pytest_plugins = ["include.sf_emulator.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")

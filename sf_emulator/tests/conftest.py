@@ -1,12 +1,24 @@
-"""Helpers for the emulator's own tests: clients built exactly as users build them."""
+"""Helpers for the emulator's own tests: clients built exactly as users build them.
+
+test_airflow_hook.py imports Airflow, which reads its configuration when first imported: when these
+tests run on their own (``pytest sf_emulator/tests``) they get the same private AIRFLOW_HOME as
+tests/conftest.py sets for a whole run, so nothing is written to ~/airflow.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from simple_salesforce import Salesforce
+
+ROOT = Path(__file__).resolve().parents[2]
+
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / "var" / "test-airflow"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 
 @pytest.fixture

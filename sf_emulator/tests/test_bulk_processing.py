@@ -7,8 +7,9 @@ import io
 
 import pytest
 
-from include.sf_emulator.model import load_schemas
-from include.sf_emulator.store import ApiError, IngestResult, OrgData
+from sf_emulator.model import load_schemas
+from sf_emulator.results import ApiError, IngestResult
+from sf_emulator.store import OrgData
 
 SCHEMAS = load_schemas()
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from include.sf_emulator.model import (
+from sf_emulator.model import (
     DECIMAL_TYPES,
     ID_TYPES,
     INTEGER_TYPES,

@@ -6,9 +6,10 @@ from datetime import date
 
 import pytest
 
-from include.sf_emulator import soql
-from include.sf_emulator.model import load_schemas
-from include.sf_emulator.store import ApiError, OrgData
+from sf_emulator import soql
+from sf_emulator.model import load_schemas
+from sf_emulator.results import ApiError
+from sf_emulator.store import OrgData
 
 SCHEMAS = load_schemas()
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from include.sf_emulator.testing import EmulatorServer
+    from sf_emulator.testing import EmulatorServer
 
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
@@ -72,7 +72,7 @@ def _guard(monkeypatch: pytest.MonkeyPatch, emulator: EmulatorServer) -> None:
 def sf_emulator(
     sf_emulator_data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[EmulatorServer]:
-    from include.sf_emulator.testing import EmulatorServer
+    from sf_emulator.testing import EmulatorServer
 
     with EmulatorServer(data_dir=sf_emulator_data_dir) as emulator:
         _guard(monkeypatch, emulator)
@@ -81,7 +81,7 @@ def sf_emulator(
 
 @pytest.fixture(scope="session")
 def sf_emulator_session(sf_emulator_data_dir: Path) -> Iterator[EmulatorServer]:
-    from include.sf_emulator.testing import EmulatorServer
+    from sf_emulator.testing import EmulatorServer
 
     with (
         EmulatorServer(data_dir=sf_emulator_data_dir) as emulator,

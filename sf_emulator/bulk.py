@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from include.sf_emulator import soql
-from include.sf_emulator.model import (
+from sf_emulator import soql
+from sf_emulator.model import (
     DECIMAL_TYPES,
     ID_TYPES,
     INTEGER_TYPES,
@@ -28,18 +28,19 @@ from include.sf_emulator.model import (
     normalize_id,
     stored_datetime,
 )
-from include.sf_emulator.store import (
+from sf_emulator.results import (
     ApiError,
     IngestResult,
     RecordError,
     SaveResult,
-    _failed,
-    _multiple_matches_error,
-    _not_writable_error,
+    failure,
+    multiple_matches_error,
+    not_writable_error,
 )
 
 if TYPE_CHECKING:
-    from include.sf_emulator.store import OrgData, Table
+    from sf_emulator.store import OrgData
+    from sf_emulator.table import Table
 
 DELIMITERS = {
     "COMMA": ",",
@@ -83,7 +84,7 @@ def ingest(
     column_delimiter: str = "COMMA",
     line_ending: str = "LF",
 ) -> Any:
-    """Process one Bulk 2.0 ingest job's data; returns ``store.IngestResult``.
+    """Process one Bulk 2.0 ingest job's data; returns ``results.IngestResult``.
 
     A problem with the job as a whole (operation, header, encoding) raises ``ApiError`` so the
     server can mark the job Failed; problems with single rows go to the failed results.
@@ -225,7 +226,7 @@ class _RowProcessor:
         if self.read_only:
             given = [name for position, name in self.read_only if row[position]]
             if given:
-                return _not_writable_error(given, creating=self.operation == "insert")
+                return not_writable_error(given, creating=self.operation == "insert")
         values: dict[str, Any] = {}
         try:
             for position, name, convert in self.writable:
@@ -248,7 +249,7 @@ class _RowProcessor:
             return SaveResult(id=None, success=False, errors=[values])
         if operation == "insert":
             if self.id_position is not None and row[self.id_position]:
-                return _failed(_id_on_insert_error())
+                return failure(_id_on_insert_error())
             return self.org.create_converted(self.table, values, self.now)
         return self.upsert(row, values)
 
@@ -268,9 +269,9 @@ class _RowProcessor:
                 return org.update_converted(table, raw_key, values, self.now)
             return org.create_converted(table, values, self.now)
         if not raw_key:
-            return _failed(RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified", []))
+            return failure(RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified", []))
         if soql.index_key(key_field, raw_key) in self.duplicate_keys:
-            return _failed(
+            return failure(
                 RecordError(
                     "DUPLICATE_EXTERNAL_ID",
                     f"Duplicate external id specified: {raw_key}",
@@ -279,9 +280,9 @@ class _RowProcessor:
             )
         matches = org._matches(table, key_field, raw_key)
         if isinstance(matches, RecordError):
-            return _failed(matches)
+            return failure(matches)
         if len(matches) > 1:
-            return _failed(_multiple_matches_error(key_field, matches))
+            return failure(multiple_matches_error(key_field, matches))
         if matches:
             values.pop(key_field.name, None)
             return org.update_converted(table, matches[0]["Id"], values, self.now)

@@ -11,11 +11,11 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote
 
-from include.sf_emulator.http_types import Reply, error_reply, json_reply, not_found
-from include.sf_emulator.store import ApiError
+from sf_emulator.http_types import Reply, error_reply, json_reply, not_found
+from sf_emulator.results import ApiError
 
 if TYPE_CHECKING:
-    from include.sf_emulator.server import EmulatorCore
+    from sf_emulator.server import EmulatorCore
 
 PREFIX = "/__emulator/"
 

@@ -28,7 +28,7 @@ from xml.etree import ElementTree
 
 import jwt
 
-from include.sf_emulator.ca import generate_rsa_key_pair
+from sf_emulator.ca import generate_rsa_key_pair
 
 SANDBOX = "sandbox"
 PRODUCTION = "production"

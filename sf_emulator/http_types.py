@@ -9,9 +9,9 @@ from email.message import Message
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from include.sf_emulator.faults import FaultInjector
-    from include.sf_emulator.runtime import OrgRuntime
-    from include.sf_emulator.store import ApiError
+    from sf_emulator.faults import FaultInjector
+    from sf_emulator.results import ApiError
+    from sf_emulator.runtime import OrgRuntime
 
 JSON_CONTENT_TYPE = "application/json;charset=UTF-8"
 CSV_CONTENT_TYPE = "text/csv"

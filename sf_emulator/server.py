@@ -31,17 +31,17 @@ from socketserver import _SocketWriter  # type: ignore[attr-defined]
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from include.sf_emulator import admin_api, bulk_api, rest_api
-from include.sf_emulator.auth import (
+from sf_emulator import admin_api, bulk_api, rest_api
+from sf_emulator.auth import (
     AuthService,
     LoginContext,
     OrgIdentity,
     default_identities,
     with_jwt_keys,
 )
-from include.sf_emulator.ca import DEFAULT_DATA_DIR, TlsFiles, ensure_tls_files
-from include.sf_emulator.faults import FaultInjector, LockFaults
-from include.sf_emulator.http_types import (
+from sf_emulator.ca import DEFAULT_DATA_DIR, TlsFiles, ensure_tls_files
+from sf_emulator.faults import FaultInjector, LockFaults
+from sf_emulator.http_types import (
     ApiRequest,
     Reply,
     api_error_reply,
@@ -49,9 +49,10 @@ from include.sf_emulator.http_types import (
     json_reply,
     not_found,
 )
-from include.sf_emulator.model import load_schemas
-from include.sf_emulator.runtime import DEFAULT_DAILY_LIMIT, OrgRuntime, UsageMeter
-from include.sf_emulator.store import ApiError, OrgData
+from sf_emulator.model import load_schemas
+from sf_emulator.results import ApiError
+from sf_emulator.runtime import DEFAULT_DAILY_LIMIT, OrgRuntime, UsageMeter
+from sf_emulator.store import OrgData
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from include.sf_emulator.model import ObjectSchema, id_suffix, load_schemas, normalize_id
-from include.sf_emulator.store import ROLLED_BACK_MESSAGE, ApiError, OrgData, SaveResult
+from sf_emulator.model import ObjectSchema, id_suffix, load_schemas, normalize_id
+from sf_emulator.results import ROLLED_BACK_MESSAGE, ApiError, SaveResult
+from sf_emulator.store import OrgData
 
 SCHEMAS = load_schemas()
 ORG_ID = "00D000000000001AAA"

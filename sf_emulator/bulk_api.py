@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from include.sf_emulator.http_types import (
+from sf_emulator.http_types import (
     CSV_CONTENT_TYPE,
     ApiRequest,
     Reply,
@@ -27,7 +27,7 @@ from include.sf_emulator.http_types import (
     method_not_allowed,
     not_found,
 )
-from include.sf_emulator.store import ApiError
+from sf_emulator.results import ApiError
 
 INGEST_OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 QUERY_OPERATIONS = ("query", "queryAll")

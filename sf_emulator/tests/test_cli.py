@@ -1,4 +1,4 @@
-"""``python -m include.sf_emulator``: the first stdout line is the JSON contract."""
+"""``python -m sf_emulator``: the first stdout line is the JSON contract."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def emulator_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], di
         [
             sys.executable,
             "-m",
-            "include.sf_emulator",
+            "sf_emulator",
             "--port",
             "0",
             "--data-dir",

@@ -11,11 +11,11 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from include.sf_emulator.model import make_id
+from sf_emulator.model import make_id
 
 if TYPE_CHECKING:
-    from include.sf_emulator.auth import OrgIdentity
-    from include.sf_emulator.store import OrgData
+    from sf_emulator.auth import OrgIdentity
+    from sf_emulator.store import OrgData
 
 DEFAULT_DAILY_LIMIT = 100_000
 API_CALL_KINDS = ("rest", "query", "describe", "composite", "bulk2", "bulk1")

@@ -1,4 +1,4 @@
-"""``python -m include.sf_emulator``: run the local Salesforce in the foreground.
+"""``python -m sf_emulator``: run the local Salesforce in the foreground.
 
 The first line on stdout is one JSON object (addresses, trust bundle, both orgs' credentials), so
 scripts can start the emulator and read how to reach it. Ctrl-C or SIGTERM stops it cleanly.
@@ -24,16 +24,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from include.sf_emulator.ca import DEFAULT_DATA_DIR
-from include.sf_emulator.runtime import DEFAULT_DAILY_LIMIT
-from include.sf_emulator.testing import EmulatorServer
+from sf_emulator.ca import DEFAULT_DATA_DIR
+from sf_emulator.runtime import DEFAULT_DAILY_LIMIT
+from sf_emulator.testing import EmulatorServer
 
 DEFAULT_PORT = 18443
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m include.sf_emulator", description="Local Salesforce emulator"
+        prog="python -m sf_emulator", description="Local Salesforce emulator"
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)

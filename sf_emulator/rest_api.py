@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from include.sf_emulator.http_types import (
+from sf_emulator.http_types import (
     ApiRequest,
     Reply,
     empty_reply,
@@ -20,7 +20,7 @@ from include.sf_emulator.http_types import (
     method_not_allowed,
     not_found,
 )
-from include.sf_emulator.runtime import QueryCursor
+from sf_emulator.runtime import QueryCursor
 
 Handler = Callable[[ApiRequest], Reply]
 

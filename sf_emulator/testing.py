@@ -18,10 +18,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from include.sf_emulator.faults import FaultInjector
-from include.sf_emulator.runtime import DEFAULT_DAILY_LIMIT, OrgRuntime
-from include.sf_emulator.server import EmulatorCore, EmulatorHTTPServer, serve_in_thread
-from include.sf_emulator.store import OrgData
+from sf_emulator.faults import FaultInjector
+from sf_emulator.runtime import DEFAULT_DAILY_LIMIT, OrgRuntime
+from sf_emulator.server import EmulatorCore, EmulatorHTTPServer, serve_in_thread
+from sf_emulator.store import OrgData
 
 AUTH_KINDS = ("password", "oauth_password", "jwt", "client_credentials", "session")
 
