@@ -220,8 +220,8 @@ def fixture(rows: int) -> Iterator[Fixture]:
     """Temp folders + in-process emulator + seeded Leads + the report export; env vars set."""
     import psutil
 
+    from demo.sample_data import people, write_report
     from include.sf_emulator.testing import EmulatorServer
-    from include.walkme_sync.sample_data import people, write_report
 
     with tempfile.TemporaryDirectory(prefix="walkme-bench-") as tmp:
         root = Path(tmp)

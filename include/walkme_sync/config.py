@@ -1,6 +1,6 @@
 """Integration configs: typed models, YAML loading and offline validation.
 
-One YAML file per integration in ``include/integrations/`` (or the folder named by the
+One YAML file per integration in ``dags/integrations/`` (or the folder named by the
 ``WALKME_SYNC_INTEGRATIONS_DIR`` environment variable). Loading reports EVERY problem of every file
 at once, each with the file, the field path (``mappings[2].field``), the YAML line and a hint on how
 to fix it. A file with an error yields no integration (so no DAG); warnings never block.
@@ -56,7 +56,8 @@ from include.walkme_sync.names import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_INTEGRATIONS_FOLDER = PROJECT_ROOT / "include" / "integrations"
+# Next to the DAG file, so a DAG-only deploy or a Git DAG bundle ships (and versions) config edits.
+DEFAULT_INTEGRATIONS_FOLDER = PROJECT_ROOT / "dags" / "integrations"
 INTEGRATIONS_DIR_ENV = "WALKME_SYNC_INTEGRATIONS_DIR"
 DAG_ID_PREFIX = "walkme_sync__"
 RECOMMENDED_FIELD_PREFIX = "WalkMe"
@@ -840,7 +841,7 @@ def _validate(
                     file,
                     "",
                     "the file must be a mapping of keys (id, name, report, object, mappings...)",
-                    "start from include/integrations/login_review_to_lead.yaml",
+                    "start from demo/integrations/login_review_to_lead.yaml",
                 )
             ],
             None,
@@ -863,7 +864,7 @@ def _validate(
 
 
 def integrations_folder(folder: Path | None = None) -> Path:
-    """``folder``, else ``$WALKME_SYNC_INTEGRATIONS_DIR``, else ``include/integrations``."""
+    """``folder``, else ``$WALKME_SYNC_INTEGRATIONS_DIR``, else ``dags/integrations``."""
     if folder is not None:
         return Path(folder)
     env = os.environ.get(INTEGRATIONS_DIR_ENV)

@@ -4,7 +4,7 @@ Files
     ``report.source.kind: files``. ``location`` is a local folder (relative paths hang off the
     project root), or a ``file://``, ``s3://``, ``gs://``... URL read through Airflow's
     ``ObjectStoragePath`` with ``conn_id``. Exports are named with their date (see
-    :mod:`include.walkme_sync.sample_data`): ``pick: run_date`` reads the export whose name holds
+    :mod:`include.walkme_sync.export_names`): ``pick: run_date`` reads the export whose name holds
     the run's date and fails when there is none; ``pick: newest`` reads the export with the latest
     date in its name (modification time when a name has no date, and to break ties).
 
