@@ -14,6 +14,10 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export EMULATOR_PORT ?= 18443
 export AIRFLOW_PORT ?= 8080
+# The engine reads integrations from dags/integrations/ (empty in the repo: a deployment starts with
+# none). The demo targets point it at the demo integrations instead; set the variable to override.
+DEMO_INTEGRATIONS := $(CURDIR)/demo/integrations
+run sync validate: export WALKME_SYNC_INTEGRATIONS_DIR ?= $(DEMO_INTEGRATIONS)
 
 .PHONY: help install run test lint typecheck pytest emulator sync validate benchmark clean
 
@@ -22,7 +26,7 @@ help:
 	@echo "make test                   lint, type-check and run all tests"
 	@echo "make sync INTEGRATION=<id>  run one integration headless; last line = run summary JSON"
 	@echo "make emulator               run the local Salesforce in the foreground"
-	@echo "make validate               validate include/integrations/*.yaml offline"
+	@echo "make validate               validate the integrations (demo/integrations/*.yaml) offline"
 	@echo "make benchmark              print throughput, memory, API calls and parse-time numbers"
 
 install: $(STAMP)
@@ -50,14 +54,14 @@ run: $(STAMP)
 	bash scripts/run_local.sh
 
 emulator: $(STAMP)
-	$(BIN)/python -m sf_emulator --port $(EMULATOR_PORT) --data-dir var/emulator --seed-file include/samples/crm/seed.json
+	$(BIN)/python -m sf_emulator --port $(EMULATOR_PORT) --data-dir var/emulator --seed-file demo/samples/crm/seed.json
 
 sync: $(STAMP)
 	@test -n "$(INTEGRATION)" || { echo "usage: make sync INTEGRATION=<integration id>"; exit 2; }
 	$(BIN)/python scripts/sync.py $(INTEGRATION) $(if $(DRY_RUN),--dry-run,) $(if $(FULL_SYNC),--full-sync,)
 
 validate: $(STAMP)
-	$(BIN)/python -m include.walkme_sync.config include/integrations
+	$(BIN)/python -m include.walkme_sync.config "$$WALKME_SYNC_INTEGRATIONS_DIR"
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(ARGS)

@@ -220,7 +220,7 @@ def fixture(rows: int) -> Iterator[Fixture]:
     """Temp folders + in-process emulator + seeded Leads + the report export; env vars set."""
     import psutil
 
-    from include.walkme_sync.sample_data import people, write_report
+    from demo.sample_data import people, write_report
     from sf_emulator.testing import EmulatorServer
 
     with tempfile.TemporaryDirectory(prefix="walkme-bench-") as tmp:

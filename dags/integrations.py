@@ -1,4 +1,4 @@
-"""Airflow DAGs for the WalkMe Insights -> Salesforce sync: one DAG per include/integrations/*.yaml.
+"""Airflow DAGs for the WalkMe Insights -> Salesforce sync: one DAG per dags/integrations/*.yaml.
 
 Thin on purpose: configs are validated with light imports only, and a bad config shows up as its own
 `walkme_sync__invalid__<file>` DAG instead of hiding the good ones.

@@ -1,4 +1,4 @@
-"""Write the demo CRM the local Salesforce starts with: `include/samples/crm/<org>/<Object>.json`.
+"""Write the demo CRM the local Salesforce starts with: `demo/samples/crm/<org>/<Object>.json`.
 
 Built from the shipped sample exports so the demo shows every outcome: most report users have a
 Lead/Contact (some e-mails stored in mixed case), a few have none (unmatched), and one e-mail is on
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "include" / "samples"
+SAMPLES = ROOT / "demo" / "samples"
 UNMATCHED_EVERY = 12  # every 12th report user has no CRM record
 MIXED_CASE_EVERY = 7  # every 7th stored e-mail is capitalised
 

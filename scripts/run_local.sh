@@ -9,7 +9,7 @@ export PATH="$BIN:$PATH"   # airflow standalone starts its components as `airflo
 mkdir -p var/emulator "$AIRFLOW_HOME"
 
 "$BIN/python" -m sf_emulator --port "$EMULATOR_PORT" --data-dir var/emulator \
-  --seed-file include/samples/crm/seed.json > var/emulator/emulator.out 2> var/emulator/emulator.log &
+  --seed-file demo/samples/crm/seed.json > var/emulator/emulator.out 2> var/emulator/emulator.log &
 EMULATOR_PID=$!
 trap 'kill $EMULATOR_PID 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

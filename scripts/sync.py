@@ -26,7 +26,7 @@ from include.walkme_sync.airflow.run_note import API_CONN_ID as RUN_NOTE_CONN_ID
 from scripts.airflow_settings import connections  # noqa: E402
 
 EMULATOR_DATA_DIR = ROOT / "var" / "emulator"
-DEMO_CRM_SEED = ROOT / "include" / "samples" / "crm" / "seed.json"
+DEMO_CRM_SEED = ROOT / "demo" / "samples" / "crm" / "seed.json"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
+
+#: The demo integrations (`make run` / `make sync`); the engine's default folder ships empty.
+DEMO_INTEGRATIONS = Path(__file__).resolve().parents[1] / "demo" / "integrations"
 
 LOGIN_REVIEW_TO_LEAD: dict[str, Any] = {
     "id": "login_review_to_lead",
@@ -11,7 +15,7 @@ LOGIN_REVIEW_TO_LEAD: dict[str, Any] = {
     "environment": "sandbox",
     "report": {
         "name": "login_review",
-        "source": {"kind": "files", "location": "include/samples/login_review"},
+        "source": {"kind": "files", "location": "demo/samples/login_review"},
         "key_column": "User ID",
         "key_kind": "email",
     },
@@ -35,6 +39,6 @@ def login_review_config(**overrides: Any) -> Any:
     """The base config (plus overrides) as a validated `IntegrationConfig`."""
     from include.walkme_sync.config import IntegrationConfig
 
-    raw = login_review_raw(source_file="include/integrations/login_review_to_lead.yaml")
+    raw = login_review_raw(source_file="demo/integrations/login_review_to_lead.yaml")
     raw.update(copy.deepcopy(overrides))
     return IntegrationConfig.model_validate(raw)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 #: The Astro project root (``/usr/local/airflow`` in the image): ``dags/``, ``include/``...
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: One YAML file per integration. Overridable with ``WALKME_SYNC_INTEGRATIONS_DIR``.
-DEFAULT_INTEGRATIONS_FOLDER = PROJECT_ROOT / "include" / "integrations"
+#: One YAML file per integration, next to the DAG file: a DAG-only deploy or a Git DAG bundle ships
+#: (and Airflow versions) config edits. Overridable with ``WALKME_SYNC_INTEGRATIONS_DIR``.
+DEFAULT_INTEGRATIONS_FOLDER = PROJECT_ROOT / "dags" / "integrations"
 INTEGRATIONS_DIR_ENV = "WALKME_SYNC_INTEGRATIONS_DIR"
 #: The report catalog: ready-made and custom report definitions.
 REPORTS_FOLDER = PROJECT_ROOT / "include" / "reports"

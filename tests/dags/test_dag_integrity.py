@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.configs import DEMO_INTEGRATIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_IDS = {"walkme_sync__login_review_to_lead", "walkme_sync__nps_to_contact"}
 TASK_ORDER = ["extract_report", "validate_report", "match_keys", "upsert", "record_run"]
@@ -19,13 +21,26 @@ TASK_ORDER = ["extract_report", "validate_report", "match_keys", "upsert", "reco
 def dag_bag(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     from airflow.models import DagBag
 
-    monkeypatch.delenv("WALKME_SYNC_INTEGRATIONS_DIR", raising=False)
+    monkeypatch.setenv("WALKME_SYNC_INTEGRATIONS_DIR", str(DEMO_INTEGRATIONS))  # as `make run`
     return DagBag(dag_folder=str(ROOT / "dags"))
 
 
 def test_demo_integrations_load_without_import_errors(dag_bag) -> None:  # type: ignore[no-untyped-def]
     assert dag_bag.import_errors == {}
     assert set(dag_bag.dag_ids) >= DEMO_IDS
+
+
+def test_shipped_dags_folder_parses_to_no_dag(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As deployed: the default dags/integrations/ holds only its README, so no DAG and no error."""
+    from airflow.models import DagBag
+
+    monkeypatch.delenv("WALKME_SYNC_INTEGRATIONS_DIR", raising=False)
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+
+    assert bag.import_errors == {}
+    assert bag.dag_ids == []
+    # The DAG file itself was parsed: .airflowignore hides only the folder of YAML files.
+    assert [Path(stat.file).name for stat in bag.dagbag_stats] == ["integrations.py"]
 
 
 def test_each_dag_has_the_sync_shape(dag_bag) -> None:  # type: ignore[no-untyped-def]
@@ -61,14 +76,14 @@ def test_bad_config_never_hides_good_ones(tmp_path: Path, monkeypatch: pytest.Mo
 
     folder = tmp_path / "integrations"
     folder.mkdir()
-    shutil.copy(ROOT / "include/integrations/login_review_to_lead.yaml", folder)
+    shutil.copy(ROOT / "demo/integrations/login_review_to_lead.yaml", folder)
     (folder / "broken.yaml").write_text(
-        (ROOT / "include/integrations/nps_to_contact.yaml")
+        (ROOT / "demo/integrations/nps_to_contact.yaml")
         .read_text()
         .replace("id: nps_to_contact", "id: broken")
         .replace("WalkMe_NPS_Score__c", "WalkMe_#_NPS_Score")
     )
-    inactive = (ROOT / "include/integrations/nps_to_contact.yaml").read_text()
+    inactive = (ROOT / "demo/integrations/nps_to_contact.yaml").read_text()
     (folder / "paused.yaml").write_text(
         inactive.replace("id: nps_to_contact", "id: paused").replace(
             "active: true", "active: false"

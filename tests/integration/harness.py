@@ -65,7 +65,7 @@ class SyncHarness:
     def write_config(
         self, integration_id: str, overrides: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Write include/integrations-style YAML for a login_review -> Lead variant."""
+        """Write dags/integrations-style YAML for a login_review -> Lead variant."""
         config = deep_merge(LOGIN_REVIEW_CONFIG, overrides or {})
         config["id"] = integration_id
         source = config["report"]["source"]

@@ -167,7 +167,7 @@ def test_describe_and_online_validation(session: SalesforceSession) -> None:
     assert "WalkMe_Last_Login__c" in (errors["mappings[0].field"].hint or "")
     assert "cannot be updated" in errors["mappings[1].field"].message
     assert "double" in errors["mappings[2].field"].message
-    assert all(p.file == "include/integrations/login_review_to_lead.yaml" for p in problems)
+    assert all(p.file == "demo/integrations/login_review_to_lead.yaml" for p in problems)
 
 
 def test_unknown_object_is_a_configuration_error(session: SalesforceSession) -> None:

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.configs import DEMO_INTEGRATIONS
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
@@ -20,9 +22,9 @@ def test_sync_command_runs_the_demo_and_prints_the_summary_last(
     sf_emulator: Any, airflow_db: Path, tmp_path: Path
 ) -> None:
     org = sf_emulator.org("sandbox")
-    org.data.load_file("Lead", ROOT / "include/samples/crm/sandbox/Lead.json")
+    org.data.load_file("Lead", ROOT / "demo/samples/crm/sandbox/Lead.json")
     env = dict(os.environ)
-    env.pop("WALKME_SYNC_INTEGRATIONS_DIR", None)  # the shipped demo configs
+    env["WALKME_SYNC_INTEGRATIONS_DIR"] = str(DEMO_INTEGRATIONS)  # what `make sync` exports
     env["WALKME_SYNC_STORAGE_ROOT"] = str(tmp_path / "storage")
     # Connections given as variables win over airflow_settings.yaml, and no emulator is started.
     env["AIRFLOW_CONN_SALESFORCE_SANDBOX"] = sf_emulator.airflow_connection_json("sandbox")
@@ -44,7 +46,7 @@ def test_sync_command_runs_the_demo_and_prints_the_summary_last(
     assert summary["ambiguous"] == 1  # the demo CRM has one e-mail on two Leads
     assert summary["written"] + summary["unmatched"] + summary["ambiguous"] == 200
     # Spot-check one written Lead against the newest sample export, field by field.
-    newest = ROOT / "include/samples/login_review/login_review_2026-11-24.csv"
+    newest = ROOT / "demo/samples/login_review/login_review_2026-11-24.csv"
     with newest.open(encoding="utf-8-sig") as handle:
         row = list(csv.DictReader(handle))[1]  # row 1 is the demo's ambiguous e-mail
     lead = next(

@@ -33,7 +33,7 @@ from include.walkme_sync.locations import (
     INTEGRATIONS_DIR_ENV,
     PROJECT_ROOT,
 )
-from tests.configs import LOGIN_REVIEW_TO_LEAD
+from tests.configs import DEMO_INTEGRATIONS, LOGIN_REVIEW_TO_LEAD
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "configs"
 
@@ -78,14 +78,14 @@ def single(result: LoadResult, path: str) -> ConfigProblem:
 
 
 def test_demo_integrations_are_valid() -> None:
-    result = load_integrations(DEFAULT_INTEGRATIONS_FOLDER)
+    result = load_integrations(DEMO_INTEGRATIONS)
     assert result.problems == {}
     ids = [integration.id for integration in result.integrations]
     assert ids == ["login_review_to_lead", "nps_to_contact"]  # sorted by file name
 
 
 def test_seed_example_config() -> None:
-    lead = find_integration("login_review_to_lead", DEFAULT_INTEGRATIONS_FOLDER)
+    lead = find_integration("login_review_to_lead", DEMO_INTEGRATIONS)
     assert lead.report.name == "login_review"
     assert lead.report.key_column == "User ID"
     assert lead.report.key_kind == "email"
@@ -100,15 +100,13 @@ def test_seed_example_config() -> None:
     assert lead.conn_id == "salesforce_sandbox"
     assert lead.dag_id == "walkme_sync__login_review_to_lead"
     assert lead.schedule == "0 8 * * *"
-    assert lead.source_file == "include/integrations/login_review_to_lead.yaml"
+    assert lead.source_file == "demo/integrations/login_review_to_lead.yaml"
     assert isinstance(lead.report.source, FileSource)
-    assert lead.report.source.resolved_location() == str(
-        PROJECT_ROOT / "include/samples/login_review"
-    )
+    assert lead.report.source.resolved_location() == str(PROJECT_ROOT / "demo/samples/login_review")
 
 
 def test_nps_demo_config() -> None:
-    nps = find_integration("nps_to_contact", DEFAULT_INTEGRATIONS_FOLDER)
+    nps = find_integration("nps_to_contact", DEMO_INTEGRATIONS)
     assert nps.object.name == "Contact"
     comment = next(m for m in nps.mappings if m.column == "Comment")
     assert comment.null_policy == "clear"
@@ -447,9 +445,9 @@ def test_bad_fixture_reports_every_problem_at_once() -> None:
 
 def test_problem_text_format() -> None:
     problem = ConfigProblem(
-        "include/integrations/x.yaml", "mappings[2].field", "bad name", "use Good__c"
+        "dags/integrations/x.yaml", "mappings[2].field", "bad name", "use Good__c"
     )
-    expected = "include/integrations/x.yaml: mappings[2].field: bad name. Fix: use Good__c"
+    expected = "dags/integrations/x.yaml: mappings[2].field: bad name. Fix: use Good__c"
     assert str(problem) == expected
     with_line = ConfigProblem("x.yaml", "id", "taken", None, "warning", 3)
     assert str(with_line) == "x.yaml:3: id: warning: taken"
@@ -466,7 +464,7 @@ def test_load_integration_raises_with_all_problems() -> None:
 
 
 def test_load_integration_returns_valid_config() -> None:
-    integration = load_integration(DEFAULT_INTEGRATIONS_FOLDER / "nps_to_contact.yaml")
+    integration = load_integration(DEMO_INTEGRATIONS / "nps_to_contact.yaml")
     assert isinstance(integration, IntegrationConfig)
     assert integration.id == "nps_to_contact"
 
@@ -490,6 +488,18 @@ def test_folder_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert [i.id for i in load_integrations().integrations] == ["from_env"]
 
 
+def test_default_folder_is_next_to_the_dags_and_ships_without_integrations(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # dags/integrations/ travels with DAG-only deploys; a deployment starts with no integration.
+    monkeypatch.delenv(INTEGRATIONS_DIR_ENV, raising=False)
+    assert DEFAULT_INTEGRATIONS_FOLDER == PROJECT_ROOT / "dags" / "integrations"
+    result = load_integrations()
+    assert (result.integrations, result.problems) == ([], {})
+    assert main([]) == 0
+    assert "0 valid integration(s)" in capsys.readouterr().out
+
+
 def test_missing_folder_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     result = load_integrations(tmp_path / "nope")
     assert result.integrations == []
@@ -499,7 +509,7 @@ def test_missing_folder_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 
 
 def test_cli_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([str(DEFAULT_INTEGRATIONS_FOLDER)]) == 0
+    assert main([str(DEMO_INTEGRATIONS)]) == 0
     assert "2 valid integration(s)" in capsys.readouterr().out
     assert main([str(FIXTURES)]) == 1
     out = capsys.readouterr().out
@@ -530,7 +540,7 @@ PARSE_COST_SCRIPT = textwrap.dedent(
 
 
 def test_500_configs_load_fast_without_heavy_imports(tmp_path: Path) -> None:
-    template = (DEFAULT_INTEGRATIONS_FOLDER / "login_review_to_lead.yaml").read_text("utf-8")
+    template = (DEMO_INTEGRATIONS / "login_review_to_lead.yaml").read_text("utf-8")
     for i in range(500):
         text = template.replace("id: login_review_to_lead", f"id: integration_{i:03d}")
         (tmp_path / f"integration_{i:03d}.yaml").write_text(text, encoding="utf-8")

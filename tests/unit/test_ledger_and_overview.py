@@ -66,8 +66,8 @@ def test_overview_lists_last_runs_and_invalid_configs(
 ) -> None:
     folder = tmp_path / "integrations"
     folder.mkdir()
-    shutil.copy(ROOT / "include/integrations/login_review_to_lead.yaml", folder)
-    shutil.copy(ROOT / "include/integrations/nps_to_contact.yaml", folder)
+    shutil.copy(ROOT / "demo/integrations/login_review_to_lead.yaml", folder)
+    shutil.copy(ROOT / "demo/integrations/nps_to_contact.yaml", folder)
     (folder / "broken.yaml").write_text("id: broken\nname: [unclosed\n")
     monkeypatch.setenv("WALKME_SYNC_INTEGRATIONS_DIR", str(folder))
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")

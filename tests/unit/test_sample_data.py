@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from include.walkme_sync.config.catalog import load_catalog
-from include.walkme_sync.locations import PROJECT_ROOT
-from include.walkme_sync.report.export_names import date_in_file_name, export_file_name
-from include.walkme_sync.sample_data import (
+from demo.sample_data import (
     iter_people,
     main,
     people,
     write_report,
 )
+from include.walkme_sync.config.catalog import load_catalog
+from include.walkme_sync.locations import PROJECT_ROOT
+from include.walkme_sync.report.export_names import date_in_file_name, export_file_name
 
 DAY = date(2026, 11, 24)
 
@@ -126,7 +126,7 @@ def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize("report", ["login_review", "nps"])
 def test_shipped_samples_match_the_generator(tmp_path: Path, report: str) -> None:
-    folder = PROJECT_ROOT / "include" / "samples" / report
+    folder = PROJECT_ROOT / "demo" / "samples" / report
     shipped = sorted(folder.glob("*.csv"))
     assert len(shipped) >= 2
     for path in shipped:

@@ -13,12 +13,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from demo.sample_data import people, write_report
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.catalog import load_catalog
 from include.walkme_sync.errors import SourceError
 from include.walkme_sync.frames import OUTCOME_COLUMNS
 from include.walkme_sync.report.sql import quote_table
-from include.walkme_sync.sample_data import people, write_report
 from include.walkme_sync.steps.context import EXTRACTED as EXTRACTED_FILE
 from include.walkme_sync.steps.context import OUTCOME_FILES, Step
 from include.walkme_sync.steps.extract import extract_report
@@ -247,9 +247,9 @@ def test_missing_folder(tmp_path: Path) -> None:
 
 
 def test_relative_location_is_relative_to_the_project_root(tmp_path: Path) -> None:
-    config = integration("include/samples/login_review", pick="newest")
+    config = integration("demo/samples/login_review", pick="newest")
     summary, rows, _ = run(config, tmp_path / "o")
-    assert summary.source.endswith("include/samples/login_review/login_review_2026-11-24.csv")
+    assert summary.source.endswith("demo/samples/login_review/login_review_2026-11-24.csv")
     assert summary.loaded == 200 and rows["__row"].tolist() == list(range(1, 201))
 
 

@@ -1,6 +1,6 @@
 """Integration configs: typed models, YAML loading and offline validation.
 
-One YAML file per integration (``locations.DEFAULT_INTEGRATIONS_FOLDER`` or the folder named by
+One YAML file per integration in ``dags/integrations/`` (or the folder named by
 ``WALKME_SYNC_INTEGRATIONS_DIR``). Loading reports EVERY problem of every file at once, each with
 the file, the field path (``mappings[2].field``), the YAML line and a hint on how to fix it.
 

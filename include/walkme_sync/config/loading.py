@@ -126,7 +126,7 @@ def _validate(
                     file,
                     "",
                     "the file must be a mapping of keys (id, name, report, object, mappings...)",
-                    "start from include/integrations/login_review_to_lead.yaml",
+                    "start from demo/integrations/login_review_to_lead.yaml",
                 )
             ],
             None,
@@ -149,7 +149,7 @@ def _validate(
 
 
 def integrations_folder(folder: Path | None = None) -> Path:
-    """``folder``, else ``$WALKME_SYNC_INTEGRATIONS_DIR``, else ``include/integrations``."""
+    """``folder``, else ``$WALKME_SYNC_INTEGRATIONS_DIR``, else ``dags/integrations``."""
     if folder is not None:
         return Path(folder)
     env = os.environ.get(INTEGRATIONS_DIR_ENV)

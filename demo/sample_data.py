@@ -18,8 +18,8 @@ Everything here is a pure function of its arguments:
 
 CLI::
 
-    python -m include.walkme_sync.sample_data --report login_review --rows 1000 --seed 7 \\
-        --date 2026-11-24 --out include/samples/login_review/
+    python -m demo.sample_data --report login_review --rows 1000 --seed 7 \\
+        --date 2026-11-24 --out demo/samples/login_review/
 """
 
 from __future__ import annotations
