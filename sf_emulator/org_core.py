@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from sf_emulator import soql as soql_engine
 from sf_emulator.model import (
     Converter,
     FieldSchema,
@@ -27,6 +26,7 @@ from sf_emulator.model import (
 )
 from sf_emulator.record_locks import RecordLockFaults
 from sf_emulator.results import ApiError, RecordError, SaveResult, failure, required_error
+from sf_emulator.soql_eval import index_key
 from sf_emulator.table import Journal, Record, Table
 from sf_emulator.validation import (
     convert_json,
@@ -149,7 +149,7 @@ class OrgCore:
             stored = self.converter(table.schema, key_field, from_csv=False)(ext_value)
         except FieldValueError as error:
             return RecordError(error.status_code, error.message, error.fields)
-        return table.lookup(key_field, (soql_engine.index_key(key_field, stored),), False)
+        return table.lookup(key_field, (index_key(key_field, stored),), False)
 
     @staticmethod
     def _without_field(fields: Mapping[str, Any], fld: FieldSchema) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sf_emulator import soql as soql_engine
 from sf_emulator.model import FieldSchema, ObjectSchema, normalize_id
+from sf_emulator.soql_eval import index_key
 
 Record = dict[str, Any]
 _MISSING = object()
@@ -82,7 +82,7 @@ class _Index:
     keys: IndexMap
 
     def key_of(self, record: Record) -> Any:
-        return soql_engine.index_key(self.fld, self.get(record))
+        return index_key(self.fld, self.get(record))
 
 
 class Table:
@@ -103,7 +103,7 @@ class Table:
         self.reference_targets: tuple[tuple[str, str], ...] = ()
         self.reference_names: frozenset[str] = frozenset()
 
-    # -- reading (soql.RecordSource) ----------------------------------------------------------
+    # -- reading (soql_eval.RecordSource) ----------------------------------------------------------
 
     def getter(self, fld: FieldSchema) -> Callable[[Record], Any]:
         get = self._getters.get(fld.name)
