@@ -17,16 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sf_emulator.model import (
-    DECIMAL_TYPES,
-    ID_TYPES,
-    INTEGER_TYPES,
-    Converter,
-    FieldSchema,
-    FieldValueError,
-    normalize_id,
-    stored_datetime,
-)
+from sf_emulator.field_values import Converter, FieldValueError, stored_datetime
+from sf_emulator.model import DECIMAL_TYPES, ID_TYPES, INTEGER_TYPES, FieldSchema
+from sf_emulator.record_ids import normalize_id
 from sf_emulator.results import (
     ApiError,
     IngestResult,

@@ -14,16 +14,9 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from sf_emulator.model import (
-    Converter,
-    FieldSchema,
-    FieldValueError,
-    ObjectSchema,
-    make_id,
-    normalize_id,
-    stored_datetime,
-    value_converter,
-)
+from sf_emulator.field_values import Converter, FieldValueError, stored_datetime, value_converter
+from sf_emulator.model import FieldSchema, ObjectSchema
+from sf_emulator.record_ids import make_id, normalize_id
 from sf_emulator.record_locks import RecordLockFaults
 from sf_emulator.results import ApiError, RecordError, SaveResult, failure, required_error
 from sf_emulator.soql_eval import index_key

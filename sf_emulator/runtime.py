@@ -11,7 +11,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sf_emulator.model import make_id
+from sf_emulator.record_ids import make_id
 
 if TYPE_CHECKING:
     from sf_emulator.auth import OrgIdentity

@@ -10,8 +10,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from sf_emulator.model import FieldSchema, normalize_id
+from sf_emulator.model import FieldSchema
 from sf_emulator.org_core import OrgCore, locked, value_ci
+from sf_emulator.record_ids import normalize_id
 from sf_emulator.results import (
     ApiError,
     RecordError,

@@ -18,16 +18,9 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sf_emulator.model import (
-    DECIMAL_TYPES,
-    ID_TYPES,
-    INTEGER_TYPES,
-    FieldSchema,
-    ObjectSchema,
-    normalize_id,
-    parse_date,
-    parse_datetime,
-)
+from sf_emulator.field_values import parse_date, parse_datetime
+from sf_emulator.model import DECIMAL_TYPES, ID_TYPES, INTEGER_TYPES, FieldSchema, ObjectSchema
+from sf_emulator.record_ids import normalize_id
 from sf_emulator.soql_syntax import (
     Comparison,
     Condition,

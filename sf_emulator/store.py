@@ -16,7 +16,8 @@ from typing import Any
 
 from sf_emulator import soql as soql_engine
 from sf_emulator import soql_eval
-from sf_emulator.model import FieldSchema, FieldValueError, ObjectSchema
+from sf_emulator.field_values import FieldValueError
+from sf_emulator.model import FieldSchema, ObjectSchema
 from sf_emulator.org_core import locked, value_ci
 from sf_emulator.results import (
     ApiError,

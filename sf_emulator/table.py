@@ -1,9 +1,9 @@
 """The records of one object, their hash indexes, and the undo log of all-or-none requests.
 
 Records are plain dicts keyed by the fields' API names holding the stored form of each value (see
-``model.value_converter``); a missing key means null (false for booleans). Calculated fields are
-computed when read. Hash indexes on fields are built on first use (SOQL ``=``/``IN``, unique checks,
-upsert keys) and kept up to date by every write.
+``field_values.value_converter``); a missing key means null (false for booleans). Calculated
+fields are computed when read. Hash indexes on fields are built on first use (SOQL ``=``/``IN``,
+unique checks, upsert keys) and kept up to date by every write.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sf_emulator.model import FieldSchema, ObjectSchema, normalize_id
+from sf_emulator.model import FieldSchema, ObjectSchema
+from sf_emulator.record_ids import normalize_id
 from sf_emulator.soql_eval import index_key
 
 Record = dict[str, Any]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from sf_emulator.model import Converter, FieldSchema, FieldValueError, ObjectSchema
+from sf_emulator.field_values import Converter, FieldValueError
+from sf_emulator.model import FieldSchema, ObjectSchema
 from sf_emulator.results import RecordError, not_writable_error
 from sf_emulator.soql_eval import index_key
 from sf_emulator.table import Table, index_ids
