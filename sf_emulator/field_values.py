@@ -27,28 +27,13 @@ from sf_emulator.record_ids import normalize_id
 
 Converter = Callable[[Any], Any]
 
-
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-
-
 _DATE_LENGTH = 10
-
-
 _MIN_DATETIME_LENGTH = 19
-
-
 _UTC_SECONDS_LENGTH = len("2024-01-31T12:34:56Z")
-
-
 _UTC_MILLIS_LENGTH = len("2024-01-31T12:34:56.000Z")
-
-
 _NUMBER_INPUT_TYPES = frozenset({int, float, str})
-
-
 _CSV_TRUE = frozenset({"true", "1"})
-
-
 _CSV_FALSE = frozenset({"false", "0"})
 
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 _ID_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
 _ID_LENGTHS = (15, 18)
 
 
 _PAIRS = [first + second for first in _BASE62 for second in _BASE62]
-
-
 _PAIR_COUNT = len(_PAIRS)
-
-
 # Maps every base-62 character to "1" (upper-case letter) or "0", to read the case bits at C speed.
 _UPPER_BITS = str.maketrans({char: "1" if char.isupper() else "0" for char in _BASE62})
 

@@ -134,9 +134,9 @@ class OrgRuntime:
     cursors: QueryCursors = field(default_factory=QueryCursors)
     ids: IdMinter = field(default_factory=lambda: IdMinter("5e0"))
     jobs_lock: threading.Lock = field(default_factory=threading.Lock)
-    ingest_jobs: dict[str, Any] = field(default_factory=dict)  # bulk_api.IngestJob
-    query_jobs: dict[str, Any] = field(default_factory=dict)  # bulk_api.QueryJob
-    bulk1_jobs: dict[str, Any] = field(default_factory=dict)  # bulk_api.Bulk1Job
+    ingest_jobs: dict[str, Any] = field(default_factory=dict)  # bulk2_ingest.IngestJob
+    query_jobs: dict[str, Any] = field(default_factory=dict)  # bulk2_query.QueryJob
+    bulk1_jobs: dict[str, Any] = field(default_factory=dict)  # bulk1_api.Bulk1Job
 
     @property
     def name(self) -> str:

@@ -31,7 +31,7 @@ from socketserver import _SocketWriter  # type: ignore[attr-defined]
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from sf_emulator import admin_api, bulk_api, rest_api
+from sf_emulator import admin_api, bulk1_api, bulk_api, rest_api
 from sf_emulator.auth import (
     AuthService,
     LoginContext,
@@ -248,7 +248,7 @@ class EmulatorCore:
         segments = _segments(match.group(2) or "")
         handler: rest_api.Handler
         if bulk1:
-            kind, handler = "bulk1", bulk_api.bulk1_route
+            kind, handler = "bulk1", bulk1_api.bulk1_route
         elif segments[:1] == ["jobs"]:
             kind, handler = "bulk2", bulk_api.bulk2_route
         else:
@@ -295,7 +295,7 @@ def _call_handler(handler: Any, request: ApiRequest, *, bulk1: bool) -> Reply:
         reply: Reply = handler(request)
     except ApiError as exc:
         if bulk1:
-            return bulk_api.bulk1_error(exc.http_status, exc.error_code, exc.message)
+            return bulk1_api.bulk1_error(exc.http_status, exc.error_code, exc.message)
         return api_error_reply(exc)
     return reply
 

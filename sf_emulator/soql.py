@@ -41,8 +41,6 @@ MAX_SOQL_LENGTH = 100_000
 
 
 _COMPARISON_OPERATORS = {"=", "!=", "<>", "<", "<=", ">", ">="}
-
-
 _RESERVED = frozenset(
     {"select", "from", "where", "order", "by", "limit", "offset", "and", "or", "not", "in"}
     | {"like", "asc", "desc", "nulls", "first", "last", "null", "true", "false", "group"}
