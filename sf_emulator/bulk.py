@@ -17,17 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sf_emulator import soql
-from sf_emulator.model import (
-    DECIMAL_TYPES,
-    ID_TYPES,
-    INTEGER_TYPES,
-    Converter,
-    FieldSchema,
-    FieldValueError,
-    normalize_id,
-    stored_datetime,
-)
+from sf_emulator.field_values import Converter, FieldValueError, stored_datetime
+from sf_emulator.model import DECIMAL_TYPES, ID_TYPES, INTEGER_TYPES, FieldSchema
+from sf_emulator.record_ids import normalize_id
 from sf_emulator.results import (
     ApiError,
     IngestResult,
@@ -37,6 +29,8 @@ from sf_emulator.results import (
     multiple_matches_error,
     not_writable_error,
 )
+from sf_emulator.soql_eval import index_key
+from sf_emulator.soql_syntax import Query
 
 if TYPE_CHECKING:
     from sf_emulator.store import OrgData
@@ -215,7 +209,7 @@ class _RowProcessor:
             return
         position = self.key_position
         counts = Counter(
-            soql.index_key(self.key_field, row[position])
+            index_key(self.key_field, row[position])
             for row in rows
             if len(row) > position and row[position]
         )
@@ -270,7 +264,7 @@ class _RowProcessor:
             return org.create_converted(table, values, self.now)
         if not raw_key:
             return failure(RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified", []))
-        if soql.index_key(key_field, raw_key) in self.duplicate_keys:
+        if index_key(key_field, raw_key) in self.duplicate_keys:
             return failure(
                 RecordError(
                     "DUPLICATE_EXTERNAL_ID",
@@ -301,7 +295,7 @@ def _id_on_insert_error() -> RecordError:
 
 
 def query_rows(
-    table: Table, parsed: soql.Query, matches: list[dict[str, Any]]
+    table: Table, parsed: Query, matches: list[dict[str, Any]]
 ) -> tuple[list[str], Iterator[list[str]]]:
     """CSV header (SELECT order) and rows of strings: null -> "", booleans true/false,
     datetimes ``2024-01-31T12:34:56.000Z``."""

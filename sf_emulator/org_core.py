@@ -14,19 +14,12 @@ from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from sf_emulator import soql as soql_engine
-from sf_emulator.model import (
-    Converter,
-    FieldSchema,
-    FieldValueError,
-    ObjectSchema,
-    make_id,
-    normalize_id,
-    stored_datetime,
-    value_converter,
-)
+from sf_emulator.field_values import Converter, FieldValueError, stored_datetime, value_converter
+from sf_emulator.model import FieldSchema, ObjectSchema
+from sf_emulator.record_ids import make_id, normalize_id
 from sf_emulator.record_locks import RecordLockFaults
 from sf_emulator.results import ApiError, RecordError, SaveResult, failure, required_error
+from sf_emulator.soql_eval import index_key
 from sf_emulator.table import Journal, Record, Table
 from sf_emulator.validation import (
     convert_json,
@@ -149,7 +142,7 @@ class OrgCore:
             stored = self.converter(table.schema, key_field, from_csv=False)(ext_value)
         except FieldValueError as error:
             return RecordError(error.status_code, error.message, error.fields)
-        return table.lookup(key_field, (soql_engine.index_key(key_field, stored),), False)
+        return table.lookup(key_field, (index_key(key_field, stored),), False)
 
     @staticmethod
     def _without_field(fields: Mapping[str, Any], fld: FieldSchema) -> dict[str, Any]:

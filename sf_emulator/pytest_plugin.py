@@ -1,4 +1,4 @@
-"""pytest fixtures for the local Salesforce emulator (loaded by ``tests/conftest.py``).
+"""pytest fixtures for the local Salesforce emulator (loaded by pyproject's ``-p`` addopts).
 
 * ``sf_emulator`` (function scope): a started :class:`EmulatorServer` with fresh, empty orgs on a
   new free port; ``REQUESTS_CA_BUNDLE`` points at its trust bundle and DNS is limited to loopback

@@ -6,7 +6,7 @@ import random
 import threading
 from collections.abc import Iterable
 
-from sf_emulator.model import normalize_id
+from sf_emulator.record_ids import normalize_id
 from sf_emulator.results import RecordError
 
 

@@ -11,7 +11,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sf_emulator.model import make_id
+from sf_emulator.record_ids import make_id
 
 if TYPE_CHECKING:
     from sf_emulator.auth import OrgIdentity
@@ -134,9 +134,9 @@ class OrgRuntime:
     cursors: QueryCursors = field(default_factory=QueryCursors)
     ids: IdMinter = field(default_factory=lambda: IdMinter("5e0"))
     jobs_lock: threading.Lock = field(default_factory=threading.Lock)
-    ingest_jobs: dict[str, Any] = field(default_factory=dict)  # bulk_api.IngestJob
-    query_jobs: dict[str, Any] = field(default_factory=dict)  # bulk_api.QueryJob
-    bulk1_jobs: dict[str, Any] = field(default_factory=dict)  # bulk_api.Bulk1Job
+    ingest_jobs: dict[str, Any] = field(default_factory=dict)  # bulk2_ingest.IngestJob
+    query_jobs: dict[str, Any] = field(default_factory=dict)  # bulk2_query.QueryJob
+    bulk1_jobs: dict[str, Any] = field(default_factory=dict)  # bulk1_api.Bulk1Job
 
     @property
     def name(self) -> str:

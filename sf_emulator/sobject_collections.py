@@ -10,9 +10,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from sf_emulator import soql as soql_engine
-from sf_emulator.model import FieldSchema, normalize_id
+from sf_emulator.model import FieldSchema
 from sf_emulator.org_core import OrgCore, locked, value_ci
+from sf_emulator.record_ids import normalize_id
 from sf_emulator.results import (
     ApiError,
     RecordError,
@@ -22,6 +22,7 @@ from sf_emulator.results import (
     multiple_matches_error,
     rolled_back,
 )
+from sf_emulator.soql_eval import index_key
 from sf_emulator.table import Journal, Table
 
 MAX_COLLECTION_RECORDS = 200
@@ -122,7 +123,7 @@ class CollectionOperations(OrgCore):
     def _duplicate_keys(self, key_field: FieldSchema, raw_values: list[Any]) -> set[Any]:
         """Index keys given more than once in one upsert request (all those rows fail)."""
         keys = [
-            soql_engine.index_key(key_field, v) if isinstance(v, str) else v
+            index_key(key_field, v) if isinstance(v, str) else v
             for v in raw_values
             if v not in (None, "")
         ]
@@ -143,9 +144,7 @@ class CollectionOperations(OrgCore):
             return self._create_from_json(table, record, now)
         if ext_value in (None, ""):
             return failure(RecordError("MISSING_ARGUMENT", f"{key_field.name} not specified", []))
-        lookup_key = (
-            soql_engine.index_key(key_field, ext_value) if isinstance(ext_value, str) else ext_value
-        )
+        lookup_key = index_key(key_field, ext_value) if isinstance(ext_value, str) else ext_value
         if lookup_key in duplicates:
             return failure(
                 RecordError(

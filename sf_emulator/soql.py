@@ -7,248 +7,38 @@ with the Salesforce escapes, dates, date-times and ``TODAY``/``YESTERDAY``/``TOM
 ``LAST_N_DAYS:n``/``NEXT_N_DAYS:n``. Like Salesforce, text comparisons ignore letter case, and
 mixing AND and OR at one level without parentheses is a syntax error.
 
-Evaluation goes through a ``RecordSource`` (the store's table). A top-level ``Field = value`` or
-``Field IN (...)`` conjunct is answered from the source's hash index on that field, so key lookups
-against a million records cost a few dictionary look-ups instead of a scan.
+This module is the parser; tokens and the syntax tree are in ``soql_syntax``, evaluation against the
+store's tables in ``soql_eval``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sf_emulator.model import (
-    DECIMAL_TYPES,
-    ID_TYPES,
-    INTEGER_TYPES,
-    FieldSchema,
-    ObjectSchema,
-    normalize_id,
-    parse_date,
-    parse_datetime,
+from sf_emulator.field_values import parse_date, parse_datetime
+from sf_emulator.model import DECIMAL_TYPES, ID_TYPES, INTEGER_TYPES, FieldSchema, ObjectSchema
+from sf_emulator.record_ids import normalize_id
+from sf_emulator.soql_syntax import (
+    Comparison,
+    Condition,
+    InList,
+    Junction,
+    Like,
+    Negation,
+    OrderKey,
+    Query,
+    SoqlError,
+    Token,
+    decode_string,
+    malformed,
+    tokenize,
 )
 
 MAX_SOQL_LENGTH = 100_000
 
-Record = dict[str, Any]
-Predicate = Callable[[Record], bool]
-
-
-class SoqlError(Exception):
-    """A query the org rejects: ``error_code`` is MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE..."""
-
-    def __init__(self, error_code: str, message: str) -> None:
-        super().__init__(message)
-        self.error_code = error_code
-        self.message = message
-
-
-class RecordSource(Protocol):
-    """What the evaluator needs from the store for one object."""
-
-    def scan(self, include_deleted: bool) -> Iterable[Record]: ...
-
-    def lookup(self, fld: FieldSchema, keys: Iterable[Any], include_deleted: bool) -> list[Record]:
-        """Records whose ``index_key(fld, value)`` is one of ``keys`` (any order, no repeats)."""
-        ...
-
-    def getter(self, fld: FieldSchema) -> Callable[[Record], Any]: ...
-
-
-def index_key(fld: FieldSchema, value: Any) -> Any:
-    """The hash-index key of a stored value: text compares case-insensitively in SOQL."""
-    if value is not None and fld.is_text:
-        return value.lower()
-    return value
-
-
-# ------------------------------------------------------------------------------------------
-# Tokens
-# ------------------------------------------------------------------------------------------
-
-_SYMBOLS = ("<=", ">=", "!=", "<>", "=", "<", ">", "(", ")", ",", ":")
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?![\w:])")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?![\w.])")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-_SIMPLE_ESCAPES = {
-    "'": "'",
-    '"': '"',
-    "\\": "\\",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "b": "\b",
-    "f": "\f",
-}
-_HEX_DIGITS = 4
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # ident | string | number | date | datetime | symbol | end
-    text: str  # raw text (for strings: the body between the quotes, undecoded)
-    position: int
-
-
-def tokenize(soql: str) -> list[Token]:
-    tokens: list[Token] = []
-    position = 0
-    length = len(soql)
-    while position < length:
-        char = soql[position]
-        if char.isspace():
-            position += 1
-            continue
-        if char == "'":
-            body_end = _string_end(soql, position)
-            tokens.append(Token("string", soql[position + 1 : body_end], position))
-            position = body_end + 1
-            continue
-        token = _match_token(soql, position)
-        tokens.append(token)
-        position += len(token.text)
-    tokens.append(Token("end", "", length))
-    return tokens
-
-
-def _match_token(soql: str, position: int) -> Token:
-    for kind, pattern in (("datetime", _DATETIME), ("date", _DATE), ("number", _NUMBER)):
-        found = pattern.match(soql, position)
-        if found:
-            return Token(kind, found.group(), position)
-    found = _IDENT.match(soql, position)
-    if found:
-        return Token("ident", found.group(), position)
-    for symbol in _SYMBOLS:
-        if soql.startswith(symbol, position):
-            return Token("symbol", symbol, position)
-    raise _malformed(f"unexpected token: '{soql[position]}'", position)
-
-
-def _string_end(soql: str, start: int) -> int:
-    """Index of the quote closing the string that opens at ``start``."""
-    position = start + 1
-    while position < len(soql):
-        char = soql[position]
-        if char == "\\":
-            position += 2
-            continue
-        if char == "'":
-            return position
-        position += 1
-    raise _malformed("unterminated string literal (missing closing quote)", start)
-
-
-def decode_string(body: str, *, like: bool = False) -> str:
-    """The value of a quoted literal's body. With ``like``, returns a regex for the pattern."""
-    parts: list[str] = []
-    position = 0
-    while position < len(body):
-        char = body[position]
-        if char == "\\":
-            escaped = body[position + 1 : position + 2]
-            if escaped in _SIMPLE_ESCAPES:
-                text = _SIMPLE_ESCAPES[escaped]
-                position += 2
-            elif escaped in ("%", "_"):
-                text = escaped
-                position += 2
-            elif escaped == "u":
-                hex_digits = body[position + 2 : position + 2 + _HEX_DIGITS]
-                if len(hex_digits) != _HEX_DIGITS or not all(
-                    c in "0123456789abcdefABCDEF" for c in hex_digits
-                ):
-                    raise _malformed(f"Invalid unicode escape in string literal: '{body}'")
-                text = chr(int(hex_digits, 16))
-                position += 2 + _HEX_DIGITS
-            else:
-                raise _malformed(
-                    f"Invalid string literal '{body}'. Illegal character sequence "
-                    f"'\\{escaped}' in string literal."
-                )
-            parts.append(re.escape(text) if like else text)
-            continue
-        if like and char == "%":
-            parts.append(".*")
-        elif like and char == "_":
-            parts.append(".")
-        else:
-            parts.append(re.escape(char) if like else char)
-        position += 1
-    return "".join(parts)
-
-
-def _malformed(message: str, position: int | None = None) -> SoqlError:
-    where = f" (at character {position + 1})" if position is not None else ""
-    return SoqlError("MALFORMED_QUERY", f"{message}{where}")
-
-
-# ------------------------------------------------------------------------------------------
-# Syntax tree
-# ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Comparison:
-    fld: FieldSchema
-    operator: str  # = != < <= > >=
-    value: Any  # stored form (text lower-cased), None for null
-
-
-@dataclass(frozen=True)
-class InList:
-    fld: FieldSchema
-    values: tuple[Any, ...]  # stored form, text lower-cased
-    negated: bool
-
-
-@dataclass(frozen=True)
-class Like:
-    fld: FieldSchema
-    pattern: re.Pattern[str]
-
-
-@dataclass(frozen=True)
-class Junction:
-    operator: str  # AND | OR
-    children: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class Negation:
-    child: Condition
-
-
-Condition = Comparison | InList | Like | Junction | Negation
-
-
-@dataclass(frozen=True)
-class OrderKey:
-    fld: FieldSchema
-    descending: bool
-    nulls_first: bool
-
-
-@dataclass
-class Query:
-    """A parsed query, its fields already resolved against the object's schema."""
-
-    obj: ObjectSchema
-    columns: list[FieldSchema]
-    count_only: bool = False
-    where: Condition | None = None
-    order: list[OrderKey] = field(default_factory=list)
-    limit: int | None = None
-    offset: int = 0
-
-
-# ------------------------------------------------------------------------------------------
-# Parser
-# ------------------------------------------------------------------------------------------
 
 _COMPARISON_OPERATORS = {"=", "!=", "<>", "<", "<=", ">", ">="}
 _RESERVED = frozenset(
@@ -310,7 +100,7 @@ class _Parser:
     def unexpected(self, hint: str) -> SoqlError:
         token = self.current
         shown = "end of query" if token.kind == "end" else f"'{token.text}'"
-        return _malformed(f"unexpected token: {shown}, {hint}", token.position)
+        return malformed(f"unexpected token: {shown}, {hint}", token.position)
 
     # -- grammar ----------------------------------------------------------------------------
 
@@ -377,7 +167,7 @@ class _Parser:
         seen: set[str] = set()
         for column in columns:
             if column.name in seen:
-                raise _malformed(f"duplicate field selected: {column.name}")
+                raise malformed(f"duplicate field selected: {column.name}")
             seen.add(column.name)
         return columns, False
 
@@ -477,7 +267,7 @@ class _Parser:
         operator = "!=" if token.text == "<>" else token.text
         value = self.literal(fld)
         if value is None and operator not in ("=", "!="):
-            raise _malformed(f"null can only be compared with = or != (field {fld.name})")
+            raise malformed(f"null can only be compared with = or != (field {fld.name})")
         if operator not in ("=", "!=") and fld.type == "boolean":
             raise SoqlError(
                 "INVALID_QUERY_FILTER_OPERATOR",
@@ -536,7 +326,7 @@ class _Parser:
             return int(token.text) if fld.type in INTEGER_TYPES else float(token.text)
         if kind in ("date", "datetime") or (kind == "ident" and _is_date_literal(token.text)):
             return self.temporal_literal(fld, token)
-        raise _malformed(f"unexpected token: '{token.text}', expected a value", token.position)
+        raise malformed(f"unexpected token: '{token.text}', expected a value", token.position)
 
     def temporal_literal(self, fld: FieldSchema, token: Token) -> Any:
         expected = _literal_kind(fld)
@@ -551,7 +341,7 @@ class _Parser:
             raise self.type_mismatch(fld, token)
         parsed = parse_date(token.text) if expected == "date" else parse_datetime(token.text)
         if parsed is None:
-            raise _malformed(f"invalid {expected} literal: {token.text}", token.position)
+            raise malformed(f"invalid {expected} literal: {token.text}", token.position)
         return parsed
 
     def relative_date(self, token: Token) -> date:
@@ -590,119 +380,3 @@ def _literal_kind(fld: FieldSchema) -> str:
 
 def _is_date_literal(word: str) -> bool:
     return word.upper() in {"TODAY", "YESTERDAY", "TOMORROW", "LAST_N_DAYS", "NEXT_N_DAYS"}
-
-
-# ------------------------------------------------------------------------------------------
-# Evaluation
-# ------------------------------------------------------------------------------------------
-
-
-def execute(query: Query, source: RecordSource, *, include_deleted: bool = False) -> list[Record]:
-    """The stored records matching ``query``, sorted and sliced (LIMIT/OFFSET applied)."""
-    indexed = _candidates(query.where, source, include_deleted)
-    candidates: Iterable[Record] = indexed if indexed is not None else source.scan(include_deleted)
-    if query.where is not None:
-        predicate = compile_condition(query.where, source)
-        matches = [record for record in candidates if predicate(record)]
-    else:
-        matches = list(candidates)
-    if query.order:
-        matches = _sorted(matches, query.order, source)
-    end = None if query.limit is None else query.offset + query.limit
-    if query.offset or end is not None:
-        matches = matches[query.offset : end]
-    return matches
-
-
-def _candidates(
-    condition: Condition | None, source: RecordSource, include_deleted: bool
-) -> list[Record] | None:
-    """Records from the hash index that are a superset of the matches, or None (full scan)."""
-    if isinstance(condition, Comparison) and condition.operator == "=":
-        return source.lookup(condition.fld, (condition.value,), include_deleted)
-    if isinstance(condition, InList) and not condition.negated:
-        return source.lookup(condition.fld, set(condition.values), include_deleted)
-    if isinstance(condition, Junction) and condition.operator == "AND":
-        best: list[Record] | None = None
-        for child in condition.children:
-            found = _candidates(child, source, include_deleted)
-            if found is not None and (best is None or len(found) < len(best)):
-                best = found
-        return best
-    if isinstance(condition, Junction) and condition.operator == "OR":
-        union: dict[int, Record] = {}
-        for child in condition.children:
-            found = _candidates(child, source, include_deleted)
-            if found is None:
-                return None
-            union.update((id(record), record) for record in found)
-        return list(union.values())
-    return None
-
-
-def compile_condition(condition: Condition, source: RecordSource) -> Predicate:
-    """A function telling whether one stored record satisfies ``condition``."""
-    if isinstance(condition, Junction):
-        parts = [compile_condition(child, source) for child in condition.children]
-        if condition.operator == "AND":
-            return lambda record: all(part(record) for part in parts)
-        return lambda record: any(part(record) for part in parts)
-    if isinstance(condition, Negation):
-        inner = compile_condition(condition.child, source)
-        return lambda record: not inner(record)
-    get = source.getter(condition.fld)
-    text = condition.fld.is_text
-
-    def key(record: Record) -> Any:
-        value = get(record)
-        return value.lower() if text and value is not None else value
-
-    if isinstance(condition, Like):
-        match = condition.pattern.fullmatch
-        return lambda record: (value := get(record)) is not None and match(value) is not None
-    if isinstance(condition, InList):
-        wanted = frozenset(condition.values)
-        if condition.negated:
-            return lambda record: key(record) not in wanted
-        return lambda record: key(record) in wanted
-    return _comparison(condition, key)
-
-
-def _comparison(condition: Comparison, key: Callable[[Record], Any]) -> Predicate:
-    value = condition.value
-    operator = condition.operator
-    if operator == "=":
-        return lambda record: key(record) == value
-    if operator == "!=":
-        # SOQL's != keeps records whose field is null (unlike SQL).
-        return lambda record: key(record) != value
-    compare: Callable[[Any, Any], bool] = {
-        "<": lambda left, right: left < right,
-        "<=": lambda left, right: left <= right,
-        ">": lambda left, right: left > right,
-        ">=": lambda left, right: left >= right,
-    }[operator]
-    return lambda record: (current := key(record)) is not None and compare(current, value)
-
-
-def _sorted(records: list[Record], order: list[OrderKey], source: RecordSource) -> list[Record]:
-    # Stable sorts from the last key to the first give the multi-key order.
-    for order_key in reversed(order):
-        get = source.getter(order_key.fld)
-        text = order_key.fld.is_text
-        # With reverse=True the ranks are reversed too, so "nulls first" needs the high rank.
-        null_rank = 0 if order_key.nulls_first != order_key.descending else 2
-
-        def sort_key(
-            record: Record,
-            get: Callable[[Record], Any] = get,
-            text: bool = text,
-            null_rank: int = null_rank,
-        ) -> tuple[int, Any]:
-            value = get(record)
-            if value is None:
-                return (null_rank, 0)
-            return (1, value.lower() if text else value)
-
-        records.sort(key=sort_key, reverse=order_key.descending)
-    return records

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from sf_emulator import soql as soql_engine
-from sf_emulator.model import FieldSchema, FieldValueError, ObjectSchema
+from sf_emulator import soql_eval
+from sf_emulator.field_values import FieldValueError
+from sf_emulator.model import FieldSchema, ObjectSchema
 from sf_emulator.org_core import locked, value_ci
 from sf_emulator.results import (
     ApiError,
@@ -26,6 +28,7 @@ from sf_emulator.results import (
     failure,
 )
 from sf_emulator.sobject_collections import CollectionOperations
+from sf_emulator.soql_syntax import Query, SoqlError
 from sf_emulator.table import Record, Table
 
 # Queryable but not described (not in the schema folder): only ``sf.is_sandbox()`` needs it.
@@ -235,16 +238,14 @@ class OrgData(CollectionOperations):
             records=records, total_size=len(records), columns=[f.name for f in columns]
         )
 
-    def _run_query(
-        self, soql: str, include_deleted: bool
-    ) -> tuple[Table, soql_engine.Query, list[Record]]:
+    def _run_query(self, soql: str, include_deleted: bool) -> tuple[Table, Query, list[Record]]:
         tables = {**self._tables, "organization": self._organization_table()}
         schemas = {name: t.schema for name, t in tables.items()}
         try:
             parsed = soql_engine.parse(soql, schemas)
             table = tables[parsed.obj.name.lower()]
-            matches = soql_engine.execute(parsed, table, include_deleted=include_deleted)
-        except soql_engine.SoqlError as error:
+            matches = soql_eval.execute(parsed, table, include_deleted=include_deleted)
+        except SoqlError as error:
             raise ApiError(400, error.error_code, error.message) from None
         return table, parsed, matches
 

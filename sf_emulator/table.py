@@ -1,9 +1,9 @@
 """The records of one object, their hash indexes, and the undo log of all-or-none requests.
 
 Records are plain dicts keyed by the fields' API names holding the stored form of each value (see
-``model.value_converter``); a missing key means null (false for booleans). Calculated fields are
-computed when read. Hash indexes on fields are built on first use (SOQL ``=``/``IN``, unique checks,
-upsert keys) and kept up to date by every write.
+``field_values.value_converter``); a missing key means null (false for booleans). Calculated
+fields are computed when read. Hash indexes on fields are built on first use (SOQL ``=``/``IN``,
+unique checks, upsert keys) and kept up to date by every write.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sf_emulator import soql as soql_engine
-from sf_emulator.model import FieldSchema, ObjectSchema, normalize_id
+from sf_emulator.model import FieldSchema, ObjectSchema
+from sf_emulator.record_ids import normalize_id
+from sf_emulator.soql_eval import index_key
 
 Record = dict[str, Any]
 _MISSING = object()
@@ -82,7 +83,7 @@ class _Index:
     keys: IndexMap
 
     def key_of(self, record: Record) -> Any:
-        return soql_engine.index_key(self.fld, self.get(record))
+        return index_key(self.fld, self.get(record))
 
 
 class Table:
@@ -103,7 +104,7 @@ class Table:
         self.reference_targets: tuple[tuple[str, str], ...] = ()
         self.reference_names: frozenset[str] = frozenset()
 
-    # -- reading (soql.RecordSource) ----------------------------------------------------------
+    # -- reading (soql_eval.RecordSource) ----------------------------------------------------------
 
     def getter(self, fld: FieldSchema) -> Callable[[Record], Any]:
         get = self._getters.get(fld.name)

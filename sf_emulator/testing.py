@@ -19,8 +19,9 @@ from types import TracebackType
 from typing import Any
 
 from sf_emulator.faults import FaultInjector
+from sf_emulator.http_server import EmulatorHTTPServer, serve_in_thread
 from sf_emulator.runtime import DEFAULT_DAILY_LIMIT, OrgRuntime
-from sf_emulator.server import EmulatorCore, EmulatorHTTPServer, serve_in_thread
+from sf_emulator.server import EmulatorCore
 from sf_emulator.store import OrgData
 
 AUTH_KINDS = ("password", "oauth_password", "jwt", "client_credentials", "session")

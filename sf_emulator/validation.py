@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from sf_emulator import soql as soql_engine
-from sf_emulator.model import Converter, FieldSchema, FieldValueError, ObjectSchema
+from sf_emulator.field_values import Converter, FieldValueError
+from sf_emulator.model import FieldSchema, ObjectSchema
 from sf_emulator.results import RecordError, not_writable_error
+from sf_emulator.soql_eval import index_key
 from sf_emulator.table import Table, index_ids
 
 
@@ -104,7 +105,7 @@ def unique_error(
     for fld in table.unique_fields:
         if values.get(fld.name) is None:
             continue
-        key = soql_engine.index_key(fld, values[fld.name])
+        key = index_key(fld, values[fld.name])
         others = [i for i in index_ids(table.index(fld).keys, key) if i != record_id]
         if others:
             return RecordError(

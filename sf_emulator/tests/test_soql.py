@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from sf_emulator import soql
+from sf_emulator import soql, soql_eval, soql_syntax
 from sf_emulator.model import load_schemas
 from sf_emulator.results import ApiError
 from sf_emulator.store import OrgData
@@ -73,13 +73,13 @@ def query_error(org: OrgData, text: str) -> ApiError:
     ],
 )
 def test_string_escapes_decode(body: str, value: str) -> None:
-    assert soql.decode_string(body) == value
+    assert soql_syntax.decode_string(body) == value
 
 
 @pytest.mark.parametrize("body", [r"bad\q", r"\u12", r"\uZZZZ"])
 def test_illegal_escapes_are_malformed(body: str) -> None:
-    with pytest.raises(soql.SoqlError) as raised:
-        soql.decode_string(body)
+    with pytest.raises(soql_syntax.SoqlError) as raised:
+        soql_syntax.decode_string(body)
     assert raised.value.error_code == "MALFORMED_QUERY"
 
 
@@ -150,7 +150,7 @@ def test_relative_date_literals() -> None:
         schemas,
         today=date(2024, 3, 10),
     )
-    assert isinstance(parsed.where, soql.Comparison)
+    assert isinstance(parsed.where, soql_syntax.Comparison)
     assert parsed.where.value == "2024-03-03"
 
 
@@ -383,5 +383,5 @@ def test_key_lookups_against_many_records_use_the_index() -> None:
     parsed = soql.parse(
         f"SELECT Id FROM Contact WHERE Email IN ({keys})", {"Contact": table.schema}
     )
-    candidates = soql._candidates(parsed.where, table, False)
+    candidates = soql_eval._candidates(parsed.where, table, False)
     assert candidates is not None and len(candidates) == 300

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from sf_emulator.model import ObjectSchema, id_suffix, load_schemas, normalize_id
+from sf_emulator.model import ObjectSchema, load_schemas
+from sf_emulator.record_ids import id_suffix, normalize_id
 from sf_emulator.results import ROLLED_BACK_MESSAGE, ApiError, SaveResult
 from sf_emulator.store import OrgData
 
