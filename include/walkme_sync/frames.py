@@ -28,6 +28,15 @@ class Bucket(StrEnum):
 
 #: Every bucket, in the order summaries and the ledger list them.
 BUCKETS: tuple[Bucket, ...] = tuple(Bucket)
+#: The order people read the counts in (run notes, the Integrations page): good news first.
+BUCKETS_AS_SHOWN: tuple[Bucket, ...] = (
+    Bucket.WRITTEN,
+    Bucket.UNCHANGED,
+    Bucket.UNMATCHED,
+    Bucket.AMBIGUOUS,
+    Bucket.REJECTED,
+    Bucket.FAILED,
+)
 #: Buckets of rows that need no attention (everything else is a row problem in the ledger).
 SETTLED_BUCKETS = frozenset({Bucket.WRITTEN, Bucket.UNCHANGED})
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from include.walkme_sync.config import load_integrations
+from include.walkme_sync.frames import BUCKETS_AS_SHOWN
 from include.walkme_sync.ledger import Ledger
 
 
@@ -62,11 +63,7 @@ def integration_rows(ledger: Ledger | None = None) -> list[IntegrationRow]:
 def _row_for(config: Any, run: dict[str, Any] | None) -> IntegrationRow:
     counts = ""
     if run:
-        counts = ", ".join(
-            f"{bucket} {run[bucket]}"
-            for bucket in ("written", "unchanged", "unmatched", "ambiguous", "rejected", "failed")
-            if run[bucket]
-        )
+        counts = ", ".join(f"{bucket} {run[bucket]}" for bucket in BUCKETS_AS_SHOWN if run[bucket])
     return IntegrationRow(
         id=config.id,
         name=config.name,

@@ -12,6 +12,8 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+from include.walkme_sync.frames import BUCKETS_AS_SHOWN
+
 log = logging.getLogger(__name__)
 
 API_CONN_ID = "walkme_airflow_api"
@@ -22,7 +24,7 @@ TIMEOUT_SECONDS = 10
 def note_text(summary: dict[str, Any]) -> str:
     """`Completed · written 182 · unmatched 17 · ambiguous 1 · 3 API calls (dry run)`."""
     parts = [str(summary["status"])]
-    for bucket in ("written", "unchanged", "unmatched", "ambiguous", "rejected", "failed"):
+    for bucket in BUCKETS_AS_SHOWN:
         if summary.get(bucket):
             parts.append(f"{bucket} {summary[bucket]}")
     parts.append(f"{summary.get('api_calls', 0)} API calls")

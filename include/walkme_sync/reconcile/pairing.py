@@ -13,7 +13,7 @@ import pandas as pd
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.errors import DataValidationError
-from include.walkme_sync.frames import CURRENT_PREFIX, KEY, OUTCOME_COLUMNS, outcome_frame
+from include.walkme_sync.frames import CURRENT_PREFIX, KEY, OUTCOME_COLUMNS, Bucket, outcome_frame
 
 AMBIGUOUS_IDS_SHOWN = 10
 
@@ -89,14 +89,14 @@ def pair_rows(
             outcome_frame(
                 rows=rows.iloc[unmatched_at].tolist(),
                 keys=originals.iloc[unmatched_at].tolist(),
-                bucket="unmatched",
+                bucket=Bucket.UNMATCHED,
                 reasons=[f"no {config.object.name} record has this {config.object.key_field}"]
                 * len(unmatched_at),
             ),
             outcome_frame(
                 rows=rows.iloc[ambiguous_at].tolist(),
                 keys=originals.iloc[ambiguous_at].tolist(),
-                bucket="ambiguous",
+                bucket=Bucket.AMBIGUOUS,
                 reasons=[reasons[code] for code in row_code[ambiguous_at].tolist()],
                 error_codes=["MULTIPLE_RECORDS"] * len(ambiguous_at),
             ),

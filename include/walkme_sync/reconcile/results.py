@@ -12,7 +12,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 
-from include.walkme_sync.frames import OUTCOME_COLUMNS, outcome_frame
+from include.walkme_sync.frames import OUTCOME_COLUMNS, Bucket, outcome_frame
 from include.walkme_sync.reconcile.plan import (
     CHANGE,
     REJECTED,
@@ -29,7 +29,7 @@ def row_outcomes(
 ) -> pd.DataFrame:
     size = len(plan)
     if not size:
-        return outcome_frame(rows=[], keys=[], bucket="written")[OUTCOME_COLUMNS]
+        return outcome_frame(rows=[], keys=[], bucket=Bucket.WRITTEN)[OUTCOME_COLUMNS]
     rows = np.asarray(plan._rows, dtype=np.int64)
     order = np.argsort(rows, kind="stable")
     ordered = rows[order]
@@ -37,24 +37,28 @@ def row_outcomes(
         # Several records per report row (multiple_records: update_all): combine their fates.
         return _grouped_row_outcomes(plan, results, dry_run=dry_run)
     # One pair per report row: its bucket is its own decision (and its write's result).
-    buckets = np.full(size, "unchanged", dtype=object)
+    buckets = np.full(size, Bucket.UNCHANGED.value, dtype=object)
     reasons = np.full(size, UNCHANGED_REASON, dtype=object)
     codes = np.full(size, None, dtype=object)
     for position, reason in plan._reject_reasons.items():
-        buckets[position], reasons[position], codes[position] = "rejected", reason, "INVALID_VALUE"
+        buckets[position], reasons[position], codes[position] = (
+            Bucket.REJECTED.value,
+            reason,
+            "INVALID_VALUE",
+        )
     verb = "dry run: would update" if dry_run else "updated"
     positions = plan._change_positions.tolist()
     for position, change in zip(positions, plan.changes, strict=True):
         result = results[change.record_id]
         if result.success:
-            buckets[position] = "written"
+            buckets[position] = Bucket.WRITTEN.value
             reasons[position] = f"{verb} {', '.join(sorted(set(change.fields)))}"
         else:
             reason = f"{result.message or result.error_code}"
             if result.attempts > 1:
                 reason += f" [after {result.attempts} attempts]"
             buckets[position], reasons[position], codes[position] = (
-                "failed",
+                Bucket.FAILED.value,
                 reason,
                 result.error_code,
             )
@@ -110,7 +114,7 @@ def _row_bucket(
     """(bucket, reason, error_code, record_id) of one report row from its pairs' fates."""
     rejected = [p for p in pairs if p.status == REJECTED]
     if rejected:
-        return "rejected", rejected[0].reason, "INVALID_VALUE", rejected[0].record_id
+        return Bucket.REJECTED.value, rejected[0].reason, "INVALID_VALUE", rejected[0].record_id
     written: list[PairPlan] = []
     failed: list[tuple[PairPlan, WriteResult]] = []
     for pair in pairs:
@@ -127,10 +131,15 @@ def _row_bucket(
         reason = f"{result.message or result.error_code}{others}"
         if result.attempts > 1:
             reason += f" [after {result.attempts} attempts]"
-        return "failed", reason, result.error_code, pair.record_id
+        return Bucket.FAILED.value, reason, result.error_code, pair.record_id
     if written:
         verb = "dry run: would update" if dry_run else "updated"
         fields = sorted({f for p in written for f in p.fields})
         suffix = f" on {len(written)} records" if len(written) > 1 else ""
-        return "written", f"{verb} {', '.join(fields)}{suffix}", None, written[0].record_id
-    return "unchanged", pairs[0].reason, None, pairs[0].record_id
+        return (
+            Bucket.WRITTEN.value,
+            f"{verb} {', '.join(fields)}{suffix}",
+            None,
+            written[0].record_id,
+        )
+    return Bucket.UNCHANGED.value, pairs[0].reason, None, pairs[0].record_id

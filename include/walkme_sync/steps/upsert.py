@@ -73,10 +73,12 @@ def apply_plan(
     Outcomes have one row per matched report row: written | failed | unchanged | rejected.
     """
     calls_before = session.meter.calls
-    outcome = WriteOutcome(
-        [WriteResult(c.record_id, c.row, True, attempts=0) for c in plan.changes]
-    )
-    if not dry_run and plan.changes:
+    if dry_run or not plan.changes:
+        # Nothing is sent: every planned change counts as done, with no attempt made.
+        outcome = WriteOutcome(
+            [WriteResult(c.record_id, c.row, True, attempts=0) for c in plan.changes]
+        )
+    else:
         outcome = write_changes(
             session, config.object.name, plan.changes, config.write, budget, log=log
         )
