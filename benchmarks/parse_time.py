@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "include" / "integrations" / "login_review_to_lead.yaml"
+TEMPLATE = ROOT / "demo" / "integrations" / "login_review_to_lead.yaml"
 SIZES = (1, 100, 500)
 
 PROBE = """

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = ROOT / "include" / "integrations" / "login_review_to_lead.yaml"
+TEMPLATE = ROOT / "demo" / "integrations" / "login_review_to_lead.yaml"
 INTEGRATION_ID = "bench_login_review"
 CONN_ID = "salesforce_sandbox"
 EXPORT_DATE = date(2026, 11, 24)
