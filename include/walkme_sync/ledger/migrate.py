@@ -81,8 +81,9 @@ def _upgrade_sqlite(engine: sa.Engine, head: str) -> None:
             with engine.begin() as connection:
                 _upgrade(connection, head)
             return
-        except sa.exc.OperationalError:
-            # Another process is migrating the same file ("database is locked", "table exists").
+        except (sa.exc.OperationalError, sa.exc.IntegrityError):
+            # Another process migrated the same file meanwhile ("database is locked", "table
+            # exists", the version row already there): SQLite DDL does not wait for it.
             with engine.connect() as connection:
                 if current_revision(connection) == head:
                     return
