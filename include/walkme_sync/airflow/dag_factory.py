@@ -11,13 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pendulum
-from airflow.sdk import DAG, Param, TriggerRule, chain, task
+from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, chain, task
 
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
 from include.walkme_sync.locations import DAG_ID_PREFIX
 
-START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")  # fixed: a moving start date re-versions DAGs
 # Task ids (what the Airflow UI shows) and the pipeline step each one runs, in order.
 STEP_TASKS = (
     ("extract_report", "extract"),
@@ -25,6 +23,8 @@ STEP_TASKS = (
     ("match_keys", "match"),
     ("upsert", "upsert"),
 )
+#: Schedules that are not cron times (the other presets, like @daily, are).
+NOT_CRON_PRESETS = frozenset({"@once", "@continuous"})
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "walkme-sync",
     "retries": 2,
@@ -53,9 +53,9 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
     integration_id, config_file = config.id, config.source_file
     with DAG(
         dag_id=config.dag_id,
+        dag_display_name=config.name,
         description=f"{config.name}: {config.report.name} -> {config.object.name}",
-        schedule=config.schedule if config.active else None,
-        start_date=START_DATE,
+        schedule=_schedule(config),
         catchup=False,
         max_active_runs=1,
         is_paused_upon_creation=not config.active,
@@ -92,6 +92,21 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
     return dag
 
 
+def _schedule(config: IntegrationConfig) -> CronTriggerTimetable | str | None:
+    """The cron schedule in UTC; None for an inactive integration (it only runs when triggered).
+
+    No `start_date`: with one, Airflow runs the most recent past interval as soon as a DAG appears
+    (a new config, or one re-created after "Delete Dag" in the UI), writing before anyone could
+    dry-run it. Without one, a new DAG's first run is its next scheduled time after it appears.
+    An explicit timetable keeps that true whatever `[scheduler] create_cron_data_intervals` says.
+    """
+    if not config.active or config.schedule is None:
+        return None
+    if config.schedule in NOT_CRON_PRESETS:
+        return config.schedule
+    return CronTriggerTimetable(config.schedule, timezone="UTC")
+
+
 def _step_task(task_id: str, step: str, integration_id: str, config_file: str) -> Any:
     """One pipeline step as a TaskFlow task (in the DAG being built); returns its output."""
 
@@ -112,7 +127,6 @@ def build_invalid_config_dag(file: str, problems: list[ConfigProblem], dag_file:
         dag_id=f"{DAG_ID_PREFIX}invalid__{stem}",
         description=f"INVALID integration config {file}",
         schedule=None,
-        start_date=START_DATE,
         catchup=False,
         tags=["walkme-sync", "config-error"],
         doc_md="## Invalid integration config\n\n"

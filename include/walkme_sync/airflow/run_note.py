@@ -22,15 +22,18 @@ TIMEOUT_SECONDS = 10
 
 
 def note_text(summary: dict[str, Any]) -> str:
-    """`Completed · written 182 · unmatched 17 · ambiguous 1 · 3 API calls (dry run)`."""
-    parts = [str(summary["status"])]
+    """`Completed · written 182 · unmatched 17 · ambiguous 1 · 3 API calls`.
+
+    A dry run reads `Dry run · Completed · would write 3 · ...`: never "written".
+    """
+    parts = (
+        ["Dry run", str(summary["status"])] if summary.get("dry_run") else [str(summary["status"])]
+    )
     for bucket in BUCKETS_AS_SHOWN:
         if summary.get(bucket):
-            parts.append(f"{bucket} {summary[bucket]}")
+            parts.append(f"{bucket.label} {summary[bucket]}")
     parts.append(f"{summary.get('api_calls', 0)} API calls")
     text = " · ".join(parts)
-    if summary.get("dry_run"):
-        text += " (dry run: nothing written)"
     if summary.get("message"):
         text += f"\n{summary['message']}"
     return text[:NOTE_LIMIT]

@@ -59,15 +59,16 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
     stop_reason = _stop_reason(failure, missing_steps)
     unaccounted = _unaccounted_rows(ctx, outcomes)
     if len(unaccounted):
-        # Rows the run never reached are not lost: they are failed, with the reason the run stopped.
+        # Rows the run never reached are not lost: they are not attempted, with the reason the run
+        # stopped.
         outcomes = pd.concat(
             [
                 outcomes,
                 outcome_frame(
                     rows=unaccounted[ROW],
                     keys=unaccounted["key"],
-                    bucket=Bucket.FAILED,
-                    reasons=[f"not written: {stop_reason}"] * len(unaccounted),
+                    bucket=Bucket.NOT_ATTEMPTED,
+                    reasons=[f"not attempted: {stop_reason}"] * len(unaccounted),
                     error_codes=["RUN_STOPPED"] * len(unaccounted),
                 ),
             ],
