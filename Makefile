@@ -19,7 +19,7 @@ export AIRFLOW_PORT ?= 8080
 DEMO_INTEGRATIONS := $(CURDIR)/demo/integrations
 run sync validate: export WALKME_SYNC_INTEGRATIONS_DIR ?= $(DEMO_INTEGRATIONS)
 
-.PHONY: help install run test lint typecheck pytest emulator sync validate benchmark clean
+.PHONY: help install browser run test lint typecheck pytest emulator sync validate benchmark clean
 
 help:
 	@echo "make run                    start the local Salesforce and Airflow (UI) with the demo integrations"
@@ -47,7 +47,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+# The browser tests (tests/ui/) need Debian's chromium; installed once, only when missing.
+browser:
+	bash scripts/install_browser.sh
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 run: $(STAMP)

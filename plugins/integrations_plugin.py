@@ -1,51 +1,42 @@
-"""Airflow UI plugin: an "Integrations" page listing every sync like the original product did.
+"""Airflow UI plugin: the product's console inside the Airflow UI.
 
-Mounted as a FastAPI app at /integrations (HTML) and /integrations/api (JSON), shown in the UI's
-Browse menu through an external view. Both routes require an authenticated Airflow user.
+* **Integrations** (left navigation): every integration with its Airflow state (active/paused),
+  last run, status and counts, and the original product's actions: Run now, Dry run,
+  Pause/Resume, Log and Config. Invalid config files are listed with their problems.
+* **Sync report** (a tab on every DAG run page): where each report row of that run ended, the rows
+  that were not written and why, a dry run's changes field by field, the data-quality checks and
+  the API calls used. Other DAGs' runs answer "not a sync".
+
+Both are served by the FastAPI app mounted at /integrations (`include/walkme_sync/airflow/
+console_app.py`); every route needs a signed-in Airflow user and shows only DAGs that user may
+read. Importing this file loads FastAPI only: the rest loads when a page is requested.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI
-from fastapi.responses import HTMLResponse
 
-
-def _require_user() -> Any:
-    from airflow.api_fastapi.core_api.security import get_user
-
-    return Depends(get_user)
-
-
-def create_app() -> FastAPI:
-    app = FastAPI(title="WalkMe sync integrations", dependencies=[_require_user()])
-
-    @app.get("/", response_class=HTMLResponse)
-    def integrations_page() -> str:
-        from include.walkme_sync.airflow.overview import integration_rows, render_html
-
-        return render_html(integration_rows())
-
-    @app.get("/api")
-    def integrations_json() -> list[dict[str, Any]]:
-        from include.walkme_sync.airflow.overview import integration_rows, rows_as_json
-
-        return rows_as_json(integration_rows())
-
-    return app
+from include.walkme_sync.airflow.console import SYNC_REPORT_ROUTE
+from include.walkme_sync.airflow.console_app import MOUNT, create_app
 
 
 class WalkMeSyncPlugin(AirflowPlugin):
     name = "walkme_sync"
-    fastapi_apps = [{"app": create_app(), "url_prefix": "/integrations", "name": "Integrations"}]
+    fastapi_apps = [{"app": create_app(), "url_prefix": MOUNT, "name": "Integrations"}]
     external_views = [
         {
             "name": "Integrations",
-            "href": "/integrations/",
+            "href": f"{MOUNT}/",
             "destination": "nav",
-            "category": "browse",
+            "nav_top_level": True,
+            "icon": f"{MOUNT}/static/icon.svg",
             "url_route": "integrations",
-        }
+        },
+        {
+            # The UI fills in the run's DAG id and run id when it opens the tab.
+            "name": "Sync report",
+            "href": f"{MOUNT}/report/{{DAG_ID}}/{{RUN_ID}}",
+            "destination": "dag_run",
+            "url_route": SYNC_REPORT_ROUTE,
+        },
     ]

@@ -131,15 +131,60 @@ class Ledger:
             if (runs := self.runs(integration_id, limit=1))
         }
 
-    def row_problems(self, run_pk: int) -> list[dict[str, Any]]:
-        """Row problems of one run, in report order."""
+    def newest_run_per_integration(self) -> dict[str, dict[str, Any]]:
+        """Each integration's newest recorded run, for every integration the ledger knows.
+
+        Integrations whose YAML file was removed are still here: their history stays readable.
+        """
+        newest = (
+            sa.select(sa.func.max(runs_table.c.id))
+            .group_by(runs_table.c.integration_id)
+            .scalar_subquery()
+        )
+        query = sa.select(runs_table).where(runs_table.c.id.in_(newest))
+        with self.engine.connect() as conn:
+            return {row.integration_id: dict(row._mapping) for row in conn.execute(query)}
+
+    def run_attempts(self, dag_id: str, dag_run_id: str) -> list[dict[str, Any]]:
+        """Every recorded attempt of one DAG run, newest first (re-created DAGs repeat run ids)."""
         query = (
-            sa.select(row_problems_table)
-            .where(row_problems_table.c.run_id == run_pk)
-            .order_by(row_problems_table.c.row_number)
+            sa.select(runs_table)
+            .where(runs_table.c.dag_id == dag_id, runs_table.c.dag_run_id == dag_run_id)
+            .order_by(runs_table.c.started_at.desc(), runs_table.c.id.desc())
         )
         with self.engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
+
+    def row_problems(
+        self,
+        run_pk: int,
+        *,
+        bucket: str | None = None,
+        text: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Row problems of one run in report order; optionally one bucket, rows whose key, reason
+        or error code contain `text` (any case), the first `limit`."""
+        query = (
+            sa.select(row_problems_table)
+            .where(*_problem_filters(run_pk, bucket, text))
+            .order_by(row_problems_table.c.row_number, row_problems_table.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def count_row_problems(
+        self, run_pk: int, *, bucket: str | None = None, text: str | None = None
+    ) -> int:
+        """How many row problems `row_problems` would return without a limit."""
+        query = (
+            sa.select(sa.func.count())
+            .select_from(row_problems_table)
+            .where(*_problem_filters(run_pk, bucket, text))
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     @staticmethod
     def _delete_same_attempt(conn: sa.Connection, values: dict[str, Any]) -> None:
@@ -162,3 +207,22 @@ def _run_values(run: RunRecord) -> dict[str, Any]:
     for bucket in BUCKETS:
         values[bucket] = int(run.counts.get(bucket, 0))
     return values
+
+
+def _problem_filters(run_pk: int, bucket: str | None, text: str | None) -> list[Any]:
+    table = row_problems_table
+    filters: list[Any] = [table.c.run_id == run_pk]
+    if bucket:
+        filters.append(table.c.bucket == bucket)
+    if text:
+        # LIKE wildcards in what the user typed are literal characters.
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        filters.append(
+            sa.or_(
+                *(
+                    sa.func.lower(column).like(pattern.lower(), escape="\\")
+                    for column in (table.c.key, table.c.reason, table.c.error_code)
+                )
+            )
+        )
+    return filters

@@ -48,6 +48,9 @@ class MatchSummary:
     ambiguous: int
     match_rate: float
     api_calls: int
+    #: The org's daily API usage after this step, "used/limit" (Sforce-Limit-Info); the Sync
+    #: report shows it even for a dry run, whose upsert step sends nothing.
+    daily_api_usage: str | None = None
 
 
 def match_step(ctx: RunContext) -> dict[str, Any]:
@@ -72,6 +75,11 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
             ambiguous=int((result.outcomes["bucket"] == Bucket.AMBIGUOUS).sum()),
             match_rate=round(match_rate, 4),
             api_calls=session.meter.calls,
+            daily_api_usage=(
+                None
+                if session.meter.daily_limit is None
+                else f"{session.meter.daily_used}/{session.meter.daily_limit}"
+            ),
         )
     )
     log.info("Match: %s", json.dumps(summary))
