@@ -69,8 +69,7 @@ class AirflowServer:
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "4",
                 "AIRFLOW__CORE__AUTH_MANAGER": (
-                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager."
-                    "SimpleAuthManager"
+                    "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
                 ),
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": users,
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(
@@ -108,9 +107,7 @@ class AirflowServer:
         env = self.env()
         airflow = str(Path(sys.executable).parent / "airflow")
         with (self.home / "db-migrate.log").open("wb") as log:
-            subprocess.run(
-                [airflow, "db", "migrate"], env=env, stdout=log, stderr=log, check=True
-            )
+            subprocess.run([airflow, "db", "migrate"], env=env, stdout=log, stderr=log, check=True)
         for name in COMPONENTS:
             command = [airflow, name]
             if name == "api-server":

@@ -187,9 +187,7 @@ def open_report_from_log(page: Any, world: UiWorld, position: int) -> Any:
     return report
 
 
-def test_sync_report_of_the_dry_run(
-    admin_page: Any, world: UiWorld, screenshots: Path
-) -> None:
+def test_sync_report_of_the_dry_run(admin_page: Any, world: UiWorld, screenshots: Path) -> None:
     report = open_report_from_log(admin_page, world, position=1)
     dry = next(run for run in ledger(world).runs(LOGINS) if run["dry_run"])
 

@@ -17,9 +17,12 @@ DEMO = ROOT / "demo"
 INTEGRATION_IDS = ("login_review_to_lead", "nps_to_contact")
 BROKEN_FILE = "broken_logins.yaml"
 # The seed's mistake: '#' is not legal in an API name; validation says so and suggests the fix.
-BROKEN_CONFIG = (DEMO / "integrations" / "login_review_to_lead.yaml").read_text().replace(
-    "id: login_review_to_lead", "id: broken_logins"
-).replace("WalkMe_Logins_Last_30_Days__c", "WalkMe_#_Logins_last_30_days")
+BROKEN_CONFIG = (
+    (DEMO / "integrations" / "login_review_to_lead.yaml")
+    .read_text()
+    .replace("id: login_review_to_lead", "id: broken_logins")
+    .replace("WalkMe_Logins_Last_30_Days__c", "WalkMe_#_Logins_last_30_days")
+)
 
 
 class UiWorld:

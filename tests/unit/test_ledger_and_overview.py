@@ -1,17 +1,14 @@
-"""The run ledger (real SQLite) and the Integrations list view built from configs + ledger."""
+"""The run ledger (real SQLite) and the run note."""
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from include.walkme_sync.airflow.overview import integration_rows, render_html
 from include.walkme_sync.ledger import Ledger, RowProblem, RunRecord
 
-ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
 
 
@@ -59,34 +56,6 @@ def test_recording_the_same_dag_run_again_replaces_it(tmp_path: Path) -> None:
     (run,) = ledger.runs()
     assert (run["status"], run["written"], run["failed"]) == ("Completed", 2, 0)
     assert ledger.row_problems(run_pk) == []
-
-
-def test_overview_lists_last_runs_and_invalid_configs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    folder = tmp_path / "integrations"
-    folder.mkdir()
-    shutil.copy(ROOT / "demo/integrations/login_review_to_lead.yaml", folder)
-    shutil.copy(ROOT / "demo/integrations/nps_to_contact.yaml", folder)
-    (folder / "broken.yaml").write_text("id: broken\nname: [unclosed\n")
-    monkeypatch.setenv("WALKME_SYNC_INTEGRATIONS_DIR", str(folder))
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    ledger.record_run(run_record("run-1", written=3, unmatched=1), [])
-
-    rows = {row.name: row for row in integration_rows(ledger)}
-
-    login = rows["Login Review -> Lead"]
-    assert (login.status, login.last_run, login.counts) == (
-        "Completed",
-        "2026-11-24 08:00:00 UTC",
-        "written 3, unmatched 1",
-    )
-    assert rows["NPS -> Contact"].status == "Never run"
-    broken = next(row for row in rows.values() if row.status == "Invalid config")
-    assert broken.problems and "broken.yaml" in broken.name
-    page = render_html(list(rows.values()))
-    assert 'href="/dags/walkme_sync__login_review_to_lead" target="_top"' in page
-    assert "Invalid config" in page
 
 
 def test_ledger_database_comes_from_the_walkme_ledger_connection(

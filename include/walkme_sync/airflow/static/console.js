@@ -188,6 +188,9 @@
     try {
       const response = await fetch(url, { credentials: "same-origin" });
       box.innerHTML = response.ok ? await response.text() : `<p class="reason">${response.status} ${response.statusText}</p>`;
+      // A config's first flagged line (the one its first problem names) comes into view.
+      const flagged = box.querySelector("pre.yaml .line.flagged");
+      if (flagged) flagged.closest("pre").scrollTop = Math.max(flagged.offsetTop - 80, 0);
     } catch (error) {
       box.textContent = String(error);
     }
