@@ -1,6 +1,6 @@
 """`make run` helper: wait until the local Airflow answers, then say where it is and when it syncs.
 
-  python scripts/airflow_ready.py emulator FILE TIMEOUT    the emulator's first line (JSON) -> proxy URL
+  python scripts/airflow_ready.py emulator FILE TIMEOUT      prints the emulator's proxy URL
   python scripts/airflow_ready.py airflow URL USER PASSWORD TIMEOUT [PID...]
 
 `airflow` waits for the API server to report the metadata DB, the scheduler and the DAG processor
@@ -76,7 +76,8 @@ def wait_for_airflow(
             if all((health.get(part) or {}).get("status") == "healthy" for part in HEALTHY):
                 token = token_for(base, user, password)
                 dags = get_json(f"{base}/api/v2/dags?dag_id_pattern={DAG_PREFIX}&limit=500", token)
-                found = [d for d in dags["dags"] if not d["dag_id"].startswith(f"{DAG_PREFIX}invalid__")]
+                invalid = f"{DAG_PREFIX}invalid__"
+                found = [d for d in dags["dags"] if not d["dag_id"].startswith(invalid)]
                 if found:
                     return found
         except (urllib.error.URLError, OSError, ValueError, KeyError):

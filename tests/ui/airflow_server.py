@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
 #: user -> (password, SimpleAuthManager role): an admin, and a viewer who may read but not act.
 USERS = {"admin": ("admin", "admin"), "viewer": ("viewer", "viewer")}
-STOP_SECONDS = 20
+STOP_SECONDS = 10
 
 
 def free_port() -> int:
