@@ -72,7 +72,9 @@ def run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]
             raise
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException(str(exc)) from exc
+        # `from None`: a handled failure's log ends with its message and what to do, not with
+        # the chained traceback of an error we already explained (real bugs keep theirs).
+        raise AirflowFailException(str(exc)) from None
 
 
 def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
@@ -90,7 +92,7 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     except SyncError as exc:
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException(str(exc)) from exc
+        raise AirflowFailException(str(exc)) from None
     ctx = context_from_airflow(integration_id, config_file, get_current_context())
     summary = record_step(ctx)
     print("::group::Run summary")
