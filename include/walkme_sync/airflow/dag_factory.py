@@ -37,7 +37,10 @@ DEFAULT_ARGS: dict[str, Any] = {
 def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
     """Every valid config yields its DAG; every invalid file yields a placeholder showing why."""
     result = load_integrations(folder)
-    dags = [build_integration_dag(config, dag_file) for config in result.integrations]
+    dags = [
+        build_integration_dag(config, dag_file, result.problems.get(config.source_file, []))
+        for config in result.integrations
+    ]
     for file, problems in sorted(result.problems.items()):
         errors = [problem for problem in problems if problem.severity == "error"]
         if errors:
@@ -48,8 +51,13 @@ def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
     return dags
 
 
-def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
-    """extract_report -> validate_report -> match_keys -> upsert -> record_run."""
+def build_integration_dag(
+    config: IntegrationConfig, dag_file: str, warnings_: list[ConfigProblem] | None = None
+) -> DAG:
+    """extract_report -> validate_report -> match_keys -> upsert -> record_run.
+
+    `warnings_` (the config file's warnings) are shown in the DAG's docs, where people look.
+    """
     integration_id, config_file = config.id, config.source_file
     with DAG(
         dag_id=config.dag_id,
@@ -61,7 +69,7 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
         is_paused_upon_creation=not config.active,
         default_args=DEFAULT_ARGS,
         tags=_tags(config),
-        doc_md=integration_doc(config),
+        doc_md=integration_doc(config, warnings_ or []),
         params={
             "dry_run": Param(
                 False,
@@ -158,8 +166,8 @@ def _tags(config: IntegrationConfig) -> list[str]:
     return tags
 
 
-def integration_doc(config: IntegrationConfig) -> str:
-    """The original product's list view, as the DAG's documentation."""
+def integration_doc(config: IntegrationConfig, warnings_: list[ConfigProblem] | None = None) -> str:
+    """The original product's list view, as the DAG's documentation (config warnings first)."""
     rows = "\n".join(
         f"| `{mapping.column}` | `{mapping.field}` | {mapping.null_policy} |"
         for mapping in config.mappings
@@ -170,8 +178,15 @@ def integration_doc(config: IntegrationConfig) -> str:
     schedule = config.schedule if config.active else "not scheduled"
     environment = f"{config.environment} (`{config.conn_id}`)"
     report, sobject = config.report.name, config.object.name
+    notice = ""
+    if warnings_:
+        listed = "\n".join(f"- {problem}" for problem in warnings_)
+        notice = (
+            f"**Config warnings** (the integration runs; fix them when you can):\n\n{listed}\n\n"
+        )
     return f"""## {config.name}
 
+{notice}
 | Id | Report | Object | Environment | Active | Schedule (UTC) |
 |---|---|---|---|---|---|
 | `{config.id}` | {report} | {sobject} | {environment} | {active} | `{schedule}` |
