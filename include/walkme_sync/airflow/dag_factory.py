@@ -67,6 +67,7 @@ def build_integration_dag(
         schedule=_schedule(config),
         catchup=False,
         max_active_runs=1,
+        dagrun_timeout=_timeout(config),
         is_paused_upon_creation=not config.active,
         default_args=DEFAULT_ARGS,
         tags=_tags(config),
@@ -117,6 +118,11 @@ def _schedule(config: IntegrationConfig) -> CronTriggerTimetable | str | None:
     if config.schedule in NOT_CRON_PRESETS:
         return config.schedule
     return CronTriggerTimetable(config.schedule, timezone="UTC")
+
+
+def _timeout(config: IntegrationConfig) -> timedelta | None:
+    minutes = config.thresholds.run_timeout_minutes
+    return None if minutes is None else timedelta(minutes=minutes)
 
 
 def _step_task(task_id: str, step: str, integration_id: str, config_file: str) -> Any:

@@ -85,6 +85,7 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     """
     from airflow.sdk import get_current_context
 
+    from include.walkme_sync.airflow.alerts import send_alerts
     from include.walkme_sync.airflow.run_note import note_text, set_run_note
     from include.walkme_sync.steps.record import record_step
 
@@ -103,6 +104,7 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     print("::endgroup::")
     print("RUN SUMMARY " + json.dumps(summary, default=str))
     set_run_note(ctx.dag_id, ctx.run_id, note_text(summary))
+    send_alerts(ctx.integration, summary, context)
     if summary["status"] == RunStatus.COMPLETED and emit_changes_event(
         ctx.integration, summary, context["outlet_events"]
     ):
