@@ -145,3 +145,19 @@ def test_a_new_or_re_created_integration_first_runs_at_its_next_scheduled_time(
     assert first.run_after > before, "a past interval would run (and write) at once"
     assert first.run_after - before <= timedelta(days=1)
     assert (first.run_after.hour, first.run_after.minute) == (8, 0)
+
+
+def test_config_warnings_show_in_the_dags_docs(tmp_path: Path) -> None:
+    import yaml
+
+    from include.walkme_sync.airflow.dag_factory import build_all
+    from tests.configs import LOGIN_REVIEW_TO_LEAD
+
+    config = dict(LOGIN_REVIEW_TO_LEAD, id="warned")
+    config["mappings"] = [{"column": "Logins in Past 30 days", "field": "Login_Count__c"}]
+    (tmp_path / "warned.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    (dag,) = build_all(str(tmp_path / "integrations.py"), tmp_path)
+
+    assert "**Config warnings**" in dag.doc_md
+    assert "Login_Count__c" in dag.doc_md.split("**Config warnings**", 1)[1]

@@ -107,7 +107,12 @@ class SyncHarness:
         return RunResult(state=str(dag_run.state), summary=summary)
 
     def run_dag(
-        self, integration_id: str, *, dry_run: bool = False, full_sync: bool = False
+        self,
+        integration_id: str,
+        *,
+        dry_run: bool = False,
+        full_sync: bool = False,
+        logical_date: Any = None,
     ) -> Any:
         """Run this integration's DAG once through `dag.test()`; returns the DAG run."""
         from include.walkme_sync.airflow.dag_factory import build_all
@@ -117,7 +122,8 @@ class SyncHarness:
         for task in dag.tasks:
             # A failing test should fail now, not after Airflow's production retry delays.
             task.retries = 0
-        return dag.test(run_conf={"dry_run": dry_run, "full_sync": full_sync})
+        when = {} if logical_date is None else {"logical_date": logical_date}
+        return dag.test(run_conf={"dry_run": dry_run, "full_sync": full_sync}, **when)
 
     @staticmethod
     def task_states(dag_run: Any) -> dict[str, str]:

@@ -92,3 +92,25 @@ def test_many_workers_with_a_local_root_fail_at_once_and_write_nothing(
     output = "".join(capfd.readouterr())
     assert "executor CeleryExecutor" in output
     assert "Set WALKME_SYNC_STORAGE_ROOT to object storage" in output
+
+
+def test_deleting_the_dag_in_the_ui_keeps_every_ledger_row(
+    harness: SyncHarness, sf_emulator: Any
+) -> None:
+    """ "Delete Dag" (the UI's call), then the DAG is back and repeats the run id: history stays."""
+    from datetime import UTC, datetime
+
+    from airflow.api.common.delete_dag import delete_dag
+
+    seed_leads(sf_emulator, ["ana@example.com", "bo@example.com"])
+    harness.write_config("deleted")
+    harness.write_export("deleted", ROWS)
+    logical_date = datetime(2026, 11, 24, 8, tzinfo=UTC)
+
+    first = harness.run_dag("deleted", logical_date=logical_date)
+    delete_dag("walkme_sync__deleted")  # what the UI's Delete Dag button calls
+    again = harness.run_dag("deleted", logical_date=logical_date)
+
+    runs = Ledger().runs("deleted")
+    assert sorted((run["written"], run["unchanged"]) for run in runs) == [(0, 2), (2, 0)]
+    assert {run["dag_run_id"] for run in runs} == {first.run_id, again.run_id}

@@ -121,6 +121,25 @@ def test_a_dag_not_parsed_yet_and_a_run_in_flight(folder: Path, tmp_path: Path) 
     assert nps.airflow_state == "Waiting for Airflow" and not nps.in_airflow
 
 
+def test_a_paused_integration_that_missed_its_time_says_resuming_runs_it(folder: Path) -> None:
+    due = START + timedelta(days=1)
+    states = {
+        LOGINS_DAG: DagState(LOGINS_DAG, is_paused=True, next_run=due),
+        NPS_DAG: DagState(NPS_DAG, is_paused=True, next_run=due + timedelta(days=9)),
+    }
+    result = load_integrations()
+    access = everything(dag_ids_of(result, {}))
+
+    console = build_console(result, {}, states, access, now=due + timedelta(days=3))
+
+    logins, nps = console.integrations
+    assert logins.missed_run == "2026-11-25 08:00 UTC"
+    assert nps.missed_run is None  # its time has not come yet
+    html = render("console_table.html", console=console, folder="x", base="/i", airflow="")
+    assert 'data-missed="2026-11-25 08:00 UTC"' in html
+    assert "resuming runs it" in html
+
+
 def test_removed_integrations_keep_their_history(folder: Path, tmp_path: Path) -> None:
     """Deleting an integration = removing its YAML file: its runs stay readable."""
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")

@@ -103,6 +103,9 @@ class IntegrationView:
     airflow_state: str  # Active | Paused | Waiting for Airflow (not parsed yet)
     next_run: str | None
     last_run: RunView | None
+    #: A paused integration whose scheduled time passed while it was paused: Airflow runs it once
+    #: for that time as soon as it is resumed (a real run), which the page says before resuming.
+    missed_run: str | None = None
     warnings: tuple[str, ...] = ()
     can_trigger: bool = False
     can_pause: bool = False
@@ -162,12 +165,14 @@ def build_console(
     ledger_runs: Mapping[str, Mapping[str, Any]],
     dag_states: Mapping[str, DagState],
     access: Access,
+    now: datetime | None = None,
 ) -> Console:
     """The page's rows, only those whose DAG the user may read.
 
     `ledger_runs` is each integration's newest recorded run (`Ledger.newest_run_per_integration`).
     """
     titles = _report_titles()
+    now = now or datetime.now(UTC)
     console = Console()
     for config in sorted(result.integrations, key=lambda c: c.name.lower()):
         if config.dag_id not in access.readable:
@@ -192,6 +197,7 @@ def build_console(
                     if state and not state.is_paused
                     else None
                 ),
+                missed_run=_missed_run(state, config, now),
                 last_run=runs[0] if runs else None,
                 warnings=tuple(
                     str(p)
@@ -237,6 +243,13 @@ def _invalid_view(file: str, result: LoadResult, dag_id: str) -> InvalidConfigVi
         errors=tuple(str(p) for p in problems if p.severity == "error"),
         warnings=tuple(str(p) for p in problems if p.severity == "warning"),
     )
+
+
+def _missed_run(state: DagState | None, config: IntegrationConfig, now: datetime) -> str | None:
+    if state is None or not state.is_paused or not config.active or state.next_run is None:
+        return None
+    due = as_utc(state.next_run)
+    return format_utc(due, "%Y-%m-%d %H:%M UTC") if due <= now else None
 
 
 def _airflow_state(state: DagState | None) -> str:

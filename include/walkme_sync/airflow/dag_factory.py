@@ -11,8 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, chain, task
+from airflow.sdk import DAG, AssetAlias, CronTriggerTimetable, Param, TriggerRule, chain, task
 
+from include.walkme_sync.airflow.assets import changes_alias
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
 from include.walkme_sync.locations import DAG_ID_PREFIX
 
@@ -37,7 +38,10 @@ DEFAULT_ARGS: dict[str, Any] = {
 def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
     """Every valid config yields its DAG; every invalid file yields a placeholder showing why."""
     result = load_integrations(folder)
-    dags = [build_integration_dag(config, dag_file) for config in result.integrations]
+    dags = [
+        build_integration_dag(config, dag_file, result.problems.get(config.source_file, []))
+        for config in result.integrations
+    ]
     for file, problems in sorted(result.problems.items()):
         errors = [problem for problem in problems if problem.severity == "error"]
         if errors:
@@ -48,8 +52,13 @@ def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
     return dags
 
 
-def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
-    """extract_report -> validate_report -> match_keys -> upsert -> record_run."""
+def build_integration_dag(
+    config: IntegrationConfig, dag_file: str, warnings_: list[ConfigProblem] | None = None
+) -> DAG:
+    """extract_report -> validate_report -> match_keys -> upsert -> record_run.
+
+    `warnings_` (the config file's warnings) are shown in the DAG's docs, where people look.
+    """
     integration_id, config_file = config.id, config.source_file
     with DAG(
         dag_id=config.dag_id,
@@ -58,10 +67,11 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
         schedule=_schedule(config),
         catchup=False,
         max_active_runs=1,
+        dagrun_timeout=_timeout(config),
         is_paused_upon_creation=not config.active,
         default_args=DEFAULT_ARGS,
         tags=_tags(config),
-        doc_md=integration_doc(config),
+        doc_md=integration_doc(config, warnings_ or []),
         params={
             "dry_run": Param(
                 False,
@@ -80,8 +90,11 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
         ]
 
         # Runs whatever happened upstream, so failed syncs are recorded too; retried only once
-        # because the ledger write replaces the run's rows.
-        @task(task_id="record_run", trigger_rule=TriggerRule.ALL_DONE, retries=1)
+        # because the ledger write replaces the run's rows. Its outlet is an alias: a run that
+        # wrote records attaches an event for the object's asset to it; other runs attach none.
+        alias: AssetAlias = changes_alias(config)
+
+        @task(task_id="record_run", trigger_rule=TriggerRule.ALL_DONE, retries=1, outlets=[alias])
         def record_run() -> dict[str, Any]:
             from include.walkme_sync.airflow.tasks import record_run as record
 
@@ -105,6 +118,11 @@ def _schedule(config: IntegrationConfig) -> CronTriggerTimetable | str | None:
     if config.schedule in NOT_CRON_PRESETS:
         return config.schedule
     return CronTriggerTimetable(config.schedule, timezone="UTC")
+
+
+def _timeout(config: IntegrationConfig) -> timedelta | None:
+    minutes = config.thresholds.run_timeout_minutes
+    return None if minutes is None else timedelta(minutes=minutes)
 
 
 def _step_task(task_id: str, step: str, integration_id: str, config_file: str) -> Any:
@@ -158,8 +176,8 @@ def _tags(config: IntegrationConfig) -> list[str]:
     return tags
 
 
-def integration_doc(config: IntegrationConfig) -> str:
-    """The original product's list view, as the DAG's documentation."""
+def integration_doc(config: IntegrationConfig, warnings_: list[ConfigProblem] | None = None) -> str:
+    """The original product's list view, as the DAG's documentation (config warnings first)."""
     rows = "\n".join(
         f"| `{mapping.column}` | `{mapping.field}` | {mapping.null_policy} |"
         for mapping in config.mappings
@@ -170,8 +188,15 @@ def integration_doc(config: IntegrationConfig) -> str:
     schedule = config.schedule if config.active else "not scheduled"
     environment = f"{config.environment} (`{config.conn_id}`)"
     report, sobject = config.report.name, config.object.name
+    notice = ""
+    if warnings_:
+        listed = "\n".join(f"- {problem}" for problem in warnings_)
+        notice = (
+            f"**Config warnings** (the integration runs; fix them when you can):\n\n{listed}\n\n"
+        )
     return f"""## {config.name}
 
+{notice}
 | Id | Report | Object | Environment | Active | Schedule (UTC) |
 |---|---|---|---|---|---|
 | `{config.id}` | {report} | {sobject} | {environment} | {active} | `{schedule}` |

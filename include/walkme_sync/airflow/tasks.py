@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
+from include.walkme_sync.airflow.assets import emit_changes_event
 from include.walkme_sync.airflow.deployment import check_deployment
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.loading import load_integration_for_run
@@ -72,7 +73,9 @@ def run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]
             raise
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException(str(exc)) from exc
+        # `from None`: a handled failure's log ends with its message and what to do, not with
+        # the chained traceback of an error we already explained (real bugs keep theirs).
+        raise AirflowFailException(str(exc)) from None
 
 
 def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
@@ -82,6 +85,7 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     """
     from airflow.sdk import get_current_context
 
+    from include.walkme_sync.airflow.alerts import send_alerts
     from include.walkme_sync.airflow.run_note import note_text, set_run_note
     from include.walkme_sync.steps.record import record_step
 
@@ -90,8 +94,9 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     except SyncError as exc:
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException(str(exc)) from exc
-    ctx = context_from_airflow(integration_id, config_file, get_current_context())
+        raise AirflowFailException(str(exc)) from None
+    context = get_current_context()
+    ctx = context_from_airflow(integration_id, config_file, context)
     summary = record_step(ctx)
     print("::group::Run summary")
     for key, value in summary.items():
@@ -99,6 +104,11 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     print("::endgroup::")
     print("RUN SUMMARY " + json.dumps(summary, default=str))
     set_run_note(ctx.dag_id, ctx.run_id, note_text(summary))
+    send_alerts(ctx.integration, summary, context)
+    if summary["status"] == RunStatus.COMPLETED and emit_changes_event(
+        ctx.integration, summary, context["outlet_events"]
+    ):
+        print(f"Asset event: {ctx.integration.object.name} records were written.")
     if summary["status"] != RunStatus.COMPLETED:
         from airflow.sdk.exceptions import AirflowFailException
 

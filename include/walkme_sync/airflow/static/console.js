@@ -156,9 +156,11 @@
       ? `Compare the report with Salesforce (${row.env}) and list the changes field by field. Nothing is written.`
       : `Write the report's changed values into Salesforce (${row.env}) now. A dry run shows them first.`;
     if (paused) {
+      text += " The integration is paused, and Airflow starts no run of a paused DAG: it is resumed first";
       text += row.scheduled === "true"
-        ? " The integration is paused, and Airflow starts no run of a paused DAG: it is resumed first, and runs on its schedule again from its next time on."
-        : " The integration is paused, and Airflow starts no run of a paused DAG: it is resumed first (it has no schedule, so it still runs only when triggered).";
+        ? ", and runs on its schedule again."
+        : " (it has no schedule, so it still runs only when triggered).";
+      if (row.missed) text += ` Resuming also starts the scheduled run it missed (${row.missed}), which writes to Salesforce.`;
     }
     const label = `${paused ? "Resume and " : ""}${dry ? "dry-run" : "run now"}`;
     if (!dry || paused) {
@@ -173,10 +175,18 @@
 
   async function pauseAction(kind, row) {
     const pause = kind === "pause";
+    if (!pause && row.missed) {
+      const ok = await confirmAction(
+        `Resume: ${row.name}`,
+        `It was paused over its scheduled time ${row.missed}: Airflow runs it once for that time as soon as it is resumed, writing to Salesforce (${row.env}), then on its schedule. Resume it?`,
+        "Resume",
+      );
+      if (!ok) return;
+    }
     await setPaused(row.dagId, pause);
     toast(pause
       ? `${row.name} is paused: no scheduled run starts until it is resumed.`
-      : `${row.name} is active again: it runs at its next scheduled time (never for a past one).`);
+      : `${row.name} is active again: it runs on its schedule.`);
   }
 
   async function openOverlay(title, url) {
