@@ -16,4 +16,4 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 echo "Installing Debian's chromium package for the browser tests..."
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
-$SUDO apt-get install -y -q --no-install-recommends chromium
+$SUDO apt-get install -y -q chromium
