@@ -48,7 +48,7 @@ class OrgControls(Protocol):
 class RequestFault:
     """One scripted misbehaviour for the next ``remaining`` matching requests."""
 
-    kind: str  # "fail" | "slow" | "drop" | "expire"
+    kind: str  # "fail" | "slow" | "drop" | "expire" | "exhaust"
     remaining: int
     path_contains: str | None = None
     status: int = 503
@@ -85,6 +85,8 @@ class FaultPlan:
     error: RequestFault | None = None
     #: Invalidate every access token before serving the request (a session expiring mid-run).
     expire_sessions: bool = False
+    #: Use up every org's daily API allocation before serving it (another app ate the quota).
+    exhaust_quota: bool = False
 
 
 class FaultInjector:
@@ -151,6 +153,13 @@ class FaultInjector:
         that request, mid-run, is the first to get 401 INVALID_SESSION_ID."""
         self._add(RequestFault("expire", 1, path_contains, after=after, method=method))
 
+    def exhaust_quota_on(
+        self, path_contains: str | None = None, after: int = 0, method: str | None = None
+    ) -> None:
+        """Use up the daily API allocation of every org when the next matching request arrives
+        (after ``after`` others): that request is the first refused REQUEST_LIMIT_EXCEEDED."""
+        self._add(RequestFault("exhaust", 1, path_contains, after=after, method=method))
+
     def _add(self, fault: RequestFault) -> None:
         with self._lock:
             self._request_faults.append(fault)
@@ -159,7 +168,7 @@ class FaultInjector:
         """Consume the faults that apply to this request (the server calls it once per request)."""
         with self._lock:
             delay = 0.0
-            expire = False
+            org_faults: set[str] = set()
             terminal: RequestFault | None = None
             for fault in self._request_faults:
                 if not fault.matches(method, path):
@@ -168,20 +177,22 @@ class FaultInjector:
                     if fault.take():
                         delay += fault.seconds
                         self.fired["slow"] += 1
-                elif fault.kind == "expire":
-                    expire = fault.take() or expire
+                elif fault.kind in ("expire", "exhaust"):
+                    if fault.take():
+                        org_faults.add(fault.kind)
+                        self.fired[fault.kind] += 1
                 elif terminal is None and fault.take():
                     terminal = fault
-            if expire:
-                self.fired["expire"] += 1
             self._request_faults = [f for f in self._request_faults if f.remaining > 0]
             if terminal is not None:
                 self.fired[terminal.kind] += 1
-        if terminal is None:
-            return FaultPlan(delay_seconds=delay, expire_sessions=expire)
-        if terminal.kind == "drop":
-            return FaultPlan(delay_seconds=delay, drop=True, expire_sessions=expire)
-        return FaultPlan(delay_seconds=delay, error=terminal, expire_sessions=expire)
+        return FaultPlan(
+            delay_seconds=delay,
+            drop=terminal is not None and terminal.kind == "drop",
+            error=terminal if terminal is not None and terminal.kind == "fail" else None,
+            expire_sessions="expire" in org_faults,
+            exhaust_quota="exhaust" in org_faults,
+        )
 
     # --- bulk jobs ----------------------------------------------------------------------------
 
@@ -259,6 +270,7 @@ class FaultInjector:
             "fail_bulk_jobs": self.fail_bulk_jobs,
             "hold_bulk_jobs": self.hold_bulk_jobs,
             "expire_sessions_on": self.expire_sessions_on,
+            "exhaust_quota_on": self.exhaust_quota_on,
             "expire_sessions": self.expire_sessions,
             "exhaust_quota": self.exhaust_quota,
             "set_daily_limit": self.set_daily_limit,

@@ -186,6 +186,9 @@ class EmulatorCore:
             time.sleep(plan.delay_seconds)
         if plan.expire_sessions:
             self.expire_sessions(None)
+        if plan.exhaust_quota:
+            for name in self.orgs:
+                self.exhaust_quota(name)
         if plan.drop:
             raise DropConnection
         if plan.error is not None:
