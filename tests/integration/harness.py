@@ -119,6 +119,7 @@ class SyncHarness:
             dry_run=dry_run,
             full_sync=full_sync,
             logical_date=at,
+            run_after=at,
             retries=retries,
             skip_tasks=skip_tasks,
         )
@@ -133,10 +134,14 @@ class SyncHarness:
         dry_run: bool = False,
         full_sync: bool = False,
         logical_date: Any = None,
+        run_after: Any = None,
         retries: int = 0,
         skip_tasks: tuple[str, ...] = (),
     ) -> Any:
-        """Run this integration's DAG once through `dag.test()`; returns the DAG run."""
+        """Run this integration's DAG once through `dag.test()`; returns the DAG run.
+
+        The run id is made from `run_after` (now, when not given): the same `run_after` twice is
+        the same run."""
         from datetime import timedelta
 
         from include.walkme_sync.airflow.dag_factory import build_all
@@ -149,8 +154,8 @@ class SyncHarness:
             task.retry_delay = timedelta(0)
             task.retry_exponential_backoff = 0
         when = {} if logical_date is None else {"logical_date": logical_date}
-        if logical_date is not None:
-            when["run_after"] = logical_date
+        if run_after is not None:
+            when["run_after"] = run_after
         if skip_tasks:
             when["mark_success_pattern"] = "^(" + "|".join(skip_tasks) + ")$"
         return dag.test(run_conf={"dry_run": dry_run, "full_sync": full_sync}, **when)
