@@ -37,7 +37,8 @@ AIRFLOW_HOOK_USERS = {
     "salesforce/client.py",
     "report/files.py",
     "report/sql.py",
-    "ledger.py",
+    "ledger/location.py",
+    "storage.py",
 }
 
 

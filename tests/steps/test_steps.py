@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -31,6 +30,7 @@ from include.walkme_sync.steps.context import (
 )
 from include.walkme_sync.steps.record import record_step
 from include.walkme_sync.steps.runner import run_step
+from include.walkme_sync.storage import read_frame
 from tests.configs import login_review_raw
 
 DAY = date(2026, 11, 24)
@@ -98,7 +98,7 @@ def test_every_step_in_turn_writes_and_accounts_for_every_row(
     ctx = context(write_config(workspace))
     extracted = run_step(Step.EXTRACT, ctx)
     assert (extracted["rows"], extracted["loaded"], extracted["rejected"]) == (4, 3, 1)
-    assert len(pd.read_parquet(ctx.path(EXTRACTED))) == 3
+    assert len(read_frame(ctx.path(EXTRACTED))) == 3
     run_step(Step.VALIDATE, ctx)
     matched = run_step(Step.MATCH, ctx)
     assert (matched["matched_rows"], matched["unmatched"]) == (2, 1)
@@ -146,7 +146,7 @@ def test_a_writer_stop_is_raised_as_its_own_error_after_the_outcomes_are_saved(
     assert stopped.value.summary["written"] == 0
     assert stopped.value.summary["failed"] == 2
 
-    outcomes = pd.read_parquet(ctx.path(OUTCOME_FILES[Step.UPSERT]))
+    outcomes = read_frame(ctx.path(OUTCOME_FILES[Step.UPSERT]))
     assert set(outcomes["bucket"]) == {Bucket.FAILED}
     assert set(outcomes["error_code"]) == {"API_BUDGET_EXCEEDED"}
     status = read_step_status(ctx.folder, Step.UPSERT)

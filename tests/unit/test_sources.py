@@ -22,6 +22,7 @@ from include.walkme_sync.report.sql import quote_table
 from include.walkme_sync.steps.context import EXTRACTED as EXTRACTED_FILE
 from include.walkme_sync.steps.context import OUTCOME_FILES, Step
 from include.walkme_sync.steps.extract import extract_report
+from include.walkme_sync.storage import storage_root
 from tests.configs import login_review_raw
 
 DAY = date(2026, 11, 24)
@@ -64,7 +65,7 @@ def export(
 def run(
     config: IntegrationConfig, out: Path, run_date: date = DAY
 ) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
-    summary = extract_report(config, load_catalog(), run_date=run_date, out_dir=out)
+    summary = extract_report(config, load_catalog(), run_date=run_date, out_dir=storage_root(out))
     return summary, pd.read_parquet(summary.path), pd.read_parquet(summary.outcomes_path)
 
 

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.errors import ConfigurationError
-from include.walkme_sync.storage import run_dir
+from include.walkme_sync.storage import read_json, remove, run_dir, write_json
+
+if TYPE_CHECKING:
+    from include.walkme_sync.storage import StoragePath
 
 
 class Step(StrEnum):
@@ -57,12 +58,13 @@ class RunContext:
     started_at: datetime
     dry_run: bool = False
     full_sync: bool = False
-    folder: Path = field(init=False)
+    folder: StoragePath = field(init=False)
 
     def __post_init__(self) -> None:
         self.folder = run_dir(self.integration.id, self.run_id)
 
-    def path(self, name: str) -> Path:
+    def path(self, name: str) -> StoragePath:
+        """A file of this run's folder, under the storage root (local or object storage)."""
         return self.folder / name
 
 
@@ -79,26 +81,21 @@ class StepStatus:
         return asdict(self)
 
 
-def save_config_snapshot(folder: Path, config: IntegrationConfig) -> None:
+def save_config_snapshot(folder: StoragePath, config: IntegrationConfig) -> None:
     """Freeze the run's validated config: later steps read this, never the YAML folder.
 
     An edit made while a run is in flight then applies to the next run only, and each task loads
     one small file instead of validating every integration.
     """
-    text = json.dumps(config.model_dump(mode="json"), indent=1)
-    target = folder / CONFIG_SNAPSHOT
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    write_json(folder / CONFIG_SNAPSHOT, config.model_dump(mode="json"))
 
 
-def load_config_snapshot(folder: Path) -> IntegrationConfig | None:
+def load_config_snapshot(folder: StoragePath) -> IntegrationConfig | None:
     """The config frozen by this run's extract step, or None before it ran."""
     path = folder / CONFIG_SNAPSHOT
-    if not path.exists():
-        return None
     try:
-        return IntegrationConfig.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        raw = read_json(path)
+        return None if raw is None else IntegrationConfig.model_validate(raw)
     except ValueError as exc:
         raise ConfigurationError(
             f"The config snapshot {path} of this run cannot be read: {exc}",
@@ -106,25 +103,20 @@ def load_config_snapshot(folder: Path) -> IntegrationConfig | None:
         ) from None
 
 
-def write_step_status(folder: Path, step: Step, status: StepStatus) -> None:
-    """Record a step's outcome (summary or error) next to its files; written atomically."""
-    target = folder / f"step_{step}.json"
-    tmp = target.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(status.to_dict(), default=str, indent=2), encoding="utf-8")
-    tmp.replace(target)
+def write_step_status(folder: StoragePath, step: Step, status: StepStatus) -> None:
+    """Record a step's outcome (summary or error) next to its files; written whole or not at all."""
+    write_json(folder / f"step_{step}.json", status.to_dict())
 
 
-def read_step_status(folder: Path, step: Step) -> StepStatus | None:
+def read_step_status(folder: StoragePath, step: Step) -> StepStatus | None:
     """The status a step recorded, or None when the step never ran."""
-    target = folder / f"step_{step}.json"
-    if not target.exists():
-        return None
-    return StepStatus(**json.loads(target.read_text(encoding="utf-8")))
+    raw = read_json(folder / f"step_{step}.json")
+    return None if raw is None else StepStatus(**raw)
 
 
-def forget_step_and_later(folder: Path, step: Step) -> None:
+def forget_step_and_later(folder: StoragePath, step: Step) -> None:
     """A re-run of a step invalidates what it and the later steps wrote before."""
     steps = list(Step)
     for later in steps[steps.index(step) :]:
-        (folder / f"step_{later}.json").unlink(missing_ok=True)
-        (folder / OUTCOME_FILES[later]).unlink(missing_ok=True)
+        remove(folder / f"step_{later}.json")
+        remove(folder / OUTCOME_FILES[later])

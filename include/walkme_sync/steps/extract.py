@@ -9,8 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -27,6 +26,10 @@ from include.walkme_sync.steps.context import (
     Step,
     save_config_snapshot,
 )
+from include.walkme_sync.storage import write_frame
+
+if TYPE_CHECKING:
+    from include.walkme_sync.storage import StoragePath
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,7 @@ def extract_step(ctx: RunContext) -> dict[str, Any]:
 
 
 def extract_report(
-    config: IntegrationConfig, catalog: Catalog, *, run_date: date, out_dir: Path
+    config: IntegrationConfig, catalog: Catalog, *, run_date: date, out_dir: StoragePath
 ) -> ExtractSummary:
     """Read the integration's report export for ``run_date`` and write typed Parquet files.
 
@@ -72,7 +75,7 @@ def extract_report(
         raw, where = read_file_source(source, report, run_date=run_date)
     else:
         raw, where = read_sql_source(source)
-    return _write_typed(raw, where, config, report, Path(out_dir))
+    return _write_typed(raw, where, config, report, out_dir)
 
 
 def _write_typed(
@@ -80,16 +83,15 @@ def _write_typed(
     where: str,
     config: IntegrationConfig,
     report: ReportDefinition,
-    out_dir: Path,
+    out_dir: StoragePath,
 ) -> ExtractSummary:
     require_columns(list(raw.columns), config.required_columns, report, where=where)
     typed, outcomes = coerce_report(
         raw, report, required=config.required_columns, key_column=config.report.key_column
     )
-    out_dir.mkdir(parents=True, exist_ok=True)
     path, outcomes_path = out_dir / EXTRACTED, out_dir / OUTCOME_FILES[Step.EXTRACT]
-    typed.to_parquet(path, index=False)
-    outcomes.to_parquet(outcomes_path, index=False)
+    write_frame(path, typed)
+    write_frame(outcomes_path, outcomes)
     summary = ExtractSummary(
         source=where,
         rows=len(raw),

@@ -32,6 +32,7 @@ from include.walkme_sync.steps.context import (
     RunContext,
     Step,
 )
+from include.walkme_sync.storage import read_frame, read_json, write_frame, write_json
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,10 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
     session = connect(config.conn_id)
     info = describe_and_check(session, config)
     save_describe(ctx, info)
-    validated = pd.read_parquet(ctx.path(VALIDATED))
+    validated = read_frame(ctx.path(VALIDATED))
     result = match_rows(session, config, validated)
-    result.outcomes.to_parquet(ctx.path(OUTCOME_FILES[Step.MATCH]), index=False)
-    result.matched.to_parquet(ctx.path(MATCHED), index=False)
+    write_frame(ctx.path(OUTCOME_FILES[Step.MATCH]), result.outcomes)
+    write_frame(ctx.path(MATCHED), result.matched)
 
     matched_rows = int(result.matched["__row"].nunique()) if len(result.matched) else 0
     match_rate = matched_rows / len(validated) if len(validated) else 1.0
@@ -127,12 +128,17 @@ def describe_and_check(session: SalesforceSession, config: IntegrationConfig) ->
 
 def save_describe(ctx: RunContext, info: ObjectInfo) -> None:
     """Keep the describe result so `upsert` need not spend another API call on it."""
-    ctx.path(DESCRIBE).write_text(json.dumps(asdict(info), default=list), encoding="utf-8")
+    write_json(ctx.path(DESCRIBE), asdict(info))
 
 
 def load_describe(ctx: RunContext) -> ObjectInfo:
     """The describe result the match step of this run saved."""
-    raw = json.loads(ctx.path(DESCRIBE).read_text(encoding="utf-8"))
+    raw = read_json(ctx.path(DESCRIBE))
+    if raw is None:
+        raise ConfigurationError(
+            f"The describe result {ctx.path(DESCRIBE)} of this run is missing.",
+            action="Clear the match_keys task (and the later ones) to run them again.",
+        )
     fields = {
         name: FieldInfo(**{**spec, "picklist_values": tuple(spec.get("picklist_values") or ())})
         for name, spec in raw["fields"].items()

@@ -7,7 +7,6 @@ buckets must add up to the report's row count or the run is Failed as a bookkeep
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +33,7 @@ from include.walkme_sync.steps.context import (
     StepStatus,
     read_step_status,
 )
+from include.walkme_sync.storage import read_frame, write_json
 
 PROBLEM_EXAMPLES = 20
 
@@ -117,7 +117,7 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         "message": run.message,
         "ledger_run_id": ledger_id,
     }
-    ctx.path(SUMMARY).write_text(json.dumps(summary, default=str, indent=2), encoding="utf-8")
+    write_json(ctx.path(SUMMARY), summary)
     return summary
 
 
@@ -168,7 +168,7 @@ def _stop_reason(failure: tuple[Step, StepStatus] | None, missing: list[Step]) -
 
 def _collect_outcomes(ctx: RunContext) -> pd.DataFrame:
     frames = [
-        pd.read_parquet(path)[OUTCOME_COLUMNS]
+        read_frame(path, columns=OUTCOME_COLUMNS)
         for name in OUTCOME_FILES.values()
         if (path := ctx.path(name)).exists()
     ]
@@ -184,7 +184,7 @@ def _unaccounted_rows(ctx: RunContext, outcomes: pd.DataFrame) -> pd.DataFrame:
     if not extracted.exists():
         return pd.DataFrame({ROW: [], "key": []})
     key_column = ctx.integration.report.key_column
-    frame = pd.read_parquet(extracted, columns=[ROW, key_column])
+    frame = read_frame(extracted, columns=[ROW, key_column])
     remaining = frame[~frame[ROW].isin(outcomes[ROW])]
     return pd.DataFrame({ROW: remaining[ROW], "key": remaining[key_column]})
 

@@ -33,6 +33,7 @@ from include.walkme_sync.steps.context import (
     read_step_status,
 )
 from include.walkme_sync.steps.match import load_describe
+from include.walkme_sync.storage import read_frame, write_frame, write_json
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +44,14 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     """Plan, write (nothing in a dry run), record every matched row's bucket, then judge."""
     config = ctx.integration
     info = load_describe(ctx)
-    matched = pd.read_parquet(ctx.path(MATCHED))
+    matched = read_frame(ctx.path(MATCHED))
     plan = plan_changes(config, info, matched, full_sync=ctx.full_sync)
     if ctx.dry_run:
         _log_dry_run(ctx, plan)
     session = connect(config.conn_id)
     budget = _run_budget(ctx, session)
     outcomes, summary, stop_error = apply_plan(session, config, plan, budget, dry_run=ctx.dry_run)
-    outcomes.to_parquet(ctx.path(OUTCOME_FILES[Step.UPSERT]), index=False)
+    write_frame(ctx.path(OUTCOME_FILES[Step.UPSERT]), outcomes)
     summary = dict(summary, api_calls=session.meter.calls, dry_run=ctx.dry_run)
     log.info("Upsert: %s", json.dumps(summary, default=str))
     if stop_error is not None:
@@ -123,7 +124,7 @@ def _log_dry_run(ctx: RunContext, plan: PlanResult) -> None:
     `print`, not logging: Airflow folds the lines between `::group::` markers printed to stdout.
     """
     changes = list(plan.diff)
-    ctx.path(CHANGES).write_text(json.dumps(changes, default=str, indent=1), encoding="utf-8")
+    write_json(ctx.path(CHANGES), changes)
     print(f"::group::Dry run: {len(changes)} field changes would be written")
     for change in changes[:DRY_RUN_PREVIEW_LIMIT]:
         print(

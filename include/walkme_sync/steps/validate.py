@@ -8,25 +8,22 @@ from __future__ import annotations
 
 import json
 import logging
-from pathlib import Path
 from typing import Any
-
-import pandas as pd
-import pyarrow.parquet as pq
 
 from include.walkme_sync.errors import DataValidationError
 from include.walkme_sync.report.validation import validate_report
 from include.walkme_sync.steps.context import EXTRACTED, OUTCOME_FILES, VALIDATED, RunContext, Step
+from include.walkme_sync.storage import count_rows, read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
 
 def validate_step(ctx: RunContext) -> dict[str, Any]:
     """Run the suite; write `validated.parquet` and the rejected rows; enforce the threshold."""
-    frame = pd.read_parquet(ctx.path(EXTRACTED))
+    frame = read_frame(ctx.path(EXTRACTED))
     outcome = validate_report(frame, ctx.integration)
-    outcome.rejected.to_parquet(ctx.path(OUTCOME_FILES[Step.VALIDATE]), index=False)
-    outcome.kept.to_parquet(ctx.path(VALIDATED), index=False)
+    write_frame(ctx.path(OUTCOME_FILES[Step.VALIDATE]), outcome.rejected)
+    write_frame(ctx.path(VALIDATED), outcome.kept)
     rejected_total = count_rows(ctx.path(OUTCOME_FILES[Step.EXTRACT])) + len(outcome.rejected)
     limit = ctx.integration.thresholds.max_rejected_rows
     if limit is not None and rejected_total > limit:
@@ -39,8 +36,3 @@ def validate_step(ctx: RunContext) -> dict[str, Any]:
     summary = dict(outcome.summary, rejected_total=rejected_total)
     log.info("Validation: %s", json.dumps(summary, default=str))
     return summary
-
-
-def count_rows(path: Path) -> int:
-    """Rows of a Parquet file (from its footer), 0 when the file does not exist."""
-    return pq.ParquetFile(path).metadata.num_rows if path.exists() else 0

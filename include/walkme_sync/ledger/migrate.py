@@ -1,0 +1,91 @@
+"""Bring a ledger database to the newest schema with the Alembic migrations shipped here.
+
+Every process that opens the ledger calls :func:`upgrade_to_head`; it costs one query when the
+schema is current. When it is not, one process migrates while the others wait: on PostgreSQL under
+a transaction-level advisory lock (DDL is transactional there, so a failed migration leaves
+nothing half-done); on SQLite, a process that loses the race sees the tables already made and
+checks again. The version table has its own name so the ledger can share a database with Airflow
+(whose own Alembic table is `alembic_version`).
+
+A schema change: edit ``schema.py``, then add a revision in ``migrations/versions/`` (by hand or
+``alembic -c include/walkme_sync/ledger/alembic.ini revision -m "…"``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+log = logging.getLogger(__name__)
+
+VERSION_TABLE = "walkme_sync_alembic_version"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# pg_advisory_xact_lock takes a bigint: any constant shared by every process of the product.
+ADVISORY_LOCK_KEY = 0x57A1_4E5C
+SQLITE_RACE_ATTEMPTS = 5
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """Alembic's configuration, built in code: the package carries no ini file to find."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the package ships at least the initial revision
+    return head
+
+
+def current_revision(connection: sa.Connection) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_revision()
+
+
+def upgrade_to_head(engine: sa.Engine) -> None:
+    """Apply every migration the database lacks; safe to call from many processes at once."""
+    head = head_revision()
+    with engine.connect() as connection:
+        if current_revision(connection) == head:
+            return
+    if engine.dialect.name == "sqlite":
+        _upgrade_sqlite(engine, head)
+        return
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+        _upgrade(connection, head)
+
+
+def _upgrade(connection: sa.Connection, head: str) -> None:
+    current = current_revision(connection)
+    if current == head:
+        return  # another process migrated while this one waited for the lock
+    log.info("Migrating the run ledger from %s to %s", current or "an empty database", head)
+    command.upgrade(alembic_config(connection), "head")
+
+
+def _upgrade_sqlite(engine: sa.Engine, head: str) -> None:
+    for attempt in range(1, SQLITE_RACE_ATTEMPTS + 1):
+        try:
+            with engine.begin() as connection:
+                _upgrade(connection, head)
+            return
+        except sa.exc.OperationalError:
+            # Another process is migrating the same file ("database is locked", "table exists").
+            with engine.connect() as connection:
+                if current_revision(connection) == head:
+                    return
+            if attempt == SQLITE_RACE_ATTEMPTS:
+                raise
+            time.sleep(0.2 * attempt)

@@ -1,0 +1,159 @@
+"""Read and write run history: one row per sync run and one row per row-level problem.
+
+Re-recording the same DAG run (a retried `record_run` task) replaces its rows, so the ledger holds
+each run once. Concurrent runs of many integrations each write in their own short transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import sqlalchemy as sa
+
+from include.walkme_sync.frames import BUCKETS
+from include.walkme_sync.ledger.location import default_ledger_url, is_sqlite
+from include.walkme_sync.ledger.migrate import upgrade_to_head
+from include.walkme_sync.ledger.schema import row_problems_table, runs_table
+
+log = logging.getLogger(__name__)
+
+# Two record_run tasks of the same DAG run racing (a retry while the first is still finishing)
+# collide on the unique (dag_id, dag_run_id); SQLite writers queue on its file lock.
+WRITE_ATTEMPTS = 3
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+@dataclass
+class RunRecord:
+    """What the ledger stores about one run."""
+
+    integration_id: str
+    integration_name: str
+    dag_id: str
+    dag_run_id: str
+    environment: str
+    report: str
+    object_name: str
+    started_at: datetime
+    ended_at: datetime
+    status: str
+    source: str | None = None
+    dry_run: bool = False
+    full_sync: bool = False
+    report_rows: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    api_calls: int = 0
+    message: str | None = None
+
+    @property
+    def runtime_seconds(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One report row that did not end as written or unchanged."""
+
+    row_number: int | None
+    key: str | None
+    bucket: str
+    reason: str | None = None
+    error_code: str | None = None
+    record_id: str | None = None
+
+
+@cache
+def ledger_engine(url: str) -> sa.Engine:
+    """One engine (and pool) per database per process, migrated to the newest schema once."""
+    if is_sqlite(url):
+        engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2)
+    upgrade_to_head(engine)
+    return engine
+
+
+class Ledger:
+    """Run history in the configured database (see `location.default_ledger_url`)."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_ledger_url()
+        self.engine = ledger_engine(self.url)
+
+    def record_run(self, run: RunRecord, problems: Iterable[RowProblem] = ()) -> int:
+        """Store a run and its row problems in one transaction; returns the run's ledger id."""
+        values = _run_values(run)
+        rows = [asdict(problem) for problem in problems]
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return self._write_run(values, rows)
+            except (sa.exc.IntegrityError, sa.exc.OperationalError) as exc:
+                if attempt == WRITE_ATTEMPTS:
+                    raise
+                log.warning("Ledger write collided (%s); trying again", type(exc.orig).__name__)
+                time.sleep(0.5 * attempt)
+        raise AssertionError("unreachable")  # the loop returns or raises
+
+    def _write_run(self, values: dict[str, Any], problem_rows: list[dict[str, Any]]) -> int:
+        with self.engine.begin() as conn:
+            self._delete_existing(conn, values["dag_id"], values["dag_run_id"])
+            inserted = conn.execute(runs_table.insert().values(**values)).inserted_primary_key
+            assert inserted is not None  # an autoincrement insert always returns its key
+            run_pk = int(inserted[0])
+            if problem_rows:
+                conn.execute(
+                    row_problems_table.insert(),
+                    [dict(row, run_id=run_pk) for row in problem_rows],
+                )
+        return run_pk
+
+    def runs(self, integration_id: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest runs first, optionally for one integration."""
+        query = sa.select(runs_table).order_by(runs_table.c.started_at.desc()).limit(limit)
+        if integration_id:
+            query = query.where(runs_table.c.integration_id == integration_id)
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    def latest_runs(self, integration_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The newest run of each given integration (for list views)."""
+        return {
+            integration_id: runs[0]
+            for integration_id in integration_ids
+            if (runs := self.runs(integration_id, limit=1))
+        }
+
+    def row_problems(self, run_pk: int) -> list[dict[str, Any]]:
+        """Row problems of one run, in report order."""
+        query = (
+            sa.select(row_problems_table)
+            .where(row_problems_table.c.run_id == run_pk)
+            .order_by(row_problems_table.c.row_number)
+        )
+        with self.engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(query)]
+
+    @staticmethod
+    def _delete_existing(conn: sa.Connection, dag_id: str, dag_run_id: str) -> None:
+        existing = conn.execute(
+            sa.select(runs_table.c.id).where(
+                runs_table.c.dag_id == dag_id, runs_table.c.dag_run_id == dag_run_id
+            )
+        ).scalars()
+        for run_pk in list(existing):
+            conn.execute(row_problems_table.delete().where(row_problems_table.c.run_id == run_pk))
+            conn.execute(runs_table.delete().where(runs_table.c.id == run_pk))
+
+
+def _run_values(run: RunRecord) -> dict[str, Any]:
+    values = {key: value for key, value in asdict(run).items() if key not in {"counts"}}
+    values["runtime_seconds"] = run.runtime_seconds
+    for bucket in BUCKETS:
+        values[bucket] = int(run.counts.get(bucket, 0))
+    return values
