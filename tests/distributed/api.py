@@ -130,12 +130,13 @@ class AirflowApi:
         )
         return entry["value"]
 
-    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
-        response = self.request(
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> list[Any]:
+        """The structured log lines of one try (what the UI's log view shows)."""
+        found = self.json(
             "GET",
             f"/api/v2/dags/{_q(dag_id)}/dagRuns/{_q(run_id)}/taskInstances/{_q(task_id)}"
             f"/logs/{try_number}",
             params={"full_content": "true"},
-            headers={"Accept": "text/plain"},
+            headers={"Accept": "application/json"},
         )
-        return response.text
+        return list(found["content"])

@@ -21,6 +21,7 @@ import pytest
 from tests.distributed.cluster import Cluster, running_cluster
 from tests.distributed.diagnostics import describe_failure
 from tests.distributed.observe import wait_for_dags
+from tests.distributed.settings import STORAGE_ROOT
 from tests.distributed.workload import (
     BENCH_COUNT,
     DEMO_SAMPLES,
@@ -32,13 +33,6 @@ from tests.distributed.workload import (
 
 KEEP_VARIABLE = "WALKME_SYNC_DISTRIBUTED_KEEP"
 _RUNS_BEFORE = pytest.StashKey[int]()
-
-
-def storage_root(root: Path) -> str:
-    """Run files: a folder both workers share (until the engine writes them to object storage)."""
-    folder = root / "storage"
-    folder.mkdir(exist_ok=True)
-    return str(folder)
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +58,7 @@ def cluster(cluster_root: Path) -> Iterator[Cluster]:
     configs = all_configs()
     for config in configs:
         write_config(integrations, config)
-    with running_cluster(cluster_root, integrations, storage_root(cluster_root)) as running:
+    with running_cluster(cluster_root, integrations, STORAGE_ROOT) as running:
         try:
             wait_for_dags(running, {dag_id(config["id"]) for config in configs})
         except Exception as exc:

@@ -90,6 +90,12 @@ def ledger_runs(cluster: Cluster, integration_ids: list[str]) -> list[dict[str, 
     )
 
 
+def ledger_revision(cluster: Cluster) -> str | None:
+    """The ledger's Alembic revision (its own version table, so it can share a database)."""
+    rows = _query(cluster.ledger_url, "SELECT version_num FROM walkme_sync_alembic_version")
+    return str(rows[0]["version_num"]) if rows else None
+
+
 def task_placement(cluster: Cluster, dag: str, run_id: str) -> dict[str, tuple[str, str]]:
     """task_id -> (queue, hostname) of one run, from the metadata DB's task_instance table."""
     rows = _query(
@@ -99,6 +105,16 @@ def task_placement(cluster: Cluster, dag: str, run_id: str) -> dict[str, tuple[s
         run=run_id,
     )
     return {row["task_id"]: (row["queue"], row["hostname"]) for row in rows}
+
+
+def dag_file_parsed(cluster: Cluster, dag: str, run_id: str, task_id: str) -> str | None:
+    """The DAG file the worker loaded to run this task, from the task's log (first try)."""
+    prefix = "Filling up the DagBag from "
+    for entry in cluster.api.task_log(dag, run_id, task_id, 1):
+        event = str(entry.get("event", "")) if isinstance(entry, dict) else str(entry)
+        if event.startswith(prefix):
+            return event.removeprefix(prefix).strip()
+    return None
 
 
 def failed_task_instances(cluster: Cluster, runs: list[tuple[str, str]]) -> list[dict[str, Any]]:

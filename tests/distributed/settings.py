@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE_DIR = Path(__file__).resolve().parent / "airflow_site"
 ADMIN_USER = "admin"
 STORAGE_CONN_ID = "aws_storage"
+#: Run files go to object storage: the tasks of one run execute on different workers.
+RUNS_BUCKET = "walkme-runs"
+STORAGE_ROOT = f"s3://{RUNS_BUCKET}/storage"
 LOG_FOLDER = "s3://walkme-logs/airflow"
 WORKER_CONCURRENCY = 4
 # Settings the outer test session (tests/conftest.py) or the developer's shell may hold; the

@@ -8,12 +8,13 @@ runs go together, then their second runs. The tasks of every run alternate betwe
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests.distributed.cluster import WORKERS, Cluster
+from tests.distributed.cluster import ROOT, WORKERS, Cluster
 from tests.distributed.expectations import (
     ExpectedSync,
     expected_sync,
@@ -21,7 +22,15 @@ from tests.distributed.expectations import (
     newest_export,
     seed_records,
 )
-from tests.distributed.observe import RunOutcome, ledger_runs, run_integrations, task_placement
+from tests.distributed.observe import (
+    RunOutcome,
+    dag_file_parsed,
+    ledger_revision,
+    ledger_runs,
+    run_integrations,
+    task_placement,
+)
+from tests.distributed.settings import RUNS_BUCKET, STORAGE_ROOT
 from tests.distributed.workload import (
     NPS_DEMO,
     SEED_EXAMPLE,
@@ -121,6 +130,29 @@ def test_ledger_in_postgres_holds_one_row_per_run(
         assert row["report_rows"] == runs.expected.report_rows
         assert counts(row) == counts(outcome.summary)
         assert row["api_calls"] == outcome.summary["api_calls"]
+    # The workers' record_run tasks migrated the ledger with the product's own Alembic revisions.
+    assert ledger_revision(cluster) is not None
+
+
+@pytest.mark.parametrize("integration_id", list(DEMOS))
+def test_run_files_live_in_object_storage_not_on_a_worker(
+    integration_id: str, demo_runs: dict[str, DemoRuns], cluster: Cluster
+) -> None:
+    runs = demo_runs[integration_id]
+    prefix = STORAGE_ROOT.removeprefix(f"s3://{RUNS_BUCKET}/") + f"/runs/{integration_id}/"
+    s3 = cluster.s3.client()
+    listing = s3.list_objects_v2(Bucket=RUNS_BUCKET, Prefix=prefix).get("Contents", [])
+    summaries = [
+        json.loads(s3.get_object(Bucket=RUNS_BUCKET, Key=item["Key"])["Body"].read())
+        for item in listing
+        if item["Key"].endswith("/summary.json")
+    ]
+
+    assert sorted((s["dag_run_id"], s["written"]) for s in summaries) == sorted(
+        (run.run_id, run.summary["written"]) for run in (runs.first, runs.second)
+    )
+    # worker_b runs its own copy of the project: a local default (var/storage) would be in it.
+    assert not (cluster.root / "worker_b" / "project" / "var").exists()
 
 
 @pytest.mark.parametrize("integration_id", list(DEMOS))
@@ -136,3 +168,13 @@ def test_each_worker_ran_its_share_of_every_run(
         assert {task: host for task, (_, host) in placement.items()} == {
             task: WORKERS[queue] for task, queue in EXPECTED_QUEUES.items()
         }
+    # Each worker loaded the DAG from its own code: worker_b from its copy of the project.
+    dag_files = {
+        task: dag_file_parsed(cluster, dag_id(integration_id), runs.first.run_id, task)
+        for task in EXPECTED_QUEUES
+    }
+    worker_b_copy = cluster.root / "worker_b" / "project"
+    assert dag_files == {
+        task: str((ROOT if queue == "worker_a" else worker_b_copy) / "dags" / "integrations.py")
+        for task, queue in EXPECTED_QUEUES.items()
+    }
