@@ -117,6 +117,18 @@ def dag_file_parsed(cluster: Cluster, dag: str, run_id: str, task_id: str) -> st
     return None
 
 
+def step_timings(cluster: Cluster, dag_ids: list[str]) -> dict[str, tuple[float, float]]:
+    """task_id -> (mean seconds running, mean seconds queued before a worker started it)."""
+    rows = _query(
+        cluster.metadata_url,
+        "SELECT task_id, AVG(duration) AS running, "
+        "AVG(EXTRACT(EPOCH FROM (start_date - queued_dttm))) AS queued "
+        "FROM task_instance WHERE dag_id = ANY(:dags) GROUP BY task_id",
+        dags=dag_ids,
+    )
+    return {row["task_id"]: (float(row["running"] or 0), float(row["queued"] or 0)) for row in rows}
+
+
 def failed_task_instances(cluster: Cluster, runs: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Task instances of these runs that did not succeed (for diagnostics)."""
     found: list[dict[str, Any]] = []

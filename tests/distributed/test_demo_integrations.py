@@ -178,3 +178,19 @@ def test_each_worker_ran_its_share_of_every_run(
         task: str((ROOT if queue == "worker_a" else worker_b_copy) / "dags" / "integrations.py")
         for task, queue in EXPECTED_QUEUES.items()
     }
+
+
+def test_integrations_page_and_run_notes_show_the_last_runs(
+    demo_runs: dict[str, DemoRuns], cluster: Cluster
+) -> None:
+    """The API server's Integrations view reads the Postgres ledger; record_run (on a worker)
+    set each run's note through the REST API."""
+    rows = {row["id"]: row for row in cluster.api.json("GET", "/integrations/api")}
+
+    for integration_id, runs in demo_runs.items():
+        unchanged = f"unchanged {runs.expected.counts['written']}"  # the second run's result
+        assert rows[integration_id]["status"] == "Completed"
+        assert unchanged in rows[integration_id]["counts"]
+        note = cluster.api.dag_run(dag_id(integration_id), runs.second.run_id)["note"]
+        assert note.startswith("Completed")
+        assert unchanged in note

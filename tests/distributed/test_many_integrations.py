@@ -14,7 +14,13 @@ from datetime import datetime
 import pytest
 
 from tests.distributed.cluster import WORKERS, Cluster
-from tests.distributed.observe import RunOutcome, ledger_runs, run_integrations, task_placement
+from tests.distributed.observe import (
+    RunOutcome,
+    ledger_runs,
+    run_integrations,
+    step_timings,
+    task_placement,
+)
 from tests.distributed.workload import (
     BENCH_COUNT,
     BENCH_ROWS,
@@ -23,6 +29,8 @@ from tests.distributed.workload import (
     seed_bench_leads,
     upload_bench_export,
 )
+
+PIPELINE = ("extract_report", "validate_report", "match_keys", "upsert", "record_run")
 
 
 @pytest.mark.timeout(1200)
@@ -60,8 +68,10 @@ def test_twenty_integrations_at_once_all_complete_and_are_recorded(
     }
     assert hosts == set(WORKERS.values())
 
+    timings = step_timings(cluster, [dag_id(i) for i in integration_ids])
     with capsys.disabled():
         print(benchmark_line(outcomes_span(outcomes), wall_seconds, BENCH_COUNT * BENCH_ROWS))
+        print(timing_line(timings))
 
 
 def outcomes_span(outcomes: dict[str, RunOutcome]) -> float:
@@ -69,6 +79,15 @@ def outcomes_span(outcomes: dict[str, RunOutcome]) -> float:
     starts = [datetime.fromisoformat(o.start_date) for o in outcomes.values() if o.start_date]
     ends = [datetime.fromisoformat(o.end_date) for o in outcomes.values() if o.end_date]
     return (max(ends) - min(starts)).total_seconds()
+
+
+def timing_line(timings: dict[str, tuple[float, float]]) -> str:
+    steps = ", ".join(
+        f"{task} {timings[task][0]:.1f} s (+{timings[task][1]:.1f} s queued)"
+        for task in PIPELINE
+        if task in timings
+    )
+    return f"BENCHMARK mean per task: {steps}"
 
 
 def benchmark_line(airflow_seconds: float, wall_seconds: float, rows: int) -> str:
