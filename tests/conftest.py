@@ -8,9 +8,14 @@ pyproject.toml loads (`-p sf_emulator.pytest_plugin`) for this tree and sf_emula
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -43,3 +48,61 @@ def airflow_db() -> Path:
         env=os.environ.copy(),
     )
     return TEST_AIRFLOW_HOME
+
+
+# A local S3-compatible server (moto) reachable as the Airflow `aws` connection `aws_test`.
+S3_CONN_ID = "aws_test"
+
+
+@dataclass(frozen=True)
+class S3Server:
+    endpoint: str
+
+    def connection_json(self) -> str:
+        return json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"endpoint_url": self.endpoint, "region_name": "us-east-1"},
+            }
+        )
+
+    def client(self) -> object:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            region_name="us-east-1",
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield S3Server(f"http://127.0.0.1:{port}")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new empty bucket; the `aws_test` connection points at the server."""
+    name = f"walkme-{uuid.uuid4().hex[:12]}"
+    s3_server.client().create_bucket(Bucket=name)  # type: ignore[attr-defined]
+    monkeypatch.setenv(f"AIRFLOW_CONN_{S3_CONN_ID.upper()}", s3_server.connection_json())
+    return name

@@ -24,6 +24,16 @@ class Bucket(StrEnum):
     UNCHANGED = "unchanged"
     WRITTEN = "written"
     FAILED = "failed"
+    #: A dry run's changes: what a real run would have written (nothing was sent).
+    WOULD_WRITE = "would_write"
+    #: Changes never sent because the run stopped first (budget, the org's quota, a revoked
+    #: login, an outage); the reason says which. Not `failed`: Salesforce never refused them.
+    NOT_ATTEMPTED = "not_attempted"
+
+    @property
+    def label(self) -> str:
+        """How people read it: `would write`, `not attempted`."""
+        return self.value.replace("_", " ")
 
 
 #: Every bucket, in the order summaries and the ledger list them.
@@ -31,14 +41,16 @@ BUCKETS: tuple[Bucket, ...] = tuple(Bucket)
 #: The order people read the counts in (run notes, the Integrations page): good news first.
 BUCKETS_AS_SHOWN: tuple[Bucket, ...] = (
     Bucket.WRITTEN,
+    Bucket.WOULD_WRITE,
     Bucket.UNCHANGED,
     Bucket.UNMATCHED,
     Bucket.AMBIGUOUS,
     Bucket.REJECTED,
+    Bucket.NOT_ATTEMPTED,
     Bucket.FAILED,
 )
 #: Buckets of rows that need no attention (everything else is a row problem in the ledger).
-SETTLED_BUCKETS = frozenset({Bucket.WRITTEN, Bucket.UNCHANGED})
+SETTLED_BUCKETS = frozenset({Bucket.WRITTEN, Bucket.UNCHANGED, Bucket.WOULD_WRITE})
 
 #: The report row's 1-based position in the export: how every outcome names its row.
 ROW = "__row"

@@ -30,3 +30,5 @@ class WriteResult:
     error_code: str | None = None
     message: str | None = None
     attempts: int = 1
+    #: False when the change was never sent (the run stopped first, or a dry run).
+    attempted: bool = True

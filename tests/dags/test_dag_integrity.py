@@ -46,11 +46,12 @@ def test_shipped_dags_folder_parses_to_no_dag(monkeypatch: pytest.MonkeyPatch) -
 def test_each_dag_has_the_sync_shape(dag_bag) -> None:  # type: ignore[no-untyped-def]
     dag = dag_bag.dags["walkme_sync__login_review_to_lead"]
     assert [task.task_id for task in _topological(dag)] == TASK_ORDER
-    assert dag.schedule == "0 8 * * *"
+    assert dag.timetable.expression == "0 8 * * *"
     assert str(dag.timetable.timezone) == "UTC"
     assert dag.catchup is False
     assert dag.max_active_runs == 1
-    assert dag.start_date.year == 2026 and dag.start_date.tzinfo is not None
+    assert dag.start_date is None  # see dag_factory._schedule: no run for a past interval
+    assert dag.dag_display_name == "Login Review -> Lead"
     assert dag.default_args["retries"] >= 2
     assert dag.default_args["retry_exponential_backoff"] == 2.0
     assert {"integration:login_review_to_lead", "env:sandbox", "object:Lead"} <= set(dag.tags)
@@ -122,3 +123,41 @@ def test_dag_file_imports_no_heavy_libraries(tmp_path: Path) -> None:
         .splitlines()[-1]
     )
     assert json.loads(output) == []
+
+
+def test_a_new_or_re_created_integration_first_runs_at_its_next_scheduled_time(
+    dag_bag,  # type: ignore[no-untyped-def]
+) -> None:
+    """Asked as the scheduler asks it: the serialized DAG's next run with no run before it.
+
+    A DAG deleted in the UI and re-created by the DAG processor has no runs either, so this covers
+    both: nothing runs (and writes) for an interval that passed before the DAG appeared.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    dag = dag_bag.dags["walkme_sync__login_review_to_lead"]
+    before = datetime.now(UTC)
+    scheduled = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    first = scheduled.next_dagrun_info(last_automated_run_info=None)
+    assert first is not None
+    assert first.run_after > before, "a past interval would run (and write) at once"
+    assert first.run_after - before <= timedelta(days=1)
+    assert (first.run_after.hour, first.run_after.minute) == (8, 0)
+
+
+def test_config_warnings_show_in_the_dags_docs(tmp_path: Path) -> None:
+    import yaml
+
+    from include.walkme_sync.airflow.dag_factory import build_all
+    from tests.configs import LOGIN_REVIEW_TO_LEAD
+
+    config = dict(LOGIN_REVIEW_TO_LEAD, id="warned")
+    config["mappings"] = [{"column": "Logins in Past 30 days", "field": "Login_Count__c"}]
+    (tmp_path / "warned.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    (dag,) = build_all(str(tmp_path / "integrations.py"), tmp_path)
+
+    assert "**Config warnings**" in dag.doc_md
+    assert "Login_Count__c" in dag.doc_md.split("**Config warnings**", 1)[1]

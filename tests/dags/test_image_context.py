@@ -27,9 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCKERIGNORE = ROOT / ".dockerignore"
 
 #: Everything at the top of the image's project folder; a new top-level entry must be classified.
-PRODUCT_TOP_LEVEL = {"Dockerfile", "requirements.txt", "dags", "plugins", "include"}
-#: Astro's list of OS packages, should the project ever need one.
-OPTIONAL_TOP_LEVEL = {"packages.txt"}
+#: The Astro Runtime's ONBUILD steps copy requirements.txt and packages.txt: both must be there.
+PRODUCT_TOP_LEVEL = {"Dockerfile", "requirements.txt", "packages.txt", "dags", "plugins", "include"}
 #: Folders whose every repository file must reach the image.
 PRODUCT_FOLDERS = ("dags/", "plugins/", "include/walkme_sync/", "include/reports/")
 #: Never in the image, even before they exist (sf_emulator/ is where the emulator is moving).
@@ -41,6 +40,7 @@ NOT_SHIPPED_FOLDERS = (
     "demo/",
     "sf_emulator/",
     "include/sf_emulator/",
+    ".astro/",  # Astro CLI files: `astro dev parse` copies .astro/ into its test container itself
 )
 
 
@@ -159,7 +159,7 @@ def test_matcher_refuses_what_it_does_not_implement() -> None:
 
 def test_image_holds_only_the_product_at_the_top() -> None:
     top_level = {path.split("/")[0] for path in image_context()}
-    assert top_level - OPTIONAL_TOP_LEVEL == PRODUCT_TOP_LEVEL
+    assert top_level == PRODUCT_TOP_LEVEL
 
 
 def test_image_holds_every_product_file() -> None:
@@ -177,6 +177,7 @@ def test_image_holds_no_test_demo_emulator_or_benchmark_file() -> None:
     assert [path for path in context if path.startswith(NOT_SHIPPED_FOLDERS)] == []
     assert [path for path in context if path.endswith(".csv")] == []  # no sample export
     assert "airflow_settings.yaml" not in context  # demo connections, local only
+    assert not {"requirements-dev.txt", "requirements-distributed.txt"} & context
 
 
 def test_image_ships_the_integrations_folder_without_integrations() -> None:
@@ -200,6 +201,9 @@ def test_image_ships_the_integrations_folder_without_integrations() -> None:
         "sf_emulator/__init__.py",  # where the emulator is moving
         "include/sf_emulator/__init__.py",
         "demo/integrations/login_review_to_lead.yaml",
+        ".env",  # `astro dev start`'s environment file: local settings, maybe secrets
+        ".astro/config.yaml",
+        ".astro/standalone/airflow.db",  # `astro dev start --standalone` state
     ],
 )
 def test_local_state_and_moved_folders_stay_out(path: str) -> None:

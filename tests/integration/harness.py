@@ -101,6 +101,20 @@ class SyncHarness:
         self, integration_id: str, *, dry_run: bool = False, full_sync: bool = False
     ) -> RunResult:
         """Generate the DAGs from the configs and run this integration's DAG once."""
+        dag_run = self.run_dag(integration_id, dry_run=dry_run, full_sync=full_sync)
+        summary_path = self._summary_path(integration_id, dag_run.run_id)
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        return RunResult(state=str(dag_run.state), summary=summary)
+
+    def run_dag(
+        self,
+        integration_id: str,
+        *,
+        dry_run: bool = False,
+        full_sync: bool = False,
+        logical_date: Any = None,
+    ) -> Any:
+        """Run this integration's DAG once through `dag.test()`; returns the DAG run."""
         from include.walkme_sync.airflow.dag_factory import build_all
 
         dags = {dag.dag_id: dag for dag in build_all(DAG_FILE, self.integrations)}
@@ -108,10 +122,12 @@ class SyncHarness:
         for task in dag.tasks:
             # A failing test should fail now, not after Airflow's production retry delays.
             task.retries = 0
-        dag_run = dag.test(run_conf={"dry_run": dry_run, "full_sync": full_sync})
-        summary_path = self._summary_path(integration_id, dag_run.run_id)
-        summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
-        return RunResult(state=str(dag_run.state), summary=summary)
+        when = {} if logical_date is None else {"logical_date": logical_date}
+        return dag.test(run_conf={"dry_run": dry_run, "full_sync": full_sync}, **when)
+
+    @staticmethod
+    def task_states(dag_run: Any) -> dict[str, str]:
+        return {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
 
     def _summary_path(self, integration_id: str, run_id: str) -> Path:
         from include.walkme_sync.storage import run_dir

@@ -14,7 +14,16 @@ from include.walkme_sync.ledger import Ledger
 from tests.integration.harness import SyncHarness
 
 pytestmark = pytest.mark.slow
-BUCKETS = ("rejected", "unmatched", "ambiguous", "unchanged", "written", "failed")
+BUCKETS = (
+    "rejected",
+    "unmatched",
+    "ambiguous",
+    "unchanged",
+    "written",
+    "failed",
+    "would_write",
+    "not_attempted",
+)
 
 
 def seed_leads(emulator: Any, emails: list[str]) -> dict[str, str]:
@@ -312,6 +321,14 @@ def test_dry_run_reports_changes_and_writes_nothing(harness: SyncHarness, sf_emu
 
     assert result.summary["status"] == "Completed"
     assert result.summary["dry_run"] is True
+    # Never counted as written: not in the summary, the ledger or the run note.
+    assert (result.summary["would_write"], result.summary["written"]) == (1, 0)
+    (run,) = Ledger().runs("dry")
+    assert (run["would_write"], run["written"], run["dry_run"]) == (1, 0, True)
+    from include.walkme_sync.airflow.run_note import note_text
+
+    assert note_text(result.summary).startswith("Dry run · Completed · would write 1 ·")
+    assert "written" not in note_text(result.summary)
     (lead,) = sf_emulator.org("sandbox").data.records("Lead")
     assert lead.get("WalkMe_Logins_Last_30_Days__c") is None
     changes = json.loads(

@@ -144,26 +144,28 @@ def test_a_writer_stop_is_raised_as_its_own_error_after_the_outcomes_are_saved(
     with pytest.raises(QuotaError) as stopped:
         run_step(Step.UPSERT, ctx)
     assert stopped.value.summary["written"] == 0
-    assert stopped.value.summary["failed"] == 2
+    # Never sent, so not "failed": Salesforce refused nothing.
+    assert (stopped.value.summary["not_attempted"], stopped.value.summary["failed"]) == (2, 0)
 
     outcomes = read_frame(ctx.path(OUTCOME_FILES[Step.UPSERT]))
-    assert set(outcomes["bucket"]) == {Bucket.FAILED}
+    assert set(outcomes["bucket"]) == {Bucket.NOT_ATTEMPTED}
     assert set(outcomes["error_code"]) == {"API_BUDGET_EXCEEDED"}
     status = read_step_status(ctx.folder, Step.UPSERT)
     assert status is not None and not status.ok and status.kind == "quota"
 
     summary = record_step(ctx)
     assert summary["status"] == RunStatus.FAILED
-    assert summary["failed"] == 2 and summary["report_rows"] == 4
+    assert summary["not_attempted"] == 2 and summary["report_rows"] == 4
     assert "WalkMe_Last_Login__c" not in leads(sf_emulator)["ana@example.com"] or (
         leads(sf_emulator)["ana@example.com"]["WalkMe_Last_Login__c"] is None
     )
 
 
-def test_record_counts_rows_never_reached_as_failed(workspace: Path) -> None:
+def test_record_counts_rows_never_reached_as_not_attempted(workspace: Path) -> None:
     ctx = context(write_config(workspace))
     run_step(Step.EXTRACT, ctx)  # the run stops here: validate, match and upsert never ran
     summary = record_step(ctx)
     assert summary["status"] == RunStatus.FAILED
-    assert summary["rejected"] == 1 and summary["failed"] == 3
+    assert summary["rejected"] == 1 and summary["not_attempted"] == 3
+    assert summary["failed"] == 0
     assert "did not run" in summary["message"]

@@ -122,5 +122,6 @@ def test_run_note_reads_like_a_log_line() -> None:
         "Completed · written 182 · unmatched 17 · ambiguous 1 · failed 5 · 3 API calls".replace(
             "Completed", "Failed"
         ),
+        "",  # a paragraph break: the UI renders the note as Markdown
         "the upsert step failed: x",
     ]

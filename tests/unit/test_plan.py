@@ -222,9 +222,10 @@ def test_dry_run_buckets_every_matched_row_without_calls() -> None:
     session = SalesforceSession(sf=None, conn_id="salesforce_sandbox", meter=meter)
     budget = ApiBudget(meter, 10, 0.9)
     outcomes, summary, _stop = apply_plan(session, config, plan, budget, dry_run=True)
-    assert outcomes["bucket"].tolist() == ["unchanged", "written", "rejected"]
+    assert outcomes["bucket"].tolist() == ["unchanged", "would_write", "rejected"]
     assert outcomes["__row"].tolist() == [1, 2, 3]
     assert outcomes.loc[1, "reason"].startswith("dry run: would update")
     assert outcomes.loc[2, "error_code"] == "INVALID_VALUE"
-    assert summary["written"] == 1 and summary["api_calls"] == 0 and summary["dry_run"]
+    assert summary["would_write"] == 1 and summary["api_calls"] == 0 and summary["dry_run"]
+    assert summary["written"] == 0, "a dry run never counts as written"
     assert list(outcomes.columns) == ["__row", "key", "bucket", "reason", "error_code", "record_id"]

@@ -149,17 +149,20 @@ def reference_outcomes(
         if rejected:
             outcome = ("rejected", rejected[0][4], "INVALID_VALUE", rejected[0][2])
         elif failed:
+            failed.sort(key=lambda item: item[1].attempted, reverse=True)
             pair, result = failed[0]
             others = f" (and {len(failed) - 1} more record(s))" if len(failed) > 1 else ""
             reason = f"{result.message or result.error_code}{others}"
             if result.attempts > 1:
                 reason += f" [after {result.attempts} attempts]"
-            outcome = ("failed", reason, result.error_code, pair[2])
+            bucket = "failed" if result.attempted else "not_attempted"
+            outcome = (bucket, reason, result.error_code, pair[2])
         elif written:
             verb = "dry run: would update" if dry_run else "updated"
             names = sorted({f for p in written for f in p[5]})
             suffix = f" on {len(written)} records" if len(written) > 1 else ""
-            outcome = ("written", f"{verb} {', '.join(names)}{suffix}", None, written[0][2])
+            done = "would_write" if dry_run else "written"
+            outcome = (done, f"{verb} {', '.join(names)}{suffix}", None, written[0][2])
         else:
             outcome = ("unchanged", group[0][4], None, group[0][2])
         table.append((row, group[0][1], *outcome))
@@ -523,6 +526,8 @@ def test_plan_equals_the_scalar_reference(seed: int, full_sync: bool) -> None:
                 error_code=rng.choice(["FIELD_CUSTOM_VALIDATION_EXCEPTION", "UNABLE_TO_LOCK_ROW"]),
                 message=rng.choice([None, "nope"]),
                 attempts=rng.choice([1, 3]),
+                # Some changes were never sent: the run stopped before them.
+                attempted=rng.random() < 0.7,
             )
         else:
             results[change.record_id] = WriteResult(change.record_id, change.row, True)

@@ -11,13 +11,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pendulum
-from airflow.sdk import DAG, Param, TriggerRule, chain, task
+from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, chain, task
 
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
 from include.walkme_sync.locations import DAG_ID_PREFIX
 
-START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")  # fixed: a moving start date re-versions DAGs
 # Task ids (what the Airflow UI shows) and the pipeline step each one runs, in order.
 STEP_TASKS = (
     ("extract_report", "extract"),
@@ -25,6 +23,8 @@ STEP_TASKS = (
     ("match_keys", "match"),
     ("upsert", "upsert"),
 )
+#: Schedules that are not cron times (the other presets, like @daily, are).
+NOT_CRON_PRESETS = frozenset({"@once", "@continuous"})
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "walkme-sync",
     "retries": 2,
@@ -37,7 +37,10 @@ DEFAULT_ARGS: dict[str, Any] = {
 def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
     """Every valid config yields its DAG; every invalid file yields a placeholder showing why."""
     result = load_integrations(folder)
-    dags = [build_integration_dag(config, dag_file) for config in result.integrations]
+    dags = [
+        build_integration_dag(config, dag_file, result.problems.get(config.source_file, []))
+        for config in result.integrations
+    ]
     for file, problems in sorted(result.problems.items()):
         errors = [problem for problem in problems if problem.severity == "error"]
         if errors:
@@ -48,20 +51,25 @@ def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
     return dags
 
 
-def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
-    """extract_report -> validate_report -> match_keys -> upsert -> record_run."""
+def build_integration_dag(
+    config: IntegrationConfig, dag_file: str, warnings_: list[ConfigProblem] | None = None
+) -> DAG:
+    """extract_report -> validate_report -> match_keys -> upsert -> record_run.
+
+    `warnings_` (the config file's warnings) are shown in the DAG's docs, where people look.
+    """
     integration_id, config_file = config.id, config.source_file
     with DAG(
         dag_id=config.dag_id,
+        dag_display_name=config.name,
         description=f"{config.name}: {config.report.name} -> {config.object.name}",
-        schedule=config.schedule if config.active else None,
-        start_date=START_DATE,
+        schedule=_schedule(config),
         catchup=False,
         max_active_runs=1,
         is_paused_upon_creation=not config.active,
         default_args=DEFAULT_ARGS,
         tags=_tags(config),
-        doc_md=integration_doc(config),
+        doc_md=integration_doc(config, warnings_ or []),
         params={
             "dry_run": Param(
                 False,
@@ -92,6 +100,21 @@ def build_integration_dag(config: IntegrationConfig, dag_file: str) -> DAG:
     return dag
 
 
+def _schedule(config: IntegrationConfig) -> CronTriggerTimetable | str | None:
+    """The cron schedule in UTC; None for an inactive integration (it only runs when triggered).
+
+    No `start_date`: with one, Airflow runs the most recent past interval as soon as a DAG appears
+    (a new config, or one re-created after "Delete Dag" in the UI), writing before anyone could
+    dry-run it. Without one, a new DAG's first run is its next scheduled time after it appears.
+    An explicit timetable keeps that true whatever `[scheduler] create_cron_data_intervals` says.
+    """
+    if not config.active or config.schedule is None:
+        return None
+    if config.schedule in NOT_CRON_PRESETS:
+        return config.schedule
+    return CronTriggerTimetable(config.schedule, timezone="UTC")
+
+
 def _step_task(task_id: str, step: str, integration_id: str, config_file: str) -> Any:
     """One pipeline step as a TaskFlow task (in the DAG being built); returns its output."""
 
@@ -112,7 +135,6 @@ def build_invalid_config_dag(file: str, problems: list[ConfigProblem], dag_file:
         dag_id=f"{DAG_ID_PREFIX}invalid__{stem}",
         description=f"INVALID integration config {file}",
         schedule=None,
-        start_date=START_DATE,
         catchup=False,
         tags=["walkme-sync", "config-error"],
         doc_md="## Invalid integration config\n\n"
@@ -144,8 +166,8 @@ def _tags(config: IntegrationConfig) -> list[str]:
     return tags
 
 
-def integration_doc(config: IntegrationConfig) -> str:
-    """The original product's list view, as the DAG's documentation."""
+def integration_doc(config: IntegrationConfig, warnings_: list[ConfigProblem] | None = None) -> str:
+    """The original product's list view, as the DAG's documentation (config warnings first)."""
     rows = "\n".join(
         f"| `{mapping.column}` | `{mapping.field}` | {mapping.null_policy} |"
         for mapping in config.mappings
@@ -156,8 +178,15 @@ def integration_doc(config: IntegrationConfig) -> str:
     schedule = config.schedule if config.active else "not scheduled"
     environment = f"{config.environment} (`{config.conn_id}`)"
     report, sobject = config.report.name, config.object.name
+    notice = ""
+    if warnings_:
+        listed = "\n".join(f"- {problem}" for problem in warnings_)
+        notice = (
+            f"**Config warnings** (the integration runs; fix them when you can):\n\n{listed}\n\n"
+        )
     return f"""## {config.name}
 
+{notice}
 | Id | Report | Object | Environment | Active | Schedule (UTC) |
 |---|---|---|---|---|---|
 | `{config.id}` | {report} | {sobject} | {environment} | {active} | `{schedule}` |

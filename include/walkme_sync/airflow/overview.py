@@ -63,7 +63,11 @@ def integration_rows(ledger: Ledger | None = None) -> list[IntegrationRow]:
 def _row_for(config: Any, run: dict[str, Any] | None) -> IntegrationRow:
     counts = ""
     if run:
-        counts = ", ".join(f"{bucket} {run[bucket]}" for bucket in BUCKETS_AS_SHOWN if run[bucket])
+        counts = ", ".join(
+            f"{bucket.label} {run[bucket]}" for bucket in BUCKETS_AS_SHOWN if run[bucket]
+        )
+        if run["dry_run"]:
+            counts = f"dry run: {counts}" if counts else "dry run"
     return IntegrationRow(
         id=config.id,
         name=config.name,

@@ -2,8 +2,11 @@
 
 A task cannot set its own run's note through the Task SDK; the public REST API can
 (`PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}`). It needs credentials, so this is opt-in: define
-the HTTP connection `walkme_airflow_api` (host, port, login, password of an Airflow user allowed to
-edit DAG runs). Without it the note is skipped; a failure to set it never fails the sync.
+the HTTP connection `walkme_airflow_api` with the API's base URL (host, or a full URL with a path,
+e.g. an Astro Deployment's `https://<org>.astronomer.run/<id>`) and either an API token (the
+password with no login, or `extra.token`: e.g. an Astro Deployment API token; no Airflow user's
+password is stored) or the login and password of an Airflow user allowed to edit DAG runs. Without
+it the note is skipped; a failure to set it never fails the sync.
 """
 
 from __future__ import annotations
@@ -22,17 +25,21 @@ TIMEOUT_SECONDS = 10
 
 
 def note_text(summary: dict[str, Any]) -> str:
-    """`Completed · written 182 · unmatched 17 · ambiguous 1 · 3 API calls (dry run)`."""
-    parts = [str(summary["status"])]
+    """`Completed · written 182 · unmatched 17 · ambiguous 1 · 3 API calls`.
+
+    A dry run reads `Dry run · Completed · would write 3 · ...`: never "written".
+    """
+    parts = (
+        ["Dry run", str(summary["status"])] if summary.get("dry_run") else [str(summary["status"])]
+    )
     for bucket in BUCKETS_AS_SHOWN:
         if summary.get(bucket):
-            parts.append(f"{bucket} {summary[bucket]}")
+            parts.append(f"{bucket.label} {summary[bucket]}")
     parts.append(f"{summary.get('api_calls', 0)} API calls")
     text = " · ".join(parts)
-    if summary.get("dry_run"):
-        text += " (dry run: nothing written)"
     if summary.get("message"):
-        text += f"\n{summary['message']}"
+        # A blank line: the UI renders notes as Markdown, where a single newline is no break.
+        text += f"\n\n{summary['message']}"
     return text[:NOTE_LIMIT]
 
 
@@ -48,17 +55,11 @@ def set_run_note(dag_id: str, run_id: str, note: str) -> bool:
         return False
     base = _base_url(connection)
     try:
-        token = requests.post(
-            f"{base}/auth/token",
-            json={"username": connection.login, "password": connection.password},
-            timeout=TIMEOUT_SECONDS,
-        )
-        token.raise_for_status()
         response = requests.patch(
             f"{base}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
             params={"update_mask": "note"},
             json={"note": note},
-            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+            headers={"Authorization": f"Bearer {_access_token(base, connection)}"},
             timeout=TIMEOUT_SECONDS,
         )
         response.raise_for_status()
@@ -68,7 +69,29 @@ def set_run_note(dag_id: str, run_id: str, note: str) -> bool:
     return True
 
 
+def _access_token(base: str, connection: Any) -> str:
+    """A stored API token as it is, or a token from Airflow's `/auth/token` for a user login."""
+    import requests
+
+    stored = connection.extra_dejson.get("token") or (
+        connection.password if not connection.login else None
+    )
+    if stored:
+        return str(stored)
+    response = requests.post(
+        f"{base}/auth/token",
+        json={"username": connection.login, "password": connection.password},
+        timeout=TIMEOUT_SECONDS,
+    )
+    response.raise_for_status()
+    return str(response.json()["access_token"])
+
+
 def _base_url(connection: Any) -> str:
+    """`host` may be a full URL with a path (deployments behind a proxy); else scheme://host:port."""
+    host = str(connection.host or "").rstrip("/")
+    if "://" in host:
+        return host
     scheme = connection.schema or "http"
     port = f":{connection.port}" if connection.port else ""
-    return f"{scheme}://{connection.host}{port}".rstrip("/")
+    return f"{scheme}://{host}{port}"

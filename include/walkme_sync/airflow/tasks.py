@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
+from include.walkme_sync.airflow.deployment import check_deployment
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.loading import load_integration_for_run
 from include.walkme_sync.errors import SyncError, TransientError
@@ -59,10 +60,11 @@ def run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]
     from include.walkme_sync.steps.runner import run_step as run
 
     name = Step(step)
-    ctx = context_from_airflow(
-        integration_id, config_file, get_current_context(), fresh_config=name is Step.EXTRACT
-    )
     try:
+        check_deployment()
+        ctx = context_from_airflow(
+            integration_id, config_file, get_current_context(), fresh_config=name is Step.EXTRACT
+        )
         return run(name, ctx)
     except SyncError as exc:
         log.error("%s failed (%s): %s", step, exc.category, exc)
@@ -70,7 +72,9 @@ def run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]
             raise
         from airflow.sdk.exceptions import AirflowFailException
 
-        raise AirflowFailException(str(exc)) from exc
+        # `from None`: a handled failure's log ends with its message and what to do, not with
+        # the chained traceback of an error we already explained (real bugs keep theirs).
+        raise AirflowFailException(str(exc)) from None
 
 
 def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
@@ -83,6 +87,12 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     from include.walkme_sync.airflow.run_note import note_text, set_run_note
     from include.walkme_sync.steps.record import record_step
 
+    try:
+        check_deployment()
+    except SyncError as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from None
     ctx = context_from_airflow(integration_id, config_file, get_current_context())
     summary = record_step(ctx)
     print("::group::Run summary")

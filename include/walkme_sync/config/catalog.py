@@ -31,6 +31,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from include.walkme_sync.config.safe_yaml import UnsafeYamlError, load_yaml
 from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.locations import REPORTS_FOLDER
 
@@ -40,8 +41,6 @@ ColumnType = Literal[
     "string", "email", "guid", "integer", "number", "percent", "boolean", "date", "datetime"
 ]
 COLUMN_TYPES: tuple[str, ...] = ColumnType.__args__  # type: ignore[attr-defined]
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ColumnDef(BaseModel):
@@ -151,7 +150,9 @@ class Catalog:
 
 def _parse_report_file(path: Path) -> tuple[ReportDefinition | None, list[str]]:
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except UnsafeYamlError as exc:
+        return None, [f"{path}: line {exc.line}: {exc.message} ({exc.hint})"]
     except yaml.YAMLError as exc:
         return None, [f"{path}: not valid YAML: {exc}"]
     if not isinstance(raw, dict):

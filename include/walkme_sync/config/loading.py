@@ -29,6 +29,7 @@ from include.walkme_sync.config.problems import (
     display_path,
 )
 from include.walkme_sync.config.rules import cross_field_problems, text_or_none
+from include.walkme_sync.config.safe_yaml import UnsafeYamlError, load_yaml
 from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.locations import (
     DEFAULT_INTEGRATIONS_FOLDER,
@@ -89,7 +90,9 @@ def _read_yaml(path: Path, file: str) -> tuple[Any, str, list[ConfigProblem]]:
             [ConfigProblem(file, "", f"cannot read the file: {exc}", "save it as UTF-8 text")],
         )
     try:
-        return yaml.load(text, Loader=_Loader), text, []
+        return load_yaml(text), text, []
+    except UnsafeYamlError as exc:
+        return None, "", [ConfigProblem(file, "", exc.message, exc.hint, line=exc.line)]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

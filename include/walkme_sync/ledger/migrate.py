@@ -81,8 +81,10 @@ def _upgrade_sqlite(engine: sa.Engine, head: str) -> None:
             with engine.begin() as connection:
                 _upgrade(connection, head)
             return
-        except sa.exc.OperationalError:
-            # Another process is migrating the same file ("database is locked", "table exists").
+        except Exception:
+            # Another process migrated the same file meanwhile ("database is locked", "table
+            # exists", the version row already there, a constraint already swapped): SQLite DDL
+            # does not wait for it. Whatever the symptom, the test is whether the file is at head.
             with engine.connect() as connection:
                 if current_revision(connection) == head:
                     return

@@ -31,10 +31,14 @@ runs_table = sa.Table(
     sa.Column("dry_run", sa.Boolean, nullable=False, default=False),
     sa.Column("full_sync", sa.Boolean, nullable=False, default=False),
     sa.Column("report_rows", sa.Integer, nullable=False, default=0),
-    *(sa.Column(bucket, sa.Integer, nullable=False, default=0) for bucket in BUCKETS),
+    *(
+        sa.Column(bucket, sa.Integer, nullable=False, default=0, server_default="0")
+        for bucket in BUCKETS
+    ),
     sa.Column("api_calls", sa.Integer, nullable=False, default=0),
     sa.Column("message", sa.Text),
-    sa.UniqueConstraint("dag_id", "dag_run_id", name="uq_sync_runs_dag_run"),
+    # One row per attempt of a run: a re-created DAG repeats run ids (see migration 0002).
+    sa.UniqueConstraint("dag_id", "dag_run_id", "started_at", name="uq_sync_runs_run_attempt"),
 )
 
 row_problems_table = sa.Table(

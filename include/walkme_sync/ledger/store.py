@@ -1,7 +1,9 @@
 """Read and write run history: one row per sync run and one row per row-level problem.
 
-Re-recording the same DAG run (a retried `record_run` task) replaces its rows, so the ledger holds
-each run once. Concurrent runs of many integrations each write in their own short transaction.
+The ledger only grows: each run attempt (DAG id, run id and start time) has its own row, so a DAG
+deleted in the UI and re-created, whose run ids repeat, adds rows and never replaces history. Only a
+retried `record_run` of the same attempt replaces that attempt's row. Concurrent runs of many
+integrations each write in their own short transaction.
 """
 
 from __future__ import annotations
@@ -102,7 +104,7 @@ class Ledger:
 
     def _write_run(self, values: dict[str, Any], problem_rows: list[dict[str, Any]]) -> int:
         with self.engine.begin() as conn:
-            self._delete_existing(conn, values["dag_id"], values["dag_run_id"])
+            self._delete_same_attempt(conn, values)
             inserted = conn.execute(runs_table.insert().values(**values)).inserted_primary_key
             assert inserted is not None  # an autoincrement insert always returns its key
             run_pk = int(inserted[0])
@@ -140,10 +142,13 @@ class Ledger:
             return [dict(row._mapping) for row in conn.execute(query)]
 
     @staticmethod
-    def _delete_existing(conn: sa.Connection, dag_id: str, dag_run_id: str) -> None:
+    def _delete_same_attempt(conn: sa.Connection, values: dict[str, Any]) -> None:
+        """A retried `record_run` re-records its attempt: replace that row, nothing else."""
         existing = conn.execute(
             sa.select(runs_table.c.id).where(
-                runs_table.c.dag_id == dag_id, runs_table.c.dag_run_id == dag_run_id
+                runs_table.c.dag_id == values["dag_id"],
+                runs_table.c.dag_run_id == values["dag_run_id"],
+                runs_table.c.started_at == values["started_at"],
             )
         ).scalars()
         for run_pk in list(existing):

@@ -46,20 +46,18 @@ def row_outcomes(
             reason,
             "INVALID_VALUE",
         )
+    done = _done_bucket(dry_run)
     verb = "dry run: would update" if dry_run else "updated"
     positions = plan._change_positions.tolist()
     for position, change in zip(positions, plan.changes, strict=True):
         result = results[change.record_id]
         if result.success:
-            buckets[position] = Bucket.WRITTEN.value
+            buckets[position] = done
             reasons[position] = f"{verb} {', '.join(sorted(set(change.fields)))}"
         else:
-            reason = f"{result.message or result.error_code}"
-            if result.attempts > 1:
-                reason += f" [after {result.attempts} attempts]"
             buckets[position], reasons[position], codes[position] = (
-                Bucket.FAILED.value,
-                reason,
+                _unsuccessful_bucket(result),
+                _failure_reason(result),
                 result.error_code,
             )
     keys = object_array(plan._keys)
@@ -126,20 +124,37 @@ def _row_bucket(
         else:
             failed.append((pair, result))
     if failed:
+        # A refusal by Salesforce outranks changes that were never sent.
+        failed.sort(key=lambda item: item[1].attempted, reverse=True)
         pair, result = failed[0]
         others = f" (and {len(failed) - 1} more record(s))" if len(failed) > 1 else ""
-        reason = f"{result.message or result.error_code}{others}"
-        if result.attempts > 1:
-            reason += f" [after {result.attempts} attempts]"
-        return Bucket.FAILED.value, reason, result.error_code, pair.record_id
+        reason = _failure_reason(result, others)
+        return _unsuccessful_bucket(result), reason, result.error_code, pair.record_id
     if written:
         verb = "dry run: would update" if dry_run else "updated"
         fields = sorted({f for p in written for f in p.fields})
         suffix = f" on {len(written)} records" if len(written) > 1 else ""
         return (
-            Bucket.WRITTEN.value,
+            _done_bucket(dry_run),
             f"{verb} {', '.join(fields)}{suffix}",
             None,
             written[0].record_id,
         )
     return Bucket.UNCHANGED.value, pairs[0].reason, None, pairs[0].record_id
+
+
+def _done_bucket(dry_run: bool) -> str:
+    """A successful change: written, or in a dry run what would have been written."""
+    return (Bucket.WOULD_WRITE if dry_run else Bucket.WRITTEN).value
+
+
+def _unsuccessful_bucket(result: WriteResult) -> str:
+    """Refused by Salesforce (`failed`), or never sent because the run stopped first."""
+    return (Bucket.FAILED if result.attempted else Bucket.NOT_ATTEMPTED).value
+
+
+def _failure_reason(result: WriteResult, others: str = "") -> str:
+    reason = f"{result.message or result.error_code}{others}"
+    if result.attempts > 1:
+        reason += f" [after {result.attempts} attempts]"
+    return reason

@@ -63,6 +63,9 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
 
 def _run_suite(work: pd.DataFrame, config: IntegrationConfig, required: list[str]) -> Any:
     """Build an ephemeral GX context and validate `work` against the integration's suite."""
+    # GX logs ~200 INFO lines about its own API docs registry on import: the task log should show
+    # our validation summary, not that. Its warnings and errors still come through.
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig

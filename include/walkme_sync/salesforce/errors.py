@@ -178,7 +178,11 @@ def translate(exc: BaseException, *, conn_id: str, object_name: str | None = Non
     if "REQUEST_LIMIT_EXCEEDED" in codes:
         return QuotaError(
             f"Salesforce refused the request{target}: the org's API request limit is exhausted "
-            f"({detail})."
+            f"({detail}).",
+            action="Nothing in this integration can help: the whole org is out of API calls. "
+            "Wait for Salesforce's rolling 24-hour window to free some, or ask the Salesforce "
+            "admin to find what uses them (Setup > System Overview) or to buy more; rows not "
+            "written are retried by the next run.",
         )
     if codes & TRANSIENT_REQUEST_CODES or (status is not None and status >= 500):
         return TransientError(

@@ -45,7 +45,9 @@ class ApiBudget:
         if self.max_calls is not None and self.used + n_calls > self.max_calls:
             raise QuotaError(
                 f"Stopped before {what}: it needs {n_calls} API call(s) and this run has used "
-                f"{self.used} of its budget of {self.max_calls} (write.api_budget)."
+                f"{self.used} of its budget of {self.max_calls} (write.api_budget).",
+                action="Raise write.api_budget in the integration's YAML if the org can spare "
+                "the calls, then run again. Rows not written are retried by the next run.",
             )
         ceiling = self._daily_ceiling()
         used = self.meter.daily_used
@@ -53,5 +55,8 @@ class ApiBudget:
             raise QuotaError(
                 f"Stopped before {what}: the org has used {used:,} of its "
                 f"{self.meter.daily_limit:,} daily API requests; {n_calls} more would pass "
-                f"{self.max_daily_usage:.0%} (write.max_daily_api_usage)."
+                f"{self.max_daily_usage:.0%} (write.max_daily_api_usage).",
+                action="Wait for the org's 24-hour window to free calls (or raise "
+                "write.max_daily_api_usage if other integrations of the org can spare them); "
+                "rows not written are retried by the next run.",
             )

@@ -179,8 +179,9 @@ class _Writer:
                 change.row,
                 False,
                 stop.code,
-                f"Not written: {stop.error.args[0]}",
-                max(self.attempts[index], 1),
+                f"Not attempted: {stop.error.args[0]}",
+                self.attempts[index],
+                attempted=False,
             )
         results = [self.results[index] for index in range(len(self.changes))]
         if len(results) != len(self.changes):  # pragma: no cover - defensive

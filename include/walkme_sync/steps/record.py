@@ -7,6 +7,7 @@ buckets must add up to the report's row count or the run is Failed as a bookkeep
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +34,14 @@ from include.walkme_sync.steps.context import (
     StepStatus,
     read_step_status,
 )
-from include.walkme_sync.storage import read_frame, write_json
+from include.walkme_sync.storage import (
+    read_frame,
+    remove_expired_runs,
+    retention_days,
+    write_json,
+)
+
+log = logging.getLogger(__name__)
 
 PROBLEM_EXAMPLES = 20
 
@@ -51,15 +59,16 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
     stop_reason = _stop_reason(failure, missing_steps)
     unaccounted = _unaccounted_rows(ctx, outcomes)
     if len(unaccounted):
-        # Rows the run never reached are not lost: they are failed, with the reason the run stopped.
+        # Rows the run never reached are not lost: they are not attempted, with the reason the run
+        # stopped.
         outcomes = pd.concat(
             [
                 outcomes,
                 outcome_frame(
                     rows=unaccounted[ROW],
                     keys=unaccounted["key"],
-                    bucket=Bucket.FAILED,
-                    reasons=[f"not written: {stop_reason}"] * len(unaccounted),
+                    bucket=Bucket.NOT_ATTEMPTED,
+                    reasons=[f"not attempted: {stop_reason}"] * len(unaccounted),
                     error_codes=["RUN_STOPPED"] * len(unaccounted),
                 ),
             ],
@@ -118,7 +127,20 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         "ledger_run_id": ledger_id,
     }
     write_json(ctx.path(SUMMARY), summary)
+    _remove_expired_runs(ctx)
     return summary
+
+
+def _remove_expired_runs(ctx: RunContext) -> None:
+    """Retention: old run folders of this integration go; the ledger keeps every run.
+
+    A failure here must not turn a recorded sync into a failed one: it is logged, and the next
+    run tries again.
+    """
+    try:
+        remove_expired_runs(ctx.integration.id, days=retention_days(), keep=ctx.folder.name)
+    except Exception as exc:  # storage errors come in many types (OSError, botocore, gcsfs)
+        log.warning("Could not remove old run folders: %s: %s", type(exc).__name__, exc)
 
 
 def _row_problems(outcomes: pd.DataFrame) -> list[RowProblem]:

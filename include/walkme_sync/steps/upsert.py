@@ -71,13 +71,17 @@ def apply_plan(
 ) -> tuple[pd.DataFrame, dict[str, Any], SyncError | None]:
     """Write the changes (nothing in a dry run): (outcomes, summary, the writer's stop error).
 
-    Outcomes have one row per matched report row: written | failed | unchanged | rejected.
+    Outcomes have one row per matched report row: written (would_write in a dry run) |
+    unchanged | rejected | failed | not_attempted.
     """
     calls_before = session.meter.calls
     if dry_run or not plan.changes:
         # Nothing is sent: every planned change counts as done, with no attempt made.
         outcome = WriteOutcome(
-            [WriteResult(c.record_id, c.row, True, attempts=0) for c in plan.changes]
+            [
+                WriteResult(c.record_id, c.row, True, attempts=0, attempted=False)
+                for c in plan.changes
+            ]
         )
     else:
         outcome = write_changes(
@@ -91,7 +95,14 @@ def apply_plan(
         "matched_rows": len(outcomes),
         **{
             str(b): int(counts.get(b, 0))
-            for b in (Bucket.WRITTEN, Bucket.UNCHANGED, Bucket.REJECTED, Bucket.FAILED)
+            for b in (
+                Bucket.WRITTEN,
+                Bucket.WOULD_WRITE,
+                Bucket.UNCHANGED,
+                Bucket.REJECTED,
+                Bucket.NOT_ATTEMPTED,
+                Bucket.FAILED,
+            )
         },
         "records_changed": len(plan.changes),
         "field_changes": plan.field_changes,
