@@ -59,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT_PARTS = ("dags", "include", "plugins")
 WORKERS = {"worker_a": "worker-a", "worker_b": "worker-b"}  # queue -> hostname
 AIRFLOW = [sys.executable, "-m", "airflow"]
+SLOW_STOP_SECONDS = 5.0
 
 
 @dataclass
@@ -109,7 +110,9 @@ def running_cluster(root: Path, integrations_dir: Path, storage_root: str) -> It
     finally:
         # Airflow first (its components hold DB and broker connections), services last.
         for process in reversed(list(started.values())):
-            process.stop()
+            took = process.stop()
+            if took > SLOW_STOP_SECONDS:
+                print(f"cluster teardown: {process.name} took {took:.0f} s to stop")
         leftovers = kill_marked(marker)
         if leftovers:
             print(f"cluster teardown: killed {len(leftovers)} stray processes {leftovers}")

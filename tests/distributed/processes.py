@@ -74,17 +74,23 @@ class ManagedProcess:
                 + tail(self.log_path)
             )
 
-    def stop(self, timeout: float = 20.0) -> None:
-        """Signal the whole process group, then SIGKILL what is left after `timeout` seconds."""
+    def stop(self, timeout: float = 20.0) -> float:
+        """Signal the whole process group, then SIGKILL what is left after `timeout` seconds.
+
+        Returns how long the leader took to exit after the first signal.
+        """
+        started = time.monotonic()
         _signal_group(self.pid, self.stop_signal)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=timeout)
+        took = time.monotonic() - started
         # The leader may be gone while its children (pool processes, backends) are not.
         _signal_group(self.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=5)
         if self._log_handle is not None:
             self._log_handle.close()
+        return took
 
 
 def _signal_group(pgid: int, sig: int) -> None:
