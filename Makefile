@@ -52,7 +52,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest
 
 # Installs PostgreSQL and Redis (apt-get, when missing) and the Celery/moto packages, then starts a
-# CeleryExecutor Airflow with two workers and runs tests/distributed against it (about 5 minutes).
+# CeleryExecutor Airflow with two workers and runs tests/distributed against it (about 6 minutes).
 test-distributed: $(STAMP)
 	bash scripts/distributed/install.sh
 	WALKME_SYNC_DISTRIBUTED_TESTS=1 $(BIN)/pytest tests/distributed $(ARGS)
