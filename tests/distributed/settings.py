@@ -109,7 +109,6 @@ def airflow_config(endpoints: Endpoints, keys: ClusterSecrets) -> dict[str, str]
         "AIRFLOW__API__SECRET_KEY": keys.api_secret_key,
         "AIRFLOW__API_AUTH__JWT_SECRET": keys.jwt_secret,
         "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
-        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
         # Two workers on one machine cannot both serve logs on port 8793 (and the log server
         # binds every interface), so task logs go where a real cluster keeps them: object storage.
         "AIRFLOW__LOGGING__REMOTE_LOGGING": "True",

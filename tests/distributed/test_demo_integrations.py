@@ -42,6 +42,8 @@ from tests.distributed.workload import (
     upload_demo_exports,
 )
 
+# The first test also waits for the cluster to start and the four runs to finish.
+pytestmark = pytest.mark.timeout(1200)
 DEMOS = {SEED_EXAMPLE: "Lead", NPS_DEMO: "Contact"}  # integration -> object it writes
 # Every bucket the engine knows (a new one must be 0 here unless a test expects it).
 BUCKETS = tuple(str(bucket) for bucket in Bucket)

@@ -33,7 +33,7 @@ from tests.distributed.workload import (
 PIPELINE = ("extract_report", "validate_report", "match_keys", "upsert", "record_run")
 
 
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(1800)
 def test_twenty_integrations_at_once_all_complete_and_are_recorded(
     cluster: Cluster, capsys: pytest.CaptureFixture[str]
 ) -> None:
