@@ -148,6 +148,23 @@ def _start(
         storage_root=storage_root,
         passwords_file=root / "simple_auth_manager_passwords.json",
     )
+    _start_airflow(root, base_env, endpoints, keys, started)
+    api = AirflowApi(f"http://127.0.0.1:{endpoints.api_port}", ADMIN_USER, keys.admin_password)
+    cluster = Cluster(
+        root, postgres, redis, s3, emulator, api, integrations_dir, storage_root, dict(started)
+    )
+    _wait_ready(cluster, redis.url)
+    return cluster
+
+
+def _start_airflow(
+    root: Path,
+    base_env: dict[str, str],
+    endpoints: Endpoints,
+    keys: ClusterSecrets,
+    started: dict[str, ManagedProcess],
+) -> None:
+    """Migrate the metadata DB, then the control plane (on the repository) and the workers."""
     endpoints.passwords_file.write_text(json.dumps({ADMIN_USER: keys.admin_password}))
     shared = {
         **airflow_config(endpoints, keys),
@@ -157,8 +174,6 @@ def _start(
     control = Placement(root / "control" / "airflow", ROOT, root / "control", "control-plane")
     control_env = component_env(base_env, shared, control)
     _migrate(control_env, control.workdir)
-
-    api = AirflowApi(f"http://127.0.0.1:{endpoints.api_port}", ADMIN_USER, keys.admin_password)
     for name, command in (
         ("api-server", [*AIRFLOW, "api-server", "--host", "127.0.0.1"]),
         ("scheduler", [*AIRFLOW, "scheduler", "--skip-serve-logs"]),
@@ -171,12 +186,6 @@ def _start(
         started[queue] = _start_component(
             queue, _worker_command(queue), env, placement.workdir, root
         )
-
-    cluster = Cluster(
-        root, postgres, redis, s3, emulator, api, integrations_dir, storage_root, dict(started)
-    )
-    _wait_ready(cluster, redis.url)
-    return cluster
 
 
 def _migrate(env: dict[str, str], cwd: Path) -> None:

@@ -11,6 +11,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,47 +67,22 @@ def start_postgres(base: Path, env: dict[str, str]) -> Postgres:
     """initdb + postgres (as the postgres OS user), then the role and the two databases."""
     data, run = base / "data", base / "run"
     for folder in (base, run):
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         _give_to_postgres(folder)
     superuser_password, password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
-    password_file = base / "pwfile"
-    password_file.write_text(superuser_password + "\n", encoding="utf-8")
-    _give_to_postgres(password_file)
     bin_dir = postgres_bin_dir()
-    _run_as_postgres(
-        [
-            str(bin_dir / "initdb"),
-            f"--pgdata={data}",
-            f"--username={POSTGRES_USER}",
-            f"--pwfile={password_file}",
-            "--auth-local=trust",
-            "--auth-host=scram-sha-256",
-            "--encoding=UTF8",
-            "--no-sync",  # a throw-away cluster: durability is not the point
-        ],
-        env,
-        log=base / "initdb.log",
-    )
-    password_file.unlink()
+    _initdb(bin_dir, base, data, superuser_password, env)
     port = free_port()
     process = start_process(
         "postgres",
         [
             str(bin_dir / "postgres"),
-            "-D",
-            str(data),
-            "-p",
-            str(port),
-            "-k",
-            str(run),  # unix socket in the temp dir, not /var/run/postgresql
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "max_connections=300",  # 5 Airflow components + Celery result backends + ledger
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
+            *("-D", str(data), "-p", str(port)),
+            *("-k", str(run)),  # unix socket in the temp dir, not /var/run/postgresql
+            *("-c", "listen_addresses=127.0.0.1"),
+            # 5 Airflow components, Celery's result backends, the ledger's writers: more than 100.
+            *("-c", "max_connections=300"),
+            *("-c", "fsync=off", "-c", "synchronous_commit=off"),  # throw-away data
         ],
         env=env,
         cwd=base,
@@ -120,14 +96,38 @@ def start_postgres(base: Path, env: dict[str, str]) -> Postgres:
     return Postgres(process, port, password)
 
 
+def _initdb(
+    bin_dir: Path, base: Path, data: Path, superuser_password: str, env: dict[str, str]
+) -> None:
+    """A new cluster whose superuser logs in over TCP with a password (SCRAM), never trust."""
+    password_file = base / "pwfile"
+    password_file.write_text(superuser_password + "\n", encoding="utf-8")
+    _give_to_postgres(password_file)
+    try:
+        _run_as_postgres(
+            [
+                str(bin_dir / "initdb"),
+                f"--pgdata={data}",
+                f"--username={POSTGRES_USER}",
+                f"--pwfile={password_file}",
+                "--auth-local=trust",  # the unix socket sits in a folder only postgres can enter
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--no-sync",  # a throw-away cluster: durability is not the point
+            ],
+            env,
+            log=base / "initdb.log",
+        )
+    finally:
+        password_file.unlink()
+
+
 def _give_to_postgres(path: Path) -> None:
     if os.geteuid() == 0:
         shutil.chown(path, POSTGRES_USER, POSTGRES_USER)
 
 
 def _run_as_postgres(command: list[str], env: dict[str, str], log: Path) -> None:
-    import subprocess
-
     with log.open("wb") as handle:
         completed = subprocess.run(
             command,
