@@ -189,6 +189,8 @@ def change_ingest_state(request: ApiRequest, job: IngestJob) -> Reply:
         return invalid_state_change(job, str(wanted))
     job.touch("UploadComplete")
     answer = job.info(detailed=False)
+    if request.faults is not None and request.faults.take_bulk_hold():
+        return json_reply(200, answer)  # queued until aborted (fault injection)
     process_ingest_job(request, job)
     return json_reply(200, answer)
 

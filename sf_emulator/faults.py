@@ -8,6 +8,7 @@ applied before authentication and are not counted as API calls: the org never sa
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -47,16 +48,32 @@ class OrgControls(Protocol):
 class RequestFault:
     """One scripted misbehaviour for the next ``remaining`` matching requests."""
 
-    kind: str  # "fail" | "slow" | "drop"
+    kind: str  # "fail" | "slow" | "drop" | "expire" | "exhaust"
     remaining: int
     path_contains: str | None = None
     status: int = 503
     error_code: str = "SERVER_UNAVAILABLE"
     message: str = ""
     seconds: float = 0.0
+    retry_after: int | None = None
+    #: Matching requests to let through untouched first ("the third upload is dropped").
+    after: int = 0
+    method: str | None = None
 
-    def matches(self, path: str) -> bool:
-        return self.remaining > 0 and (self.path_contains is None or self.path_contains in path)
+    def matches(self, method: str, path: str) -> bool:
+        return (
+            self.remaining > 0
+            and (self.path_contains is None or self.path_contains in path)
+            and (self.method is None or self.method == method)
+        )
+
+    def take(self) -> bool:
+        """Count one matching request; True when the fault applies to it (after the skips)."""
+        if self.after > 0:
+            self.after -= 1
+            return False
+        self.remaining -= 1
+        return True
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,10 @@ class FaultPlan:
     delay_seconds: float = 0.0
     drop: bool = False
     error: RequestFault | None = None
+    #: Invalidate every access token before serving the request (a session expiring mid-run).
+    expire_sessions: bool = False
+    #: Use up every org's daily API allocation before serving it (another app ate the quota).
+    exhaust_quota: bool = False
 
 
 class FaultInjector:
@@ -76,6 +97,9 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._request_faults: list[RequestFault] = []
         self._bulk_failures: list[str] = []
+        self._bulk_holds = 0
+        #: Faults applied so far, by kind: tests wait on these ("the upload is in flight now").
+        self.fired: Counter[str] = Counter()
 
     # --- request-level faults -----------------------------------------------------------------
 
@@ -86,45 +110,89 @@ class FaultInjector:
         path_contains: str | None = None,
         error_code: str | None = None,
         message: str | None = None,
+        *,
+        retry_after: int | None = None,
+        after: int = 0,
+        method: str | None = None,
     ) -> None:
-        """Answer the next ``count`` matching requests with a 5xx Salesforce-style error body."""
+        """Answer the next ``count`` matching requests with a 5xx Salesforce-style error body
+        (with a ``Retry-After`` header of ``retry_after`` seconds when given)."""
         code = error_code or _ERROR_CODE_BY_STATUS.get(status, "UNKNOWN_EXCEPTION")
         text = message or _MESSAGE_BY_CODE.get(code, "An unexpected error occurred.")
-        self._add(RequestFault("fail", count, path_contains, status, code, text))
+        fault = RequestFault("fail", count, path_contains, status, code, text)
+        fault.retry_after, fault.after, fault.method = retry_after, after, method
+        self._add(fault)
 
     def slow_requests(
-        self, seconds: float, count: int = 1, path_contains: str | None = None
+        self,
+        seconds: float,
+        count: int = 1,
+        path_contains: str | None = None,
+        after: int = 0,
+        method: str | None = None,
     ) -> None:
         """Delay the next ``count`` matching requests by ``seconds`` before serving them."""
-        self._add(RequestFault("slow", count, path_contains, seconds=seconds))
+        self._add(
+            RequestFault("slow", count, path_contains, seconds=seconds, after=after, method=method)
+        )
 
-    def drop_connections(self, count: int = 1, path_contains: str | None = None) -> None:
+    def drop_connections(
+        self,
+        count: int = 1,
+        path_contains: str | None = None,
+        after: int = 0,
+        method: str | None = None,
+    ) -> None:
         """Close the socket of the next ``count`` matching requests without any response."""
-        self._add(RequestFault("drop", count, path_contains))
+        self._add(RequestFault("drop", count, path_contains, after=after, method=method))
+
+    def expire_sessions_on(
+        self, path_contains: str | None = None, after: int = 0, method: str | None = None
+    ) -> None:
+        """Expire every session when the next matching request arrives (after ``after`` others):
+        that request, mid-run, is the first to get 401 INVALID_SESSION_ID."""
+        self._add(RequestFault("expire", 1, path_contains, after=after, method=method))
+
+    def exhaust_quota_on(
+        self, path_contains: str | None = None, after: int = 0, method: str | None = None
+    ) -> None:
+        """Use up the daily API allocation of every org when the next matching request arrives
+        (after ``after`` others): that request is the first refused REQUEST_LIMIT_EXCEEDED."""
+        self._add(RequestFault("exhaust", 1, path_contains, after=after, method=method))
 
     def _add(self, fault: RequestFault) -> None:
         with self._lock:
             self._request_faults.append(fault)
 
-    def plan_for(self, path: str) -> FaultPlan:
+    def plan_for(self, path: str, method: str = "GET") -> FaultPlan:
         """Consume the faults that apply to this request (the server calls it once per request)."""
         with self._lock:
             delay = 0.0
+            org_faults: set[str] = set()
+            terminal: RequestFault | None = None
             for fault in self._request_faults:
-                if fault.kind == "slow" and fault.matches(path):
-                    fault.remaining -= 1
-                    delay += fault.seconds
-            terminal = next(
-                (f for f in self._request_faults if f.kind != "slow" and f.matches(path)), None
-            )
-            if terminal is not None:
-                terminal.remaining -= 1
+                if not fault.matches(method, path):
+                    continue
+                if fault.kind == "slow":
+                    if fault.take():
+                        delay += fault.seconds
+                        self.fired["slow"] += 1
+                elif fault.kind in ("expire", "exhaust"):
+                    if fault.take():
+                        org_faults.add(fault.kind)
+                        self.fired[fault.kind] += 1
+                elif terminal is None and fault.take():
+                    terminal = fault
             self._request_faults = [f for f in self._request_faults if f.remaining > 0]
-        if terminal is None:
-            return FaultPlan(delay_seconds=delay)
-        if terminal.kind == "drop":
-            return FaultPlan(delay_seconds=delay, drop=True)
-        return FaultPlan(delay_seconds=delay, error=terminal)
+            if terminal is not None:
+                self.fired[terminal.kind] += 1
+        return FaultPlan(
+            delay_seconds=delay,
+            drop=terminal is not None and terminal.kind == "drop",
+            error=terminal if terminal is not None and terminal.kind == "fail" else None,
+            expire_sessions="expire" in org_faults,
+            exhaust_quota="exhaust" in org_faults,
+        )
 
     # --- bulk jobs ----------------------------------------------------------------------------
 
@@ -136,6 +204,20 @@ class FaultInjector:
     def take_bulk_failure(self) -> str | None:
         with self._lock:
             return self._bulk_failures.pop(0) if self._bulk_failures else None
+
+    def hold_bulk_jobs(self, count: int = 1) -> None:
+        """The next ``count`` Bulk 2.0 ingest jobs stay ``UploadComplete`` (queued) until aborted,
+        like jobs waiting behind a busy org's queue."""
+        with self._lock:
+            self._bulk_holds += count
+
+    def take_bulk_hold(self) -> bool:
+        with self._lock:
+            if self._bulk_holds <= 0:
+                return False
+            self._bulk_holds -= 1
+            self.fired["hold"] += 1
+            return True
 
     # --- org-level faults ---------------------------------------------------------------------
 
@@ -163,6 +245,8 @@ class FaultInjector:
         with self._lock:
             self._request_faults.clear()
             self._bulk_failures.clear()
+            self._bulk_holds = 0
+            self.fired.clear()
         for org in ("sandbox", "production"):
             self._controls.lock_faults(org).clear()
 
@@ -184,6 +268,9 @@ class FaultInjector:
             "slow_requests": self.slow_requests,
             "drop_connections": self.drop_connections,
             "fail_bulk_jobs": self.fail_bulk_jobs,
+            "hold_bulk_jobs": self.hold_bulk_jobs,
+            "expire_sessions_on": self.expire_sessions_on,
+            "exhaust_quota_on": self.exhaust_quota_on,
             "expire_sessions": self.expire_sessions,
             "exhaust_quota": self.exhaust_quota,
             "set_daily_limit": self.set_daily_limit,

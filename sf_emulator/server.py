@@ -181,13 +181,21 @@ class EmulatorCore:
             return admin_api.handle(self, request.method, path, query_string, request.body)
         if not request.is_tls:
             return error_reply(400, "HTTPS_REQUIRED", "Use https:// (or CONNECT through the proxy)")
-        plan = self.faults.plan_for(path)
+        plan = self.faults.plan_for(path, request.method)
         if plan.delay_seconds:
             time.sleep(plan.delay_seconds)
+        if plan.expire_sessions:
+            self.expire_sessions(None)
+        if plan.exhaust_quota:
+            for name in self.orgs:
+                self.exhaust_quota(name)
         if plan.drop:
             raise DropConnection
         if plan.error is not None:
-            return error_reply(plan.error.status, plan.error.error_code, plan.error.message)
+            reply = error_reply(plan.error.status, plan.error.error_code, plan.error.message)
+            if plan.error.retry_after is not None:
+                reply.headers["Retry-After"] = str(plan.error.retry_after)
+            return reply
         return self._route(request, path, query_string)
 
     def _route(self, request: IncomingRequest, path: str, query_string: str) -> Reply:

@@ -68,6 +68,17 @@ class TransientError(SyncError):
     )
 
 
+class StorageError(TransientError):
+    """The storage root (run folders) or the run ledger cannot be reached or written."""
+
+    category = "storage"
+    action = (
+        "Check WALKME_SYNC_STORAGE_ROOT / WALKME_SYNC_STORAGE_CONN_ID (or the ledger database) "
+        "and their permissions; Airflow retries the task. Changes Salesforce already took are "
+        "found unchanged by the next run."
+    )
+
+
 class SourceError(SyncError):
     """The report export is missing, unreadable or lacks required columns."""
 

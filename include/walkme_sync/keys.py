@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 #: A plausible e-mail address: something@domain.tld (Salesforce checks more; this catches junk).
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+# Control characters (a NUL from a broken export) are never part of an address.
+EMAIL_PATTERN = re.compile(r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s.\x00-\x1f]+$")
 GUID_PATTERN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 #: The patterns a normalised key of each kind must match (text keys: any non-empty text).
 KEY_PATTERNS = {"email": EMAIL_PATTERN, "guid": GUID_PATTERN}

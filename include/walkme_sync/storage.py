@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from include.walkme_sync.errors import ConfigurationError
+from include.walkme_sync.errors import ConfigurationError, StorageError
 from include.walkme_sync.locations import (
     DEFAULT_RETENTION_DAYS,
     DEFAULT_STORAGE_ROOT,
@@ -95,7 +95,10 @@ def run_dir(
     """The run-scoped folder for one sync (a local one is created on first use)."""
     folder = integration_runs_dir(integration_id, root=root) / safe_path_part(run_id)
     if _is_local(folder):
-        Path(folder.path).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(folder.path).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _storage_error("create the run folder", folder, exc) from exc
     return folder
 
 
@@ -113,18 +116,21 @@ def _write(path: ObjectStoragePath, write: Callable[[IO[bytes]], object]) -> Non
             raise _storage_error("write", path, exc) from exc
         return
     target = Path(path.path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     aside = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with aside.open("wb") as handle:
             write(handle)
         aside.replace(target)
+    except OSError as exc:
+        raise _storage_error("write", path, exc) from exc
     finally:
-        aside.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            aside.unlink(missing_ok=True)
 
 
-def _storage_error(verb: str, path: ObjectStoragePath, exc: Exception) -> ConfigurationError:
-    return ConfigurationError(
+def _storage_error(verb: str, path: ObjectStoragePath, exc: Exception) -> StorageError:
+    return StorageError(
         f"Cannot {verb} {path} in the storage root: {type(exc).__name__}: {exc}",
         action=f"Check {STORAGE_ROOT_ENV}, the connection in {STORAGE_CONN_ID_ENV} and its "
         "permissions on that location.",
@@ -174,6 +180,15 @@ def read_json(path: ObjectStoragePath) -> Any | None:
             return json.loads(handle.read().decode("utf-8"))
     except FileNotFoundError:
         return None
+
+
+def read_json_files(folder: ObjectStoragePath) -> list[Any]:
+    """Every JSON document directly in ``folder`` (none when the folder does not exist)."""
+    try:
+        paths = [child for child in folder.iterdir() if child.name.endswith(".json")]
+    except (FileNotFoundError, NotADirectoryError):  # no such folder (UPath says "not a dir")
+        return []
+    return [value for path in sorted(paths, key=str) if (value := read_json(path)) is not None]
 
 
 def remove(path: ObjectStoragePath) -> None:

@@ -98,10 +98,31 @@ class SyncHarness:
         return path
 
     def run(
-        self, integration_id: str, *, dry_run: bool = False, full_sync: bool = False
+        self,
+        integration_id: str,
+        *,
+        dry_run: bool = False,
+        full_sync: bool = False,
+        at: Any = None,
+        retries: int = 0,
+        skip_tasks: tuple[str, ...] = (),
     ) -> RunResult:
-        """Generate the DAGs from the configs and run this integration's DAG once."""
-        dag_run = self.run_dag(integration_id, dry_run=dry_run, full_sync=full_sync)
+        """Generate the DAGs from the configs and run this integration's DAG once.
+
+        `at` fixes the run's logical date and run_after, so a second call with the same `at` is
+        the same run (same run id, same run folder): with `skip_tasks` marked successful instead
+        of run, that is Airflow retrying the other tasks. `retries` keeps Airflow's task retries
+        (without their delays).
+        """
+        dag_run = self.run_dag(
+            integration_id,
+            dry_run=dry_run,
+            full_sync=full_sync,
+            logical_date=at,
+            run_after=at,
+            retries=retries,
+            skip_tasks=skip_tasks,
+        )
         summary_path = self._summary_path(integration_id, dag_run.run_id)
         summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         return RunResult(state=str(dag_run.state), summary=summary)
@@ -113,17 +134,36 @@ class SyncHarness:
         dry_run: bool = False,
         full_sync: bool = False,
         logical_date: Any = None,
+        run_after: Any = None,
+        retries: int = 0,
+        skip_tasks: tuple[str, ...] = (),
     ) -> Any:
-        """Run this integration's DAG once through `dag.test()`; returns the DAG run."""
+        """Run this integration's DAG once through `dag.test()`; returns the DAG run.
+
+        The run id is made from `run_after` (now, when not given): the same `run_after` twice is
+        the same run."""
+        from datetime import timedelta
+
         from include.walkme_sync.airflow.dag_factory import build_all
 
         dags = {dag.dag_id: dag for dag in build_all(DAG_FILE, self.integrations)}
         dag = dags[f"walkme_sync__{integration_id}"]
         for task in dag.tasks:
             # A failing test should fail now, not after Airflow's production retry delays.
-            task.retries = 0
+            task.retries = retries
+            task.retry_delay = timedelta(0)
+            task.retry_exponential_backoff = 0
         when = {} if logical_date is None else {"logical_date": logical_date}
+        if run_after is not None:
+            when["run_after"] = run_after
+        if skip_tasks:
+            when["mark_success_pattern"] = "^(" + "|".join(skip_tasks) + ")$"
         return dag.test(run_conf={"dry_run": dry_run, "full_sync": full_sync}, **when)
+
+    def run_folder(self, integration_id: str, run_id: str) -> Path:
+        from include.walkme_sync.storage import run_dir
+
+        return Path(run_dir(integration_id, run_id, root=self.storage).path)
 
     @staticmethod
     def task_states(dag_run: Any) -> dict[str, str]:

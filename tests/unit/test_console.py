@@ -16,6 +16,7 @@ from include.walkme_sync.airflow.console import (
     Console,
     DagState,
     build_console,
+    console_json,
     dag_ids_of,
     format_runtime,
     merge_runs,
@@ -92,6 +93,13 @@ def test_console_rows_join_configs_airflow_and_the_ledger(folder: Path, tmp_path
     assert invalid.id == "broken_logins" and invalid.dag_id == "walkme_sync__invalid__broken_logins"
     assert "WalkMe_Logins_Last_30_Days__c" in invalid.errors[0]
     assert console.removed == []
+    # The same as JSON (GET /integrations/api): one flat row per integration.
+    rows = {row["id"]: row for row in console_json(console)}
+    assert rows["login_review_to_lead"]["status"] == "Completed"
+    assert rows["login_review_to_lead"]["counts"] == "dry run: would write 3, unmatched 1"
+    assert rows["nps_to_contact"]["status"] == "Never run"
+    assert rows["broken_logins"]["status"] == "Invalid config"
+    assert rows["broken_logins"]["problems"]
 
 
 def test_users_see_only_integrations_whose_dags_they_may_read(folder: Path, tmp_path: Path) -> None:

@@ -590,9 +590,10 @@ def test_datetime_wire_format_at_millisecond_edges() -> None:
             [
                 "2024-01-31T12:34:56.999999999Z",
                 "1969-12-31T23:59:59.999999Z",
-                "1677-09-22T00:00:00Z",
+                "1700-01-01T00:00:00Z",
                 "2024-01-31T14:34:56.789+02:00",
                 None,
+                "1699-12-31T23:59:59.999Z",
             ],
             utc=True,
             format="ISO8601",
@@ -602,10 +603,13 @@ def test_datetime_wire_format_at_millisecond_edges() -> None:
     assert coerced.wire[:4].tolist() == [
         "2024-01-31T12:34:56.999Z",
         "1969-12-31T23:59:59.999Z",
-        "1677-09-22T00:00:00.000Z",
+        "1700-01-01T00:00:00.000Z",
         "2024-01-31T12:34:56.789Z",
     ]
-    assert coerced.null.tolist() == [False, False, False, False, True]
+    assert coerced.null.tolist() == [False, False, False, False, True, False]
+    # Salesforce's earliest valid date-time is 1700-01-01T00:00:00Z: a moment before is refused.
+    assert coerced.rejected.tolist() == [False] * 5 + [True]
+    assert "1700-01-01T00:00:00.000Z to 4000-12-31T00:00:00.000Z" in coerced.reasons[5]
 
 
 def test_diff_is_built_only_when_read() -> None:

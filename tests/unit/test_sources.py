@@ -127,8 +127,8 @@ def test_rejections_name_column_and_value_and_keep_other_rows(tmp_path: Path) ->
     assert set(outcomes["bucket"]) == {"rejected"}
     assert outcomes["reason"].tolist() == [
         "Logins in Past 30 days: 'abc' is not an integer",
-        "Last Login: 'yesterday' is not a date-time (2026-11-24 09:15:02 UTC or ISO 8601); "
-        "Logins in Past 30 days: '1.5' is not an integer",
+        "Last Login: 'yesterday' is not a date-time (2026-11-24 09:15:02 UTC or ISO 8601) "
+        "from 1677-09-22 to 2262-04-11; Logins in Past 30 days: '1.5' is not an integer",
     ]
     assert outcomes["error_code"].isna().all() and outcomes["record_id"].isna().all()
 

@@ -147,6 +147,77 @@ class Console:
     removed: list[RemovedIntegrationView] = field(default_factory=list)
 
 
+def console_json(console: Console) -> list[dict[str, Any]]:
+    """The console as one flat row per integration (`GET /integrations/api`), for scripts and
+    tests: valid integrations, then invalid files, then removed integrations."""
+    rows: list[dict[str, Any]] = []
+    for row in console.integrations:
+        rows.append(
+            {
+                "id": row.id,
+                "name": row.name,
+                "dag_id": row.dag_id,
+                "report": row.report_title,
+                "object": row.object_name,
+                "environment": row.environment,
+                "state": row.airflow_state,
+                "next_run": row.next_run,
+                **_run_json(row.last_run),
+                "warnings": list(row.warnings),
+                "problems": [],
+            }
+        )
+    for bad in console.invalid:
+        rows.append(
+            {
+                "id": bad.id,
+                "name": f"invalid config: {bad.file}",
+                "dag_id": bad.dag_id,
+                "state": "Invalid config",
+                **_run_json(None),
+                "status": "Invalid config",
+                "warnings": list(bad.warnings),
+                "problems": list(bad.errors),
+            }
+        )
+    for gone in console.removed:
+        rows.append(
+            {
+                "id": gone.id,
+                "name": gone.name,
+                "dag_id": gone.dag_id,
+                "state": "Removed",
+                **_run_json(gone.last_run),
+                "warnings": [],
+                "problems": [],
+            }
+        )
+    return rows
+
+
+def _run_json(run: RunView | None) -> dict[str, Any]:
+    if run is None:
+        return {
+            "last_run": None,
+            "runtime": None,
+            "status": "Never run",
+            "reason": None,
+            "dry_run": False,
+            "counts": "",
+        }
+    counts = ", ".join(f"{label} {n}" for label, n in run.counts)
+    return {
+        "last_run": run.started_at or None,
+        "run_id": run.run_id,
+        "runtime": run.runtime or None,
+        "status": run.status,
+        "reason": run.reason,
+        "dry_run": run.dry_run,
+        # A dry run's counts say so up front: "dry run: would write 3, unmatched 1".
+        "counts": f"dry run: {counts}" if run.dry_run and counts else counts,
+    }
+
+
 def invalid_dag_id(file: str) -> str:
     """The placeholder DAG `dag_factory` builds for an invalid file (same rule)."""
     return f"{DAG_ID_PREFIX}invalid__{Path(file).stem.lower().replace('-', '_')}"

@@ -12,7 +12,6 @@ inside the request handlers, so a plugin import in the scheduler or a worker sta
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -51,8 +50,10 @@ def create_app() -> FastAPI:
         return _render(template, request, **_console_context(user))
 
     @app.get("/api")
-    def console_json(user: User) -> dict[str, Any]:
-        return asdict(_console_context(user)["console"])
+    def console_rows(user: User) -> list[dict[str, Any]]:
+        from include.walkme_sync.airflow.console import console_json
+
+        return console_json(_console_context(user)["console"])
 
     @app.get("/log/{integration_id}", response_class=HTMLResponse)
     def log_overlay(request: Request, user: User, integration_id: str) -> str:

@@ -89,15 +89,18 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     from include.walkme_sync.airflow.run_note import note_text, set_run_note
     from include.walkme_sync.steps.record import record_step
 
+    context = get_current_context()
     try:
         check_deployment()
+        ctx = context_from_airflow(integration_id, config_file, context)
+        summary = record_step(ctx)
     except SyncError as exc:
+        log.error("record_run failed (%s): %s", exc.category, exc)
+        if isinstance(exc, TransientError):
+            raise  # an unreachable ledger or storage root: Airflow retries this task
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(exc)) from None
-    context = get_current_context()
-    ctx = context_from_airflow(integration_id, config_file, context)
-    summary = record_step(ctx)
     print("::group::Run summary")
     for key, value in summary.items():
         print(f"{key:>16}: {value}")

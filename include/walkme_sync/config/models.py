@@ -254,6 +254,12 @@ class WriteConfig(_Model):
     max_daily_api_usage: float = Field(default=0.9, gt=0.0, le=1.0)
     retries: int = Field(default=3, ge=0)
     retry_backoff_seconds: float = Field(default=1.0, ge=0.0)
+    #: Seconds to wait for Salesforce's answer to one request before giving up on it (a
+    #: transient error: retried like a 5xx). Salesforce itself times a request out at 10 minutes.
+    request_timeout_seconds: float = Field(default=600.0, gt=0.0)
+    #: Seconds a Bulk API 2.0 job may stay queued or in progress before it is aborted and its
+    #: records are written through sObject Collections instead.
+    bulk_job_timeout_seconds: float = Field(default=3600.0, gt=0.0)
 
 
 class IntegrationConfig(_Model):

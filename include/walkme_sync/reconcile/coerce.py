@@ -14,13 +14,21 @@ import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from include.walkme_sync.keys import EMAIL_PATTERN
 from include.walkme_sync.metadata import (
     INTEGER_TYPES,
     NUMBER_TYPES,
     TEXT_TYPES,
     FieldInfo,
     WireValue,
+)
+from include.walkme_sync.reconcile.limits import (
+    MAX_DATE,
+    MAX_DATETIME,
+    MIN_DATE,
+    MIN_DATETIME,
+    SALESFORCE_EMAIL,
+    control_character,
+    text_length,
 )
 
 _SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
@@ -79,9 +87,9 @@ def coerce_for_field(value: object, field: FieldInfo) -> WireValue:
     kind = field.type
     try:
         if kind == "date":
-            return _to_date(value).isoformat()
+            return _date_in_range(_to_date(value), value).isoformat()
         if kind == "datetime":
-            return format_datetime(_to_datetime(value))
+            return format_datetime(_datetime_in_range(_to_datetime(value), value))
         if kind in INTEGER_TYPES:
             return _to_integer(value, field)
         if kind in NUMBER_TYPES:
@@ -124,6 +132,24 @@ def _to_date(value: object) -> dt.date:
         except ValueError:
             pass
     raise ValueRejected(f"{_show(value)} is not a date (expected YYYY-MM-DD)")
+
+
+def _date_in_range(day: dt.date, value: object) -> dt.date:
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueRejected(
+            f"{_show(value)} is outside the dates Salesforce accepts "
+            f"({MIN_DATE.isoformat()} to {MAX_DATE.isoformat()})"
+        )
+    return day
+
+
+def _datetime_in_range(moment: dt.datetime, value: object) -> dt.datetime:
+    if not MIN_DATETIME <= moment <= MAX_DATETIME:
+        raise ValueRejected(
+            f"{_show(value)} is outside the date-times Salesforce accepts "
+            f"({format_datetime(MIN_DATETIME)} to {format_datetime(MAX_DATETIME)})"
+        )
+    return moment
 
 
 def _to_datetime(value: object) -> dt.datetime:
@@ -233,8 +259,17 @@ def _as_text(value: object) -> str:
 
 
 def _check_length(text: str, field: FieldInfo) -> None:
-    if field.length and len(text) > field.length:
-        raise ValueRejected(f"{_show(text)} is longer than {field.length} characters ({len(text)})")
+    control = control_character(text)
+    if control is not None:
+        raise ValueRejected(
+            f"{_show(text)} contains the control character {control}, which Salesforce cannot store"
+        )
+    if field.length and (length := text_length(text)) > field.length:
+        # Salesforce counts UTF-16 units: say so when that is why the value is too long.
+        counted = "" if length == len(text) else ", characters beyond U+FFFF count twice"
+        raise ValueRejected(
+            f"{_show(text)} is longer than {field.length} characters ({length}{counted})"
+        )
 
 
 def _to_text(value: object, field: FieldInfo) -> str:
@@ -247,8 +282,8 @@ def _to_text(value: object, field: FieldInfo) -> str:
 
 def _to_email(value: object, field: FieldInfo) -> str:
     text = _as_text(value)
-    if not EMAIL_PATTERN.match(text):
-        raise ValueRejected(f"{_show(text)} is not an e-mail address")
+    if not SALESFORCE_EMAIL.match(text):
+        raise ValueRejected(f"{_show(text)} is not an e-mail address Salesforce accepts")
     _check_length(text, field)
     return text
 

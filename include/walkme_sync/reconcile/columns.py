@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.walkme_sync.keys import EMAIL_PATTERN
 from include.walkme_sync.metadata import (
     INTEGER_TYPES,
     NUMBER_TYPES,
@@ -33,15 +32,26 @@ from include.walkme_sync.reconcile.coerce import (
     is_null,
     values_equal,
 )
+from include.walkme_sync.reconcile.limits import (
+    MAX_DATE,
+    MAX_DATETIME,
+    MIN_DATE,
+    MIN_DATETIME,
+    SALESFORCE_EMAIL,
+    control_character,
+    text_length,
+)
 
 #: Field types whose wire value is always text (None for a clear).
 _STR_WIRE_TYPES = TEXT_TYPES | {"datetime", "date", "email", "id", "reference"}
 #: Floats below this are whole numbers exactly (and ints below it convert to floats exactly).
 _EXACT_FLOAT = 2.0**53
-#: np.datetime64 bounds of the fast (vectorised) date-time formatting: 4-digit years only.
-_DAY_MIN, _DAY_MAX = np.datetime64("1000-01-01", "D"), np.datetime64("9999-12-31", "D")
-_MS_MIN = np.datetime64("1000-01-01T00:00:00.000", "ms")
-_MS_MAX = np.datetime64("9999-12-31T23:59:59.999", "ms")
+#: np.datetime64 bounds of the fast (vectorised) path: Salesforce's valid range (limits.py); the
+#: values outside go to the scalar reference, which rejects them with the reason.
+_DAY_MIN = np.datetime64(MIN_DATE.isoformat(), "D")
+_DAY_MAX = np.datetime64(MAX_DATE.isoformat(), "D")
+_MS_MIN = np.datetime64(MIN_DATETIME.replace(tzinfo=None).isoformat(), "ms")
+_MS_MAX = np.datetime64(MAX_DATETIME.replace(tzinfo=None).isoformat(), "ms")
 
 
 # ------------------------------------------------------------------ column-wise coercion
@@ -220,7 +230,7 @@ def _fast_texts(
         if not text:
             null[position] = True
         elif kind == "email":
-            if EMAIL_PATTERN.match(text) and not (target.length and len(text) > target.length):
+            if SALESFORCE_EMAIL.match(text) and not (target.length and len(text) > target.length):
                 wire[position] = text
                 done[position] = True
         elif kind in ("id", "reference"):
@@ -233,7 +243,9 @@ def _fast_texts(
 
 
 def _text_fits(text: str, target: FieldInfo) -> bool:
-    if target.length and len(text) > target.length:
+    if target.length and text_length(text) > target.length:
+        return False
+    if control_character(text) is not None:
         return False
     return not (
         target.type == "picklist"

@@ -141,8 +141,10 @@ def read_export_csv(
 ) -> pd.DataFrame:
     """Read a CSV export with every value as text (empty string for empty cells).
 
-    A leading byte-order mark is dropped whatever the configured encoding.
+    A leading byte-order mark is dropped whatever the configured encoding, and a UTF-16 one
+    means the file is UTF-16 (Excel's "Unicode text" exports), whatever the configured encoding.
     """
+    encoding = _utf16_if_marked(file, encoding)
     try:
         # The pyarrow engine parses several times faster than the C engine (1M rows: ~1 s).
         frame = pd.read_csv(
@@ -158,6 +160,23 @@ def read_export_csv(
     frame.columns = [str(column).removeprefix("\ufeff") for column in frame.columns]
     _reject_duplicate_headers(frame, where)
     return frame
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _utf16_if_marked(file: Path | IO[bytes], encoding: str) -> str:
+    """`utf-16` when the file starts with a UTF-16 byte-order mark, else `encoding`."""
+    if isinstance(file, Path):
+        with file.open("rb") as handle:
+            start = handle.read(2)
+    elif file.seekable():
+        position = file.tell()
+        start = file.read(2)
+        file.seek(position)
+    else:
+        return encoding
+    return "utf-16" if start in _UTF16_BOMS else encoding
 
 
 def _reject_duplicate_headers(frame: pd.DataFrame, where: str) -> None:

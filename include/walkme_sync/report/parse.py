@@ -58,6 +58,13 @@ def require_columns(
         return
     near = {m: closest_names(m, found, limit=1) for m in missing}
     near_text = "; ".join(f"{m!r} looks like {n[0]!r}" for m, n in near.items() if n)
+    separator = next((s for s in (";", "\t", "|") if len(found) == 1 and s in found[0]), None)
+    if separator is not None:
+        # One column whose name holds another separator: the export is not comma-separated.
+        near_text = (
+            f"the header is one column holding {separator!r}: the export is separated by "
+            f"{separator!r}, not by commas; export it as comma-separated CSV"
+        )
     raise SourceError(
         f"Report export {where} lacks required column(s) "
         f"{', '.join(repr(m) for m in missing)} (report {report.name!r}). Columns found: "
@@ -105,9 +112,26 @@ def _parse_datetime(text: pd.Series) -> _Parsed:
     stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     in_range = stamps.notna() & (stamps >= _NS_MIN) & (stamps <= _NS_MAX)
     values = stamps.where(in_range).astype("datetime64[ns, UTC]")
-    return _Parsed(
-        values, text.notna() & ~in_range, "a date-time (2026-11-24 09:15:02 UTC or ISO 8601)"
+    return _with_day_first_hint(
+        _Parsed(
+            values,
+            text.notna() & ~in_range,
+            "a date-time (2026-11-24 09:15:02 UTC or ISO 8601) from 1677-09-22 to 2262-04-11",
+        ),
+        text,
     )
+
+
+_DAY_FIRST = r"^\d{1,2}/\d{1,2}/\d{4}"
+
+
+def _with_day_first_hint(parsed: _Parsed, text: pd.Series) -> _Parsed:
+    """The original product displays dates as dd/mm/yyyy; such a value is not guessed (03/04 is
+    March or April?): the rejection says how to export it instead."""
+    if not bool((parsed.bad & text.str.match(_DAY_FIRST).fillna(False)).any()):
+        return parsed
+    expected = f"{parsed.expected}; dd/mm/yyyy is ambiguous, export dates as YYYY-MM-DD"
+    return _Parsed(parsed.values, parsed.bad, expected)
 
 
 def _parse_date(text: pd.Series) -> _Parsed:

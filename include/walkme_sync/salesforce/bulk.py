@@ -9,15 +9,29 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
+from include.walkme_sync.errors import TransientError
 from include.walkme_sync.metadata import WireValue
 from include.walkme_sync.records import RecordChange
+from include.walkme_sync.salesforce.errors import translate
 
-#: Bulk 2.0 marker that sets a field to null (an empty CSV value means "leave unchanged").
+T = TypeVar("T")
+#: Tries of a read-only Bulk call (a job's state, its result files) before the job is given up.
+READ_ATTEMPTS = 4
+
+#: Bulk 2.0 marker that sets a field to null (an empty CSV value means "leave unchanged"):
+#: "an empty value is ignored on update; #N/A sets the field to null" (Bulk API 2.0 guide,
+#: datafiles_prepare_csv.htm / datafiles_csv_valid_record_rows.htm). So a text value that *is*
+#: "#N/A" cannot travel in the CSV literally: Salesforce would clear the field instead.
 BULK_NULL = "#N/A"
+#: Bulk API 2.0 ingest limits: "Maximum number of characters in a field: 32,000", "in a record:
+#: 400,000" (https://developer.salesforce.com/docs/atlas.en-us.api_bulk_v2.meta/api_bulk_v2/
+#: bulk_api_2_limits.htm). A Long Text Area takes up to 131,072 characters through REST.
+MAX_BULK_FIELD_CHARS = 32_000
+MAX_BULK_RECORD_CHARS = 400_000
 #: simple-salesforce refuses uploads over 100 MB; stay clearly below.
 MAX_BULK_JOB_BYTES = 90 * 1024 * 1024
 #: Calls one Bulk 2.0 update job costs at least: create, upload, close, poll, 2 result files.
@@ -36,16 +50,51 @@ def wait_for_bulk_job(
 
     Every poll is an API call, so polls start right away (small jobs finish quickly) and then
     back off to one every `MAX_POLL_INTERVAL_SECONDS`, instead of simple-salesforce's
-    near-constant polling.
+    near-constant polling. A poll that fails transiently (dropped connection, 5xx) is just
+    polled again: reading a job's state changes nothing.
     """
     deadline = time.monotonic() + timeout
     interval = 0.0
     while True:
-        info: dict[str, Any] = client.get_job(job_id, is_query)
+        info: dict[str, Any] = read_with_retries(lambda: client.get_job(job_id, is_query))
         if info.get("state") in TERMINAL_JOB_STATES or time.monotonic() > deadline:
             return info
         interval = min(max(interval * 2, 0.2), MAX_POLL_INTERVAL_SECONDS)
         time.sleep(interval)
+
+
+def read_with_retries(read: Callable[[], T], attempts: int = READ_ATTEMPTS) -> T:
+    """Run a read-only Bulk call, again after a transient failure (it changes nothing)."""
+    for attempt in range(attempts):
+        try:
+            return read()
+        except Exception as exc:
+            if attempt + 1 >= attempts or not isinstance(
+                translate(exc, conn_id=""), TransientError
+            ):
+                raise
+            time.sleep(min(0.2 * 2**attempt, MAX_POLL_INTERVAL_SECONDS))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def bulk_unsafe_reason(change: RecordChange) -> str | None:
+    """Why `change` cannot go through the Bulk CSV exactly as it is, or None when it can.
+
+    A report value must end the same on every write path: one the CSV would reinterpret (the
+    null marker) or that passes Bulk API 2.0's size limits goes through sObject Collections.
+    """
+    total = 0
+    for name, value in change.fields.items():
+        if not isinstance(value, str):
+            continue
+        if value == BULK_NULL:
+            return f"{name} holds the text {BULK_NULL!r}, Bulk API 2.0's null marker"
+        if len(value) > MAX_BULK_FIELD_CHARS:
+            return f"{name} holds more than Bulk API 2.0's {MAX_BULK_FIELD_CHARS:,} characters"
+        total += len(value)
+    if total > MAX_BULK_RECORD_CHARS:
+        return f"the record holds more than Bulk API 2.0's {MAX_BULK_RECORD_CHARS:,} characters"
+    return None
 
 
 def bulk_csv(changes: Sequence[RecordChange]) -> str:

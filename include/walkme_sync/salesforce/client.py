@@ -12,6 +12,7 @@ import logging
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -52,46 +53,97 @@ def classify_request(method: str, url: str) -> str:
 class ApiMeter:
     """Counts the API calls one run makes, and the org's daily usage as Salesforce last reported it.
 
-    Login requests are counted in `calls_by_kind["login"]` but not in `calls`, because Salesforce
-    does not charge them to the daily API request limit; neither are requests refused for an
-    invalid session (401) or an exhausted limit (403), counted under "refused".
+    A call is counted when it is sent (so a task killed while waiting for the answer has counted
+    it), and uncounted when the answer shows the org did not serve it: 401 (invalid session),
+    403 (limit exhausted), 5xx (unavailable), or no answer because the connection failed. A call
+    that timed out stays counted: the org may well have served it. Login requests are counted in
+    `calls_by_kind["login"]` only: Salesforce does not charge them to the daily API request limit.
+
+    `journal`, when set, receives `snapshot()` after every change, so the calls of an attempt
+    that dies survive it (the run's record step adds up every attempt's journal).
     """
 
     calls: int = 0
     calls_by_kind: Counter[str] = field(default_factory=Counter)
     daily_used: int | None = None
     daily_limit: int | None = None
+    #: Seconds Salesforce asked us to wait (`Retry-After` of the latest 429/5xx answer), or None.
+    retry_after: float | None = None
+    journal: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def record(self, method: str, url: str, headers: Any, status: int = 200) -> None:
-        """Count one response; update the daily usage from its `Sforce-Limit-Info` header."""
+    def sent(self, method: str, url: str) -> str:
+        """Count one request before it goes out; returns its kind."""
         kind = classify_request(method, url)
-        if kind != "login" and status in {401, 403}:
-            kind = "refused"
         with self._lock:
             self.calls_by_kind[kind] += 1
-            if kind not in {"login", "refused"}:
+            if kind != "login":
                 self.calls += 1
-            limit_info = headers.get("Sforce-Limit-Info") if headers is not None else None
-            if limit_info:
-                match = _API_USAGE.search(limit_info)
-                if match:
-                    self.daily_used, self.daily_limit = int(match.group(1)), int(match.group(2))
+        self._write_journal()
+        return kind
 
-    def response_hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        """`requests` response hook: meter the response, leave it untouched."""
-        self.record(
-            response.request.method or "GET", response.url, response.headers, response.status_code
-        )
+    def answered(self, kind: str, status: int, headers: Any) -> None:
+        """Settle a sent request with its answer: uncount it if the org did not serve it."""
+        refused = {401: "refused", 403: "refused"}.get(status)
+        if status >= 500 or status == 429:
+            refused = "unavailable"
+        with self._lock:
+            if kind != "login" and refused is not None:
+                self._uncount(kind, refused)
+            limit_info = headers.get("Sforce-Limit-Info") if headers is not None else None
+            match = _API_USAGE.search(limit_info) if limit_info else None
+            if match:
+                self.daily_used, self.daily_limit = int(match.group(1)), int(match.group(2))
+            self.retry_after = _retry_after(headers) if refused == "unavailable" else None
+        if refused is not None:
+            self._write_journal()
+
+    def unanswered(self, kind: str, *, timed_out: bool) -> None:
+        """A sent request got no answer. A timed-out one stays counted (the org may have served
+        it); a failed connection is uncounted (the request did not reach the org's API)."""
+        if timed_out or kind == "login":
+            return
+        with self._lock:
+            self._uncount(kind, "no_answer")
+        self._write_journal()
+
+    def _uncount(self, kind: str, why: str) -> None:
+        self.calls -= 1
+        self.calls_by_kind[kind] -= 1
+        if not self.calls_by_kind[kind]:
+            del self.calls_by_kind[kind]
+        self.calls_by_kind[why] += 1
+
+    def record(self, method: str, url: str, headers: Any, status: int = 200) -> None:
+        """Count one request and its answer at once (for callers outside `requests`)."""
+        self.answered(self.sent(method, url), status, headers)
+
+    def _write_journal(self) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal(self.snapshot())
+        except Exception as exc:  # the journal must never fail a call; the run record says so
+            log.warning("Could not save the API-call count: %s: %s", type(exc).__name__, exc)
 
     def snapshot(self) -> dict[str, Any]:
         """JSON-able summary for logs and the run ledger."""
-        return {
-            "calls": self.calls,
-            "calls_by_kind": dict(self.calls_by_kind),
-            "daily_used": self.daily_used,
-            "daily_limit": self.daily_limit,
-        }
+        with self._lock:
+            return {
+                "calls": self.calls,
+                "calls_by_kind": dict(self.calls_by_kind),
+                "daily_used": self.daily_used,
+                "daily_limit": self.daily_limit,
+            }
+
+
+def _retry_after(headers: Any) -> float | None:
+    """`Retry-After` in seconds (the HTTP-date form is not used by Salesforce), or None."""
+    raw = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(float(raw), 0.0) if raw is not None else None
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -125,28 +177,56 @@ class SalesforceSession:
         return True
 
 
-def _install_default_timeout(session: requests.Session) -> None:
-    """Give every request a timeout unless the caller passed one (requests has none by default)."""
+def _install_meter(session: requests.Session, meter: ApiMeter, timeout: float | None) -> None:
+    """Count every request as it is sent and settle it with its answer; give every request a
+    timeout unless the caller passed one (requests has none by default)."""
     import requests.adapters
+    import requests.exceptions
 
-    class _TimeoutAdapter(requests.adapters.HTTPAdapter):
+    default = DEFAULT_TIMEOUT if timeout is None else (DEFAULT_TIMEOUT[0], timeout)
+
+    class _MeteredAdapter(requests.adapters.HTTPAdapter):
         def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
             if kwargs.get("timeout") is None:
-                kwargs["timeout"] = DEFAULT_TIMEOUT
-            return super().send(request, *args, **kwargs)
+                kwargs["timeout"] = default
+            kind = meter.sent(request.method or "GET", request.url or "")
+            try:
+                response = super().send(request, *args, **kwargs)
+            except requests.exceptions.ReadTimeout:
+                meter.unanswered(kind, timed_out=True)
+                raise
+            except Exception:
+                meter.unanswered(kind, timed_out=False)
+                raise
+            meter.answered(kind, response.status_code, response.headers)
+            return response
 
-    session.mount("https://", _TimeoutAdapter(pool_maxsize=16))
+    session.mount("https://", _MeteredAdapter(pool_maxsize=16))
 
 
-def attach_meter(sf: Any, conn_id: str) -> SalesforceSession:
-    """Wrap an existing simple-salesforce client: meter its session, add the default timeout."""
-    meter = ApiMeter()
-    sf.session.hooks["response"].append(meter.response_hook)
-    _install_default_timeout(sf.session)
+def attach_meter(
+    sf: Any,
+    conn_id: str,
+    *,
+    timeout: float | None = None,
+    journal: Callable[[dict[str, Any]], None] | None = None,
+) -> SalesforceSession:
+    """Wrap an existing simple-salesforce client: meter its session, add the default timeout.
+
+    `timeout` is the seconds to wait for an answer (default `DEFAULT_TIMEOUT`); `journal` receives
+    the meter's snapshot after every change (see `ApiMeter`).
+    """
+    meter = ApiMeter(journal=journal)
+    _install_meter(sf.session, meter, timeout)
     return SalesforceSession(sf=sf, conn_id=conn_id, meter=meter)
 
 
-def connect(conn_id: str) -> SalesforceSession:
+def connect(
+    conn_id: str,
+    *,
+    timeout: float | None = None,
+    journal: Callable[[dict[str, Any]], None] | None = None,
+) -> SalesforceSession:
     """Open a metered Salesforce session from the Airflow connection `conn_id`.
 
     Raises `AuthorizationError` when the login is rejected (revoked or expired authorization, wrong
@@ -160,7 +240,7 @@ def connect(conn_id: str) -> SalesforceSession:
     except Exception as exc:
         # `from None`: the original exception may echo request data; ours carries what matters.
         raise translate(exc, conn_id=conn_id) from None
-    session = attach_meter(sf, conn_id)
+    session = attach_meter(sf, conn_id, timeout=timeout, journal=journal)
     log.info(
         "Connected to Salesforce through connection '%s' (instance %s, API v%s).",
         conn_id,

@@ -65,6 +65,8 @@ _SECRET_PATTERNS = (
         r"consumer_secret|session_?id|sessionId|assertion|private_?key)\W{0,3}[=:]\W{0,3})[^\s&,;\"'<]+"
     ),
     re.compile(r"(?i)(<(?:sessionId|password)>)[^<]*"),
+    # user:password@ in database / proxy URLs
+    re.compile(r"(://[^/:@\s]+:)[^@\s/]+(?=@)"),
 )
 
 

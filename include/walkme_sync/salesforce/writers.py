@@ -12,9 +12,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import contextlib
-import csv
-import io
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -22,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from include.walkme_sync.errors import (
-    AuthorizationError,
     QuotaError,
     SyncError,
     TransientError,
@@ -30,13 +26,11 @@ from include.walkme_sync.errors import (
 from include.walkme_sync.records import RecordChange, WriteResult
 from include.walkme_sync.salesforce.bulk import (
     BULK_JOB_CALLS,
-    BULK_JOB_TIMEOUT_SECONDS,
     MAX_BULK_JOB_BYTES,
-    TERMINAL_JOB_STATES,
     bulk_csv,
-    parse_bulk_error,
-    wait_for_bulk_job,
+    bulk_unsafe_reason,
 )
+from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key
 from include.walkme_sync.salesforce.errors import TRANSIENT_RECORD_CODES, redact, translate
 
 if TYPE_CHECKING:
@@ -45,6 +39,9 @@ if TYPE_CHECKING:
     from include.walkme_sync.salesforce.quota import ApiBudget
 
 _log = logging.getLogger(__name__)
+
+#: The longest `Retry-After` honoured inside a task; a longer wait is Airflow's retry's job.
+MAX_RETRY_AFTER_SECONDS = 300.0
 
 STOP_CODES = {
     "budget": "API_BUDGET_EXCEEDED",
@@ -93,11 +90,6 @@ def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[start : start + size])
 
 
-def _id_key(record_id: str) -> str:
-    # The first 15 characters of an 18-character Id are the case-sensitive 15-character Id.
-    return record_id[:15]
-
-
 class _Stop(Exception):
     def __init__(self, error: SyncError, code: str) -> None:
         super().__init__(str(error))
@@ -130,7 +122,7 @@ class _Writer:
     def _check_unique_ids(self) -> None:
         seen: dict[str, int] = {}
         for change in self.changes:
-            key = _id_key(change.record_id)
+            key = id_key(change.record_id)
             if key in seen:
                 raise ValueError(
                     f"Record {change.record_id} appears in report rows {seen[key]} and "
@@ -158,7 +150,9 @@ class _Writer:
             self.retry = []
             try:
                 if len(pending) >= self.options.bulk_threshold:
-                    self._write_bulk(pending)
+                    bulk, rest = self._split_bulk_safe(pending)
+                    self._write_bulk(bulk)
+                    self._write_collections(rest)
                 else:
                     self._write_collections(pending)
             except _Stop as stop:
@@ -216,6 +210,32 @@ class _Writer:
             retryable = code in TRANSIENT_RECORD_CODES
         if not success and retryable and self.attempts[index] <= self.options.retries:
             self.retry.append(index)
+
+    def _split_bulk_safe(self, indices: Sequence[int]) -> tuple[list[int], list[int]]:
+        """(changes the Bulk CSV carries literally, changes that must go through Collections).
+
+        One write semantics on every path: a value Bulk API 2.0 would reinterpret (its null
+        marker) or refuse (its size limits) is written through sObject Collections instead.
+        """
+        bulk: list[int] = []
+        rest: list[int] = []
+        for index in indices:
+            reason = bulk_unsafe_reason(self.changes[index])
+            if reason is None:
+                bulk.append(index)
+                continue
+            rest.append(index)
+            row = self.changes[index].row
+            self.log.info("Report row %d goes through sObject Collections: %s.", row, reason)
+        return bulk, rest
+
+    def _transient_delay(self, attempt: int) -> float:
+        """Backoff before another try; at least what Salesforce's `Retry-After` asked for."""
+        delay = self.options.retry_backoff_seconds * 2**attempt
+        asked = self.session.meter.retry_after
+        if asked is not None:
+            delay = max(delay, min(asked, MAX_RETRY_AFTER_SECONDS))
+        return delay
 
     def _reserve(self, calls: int, what: str) -> None:
         try:
@@ -283,7 +303,7 @@ class _Writer:
             except Exception as exc:
                 error = translate(exc, conn_id=self.session.conn_id, object_name=self.object_name)
             if isinstance(error, TransientError) and attempt < self.options.retries:
-                delay = self.options.retry_backoff_seconds * 2**attempt
+                delay = self._transient_delay(attempt)
                 self.log.warning("%s failed (%s); retrying in %.1fs.", what, error.args[0], delay)
                 time.sleep(delay)
                 continue
@@ -297,21 +317,26 @@ class _Writer:
             job = self._run_bulk_job(chunk)
             self._settle_bulk(chunk, job)
 
-    def _run_bulk_job(self, chunk: list[int]) -> _BulkJob:
+    def _run_bulk_job(self, chunk: list[int]) -> BulkUpdateJob:
         """Run one job; a request-level transient failure (5xx, dropped connection) re-runs the
         whole job with backoff, which is safe because an update with the same values is
         idempotent."""
         what = f"Bulk API 2.0 update job ({len(chunk)} records)"
         for attempt in range(self.options.retries + 1):
             self._reserve(BULK_JOB_CALLS, what)
-            job = _BulkJob(self, chunk)
+            job = BulkUpdateJob(
+                self.session,
+                self.object_name,
+                [self.changes[i] for i in chunk],
+                timeout=self.options.bulk_job_timeout_seconds,
+            )
             try:
                 job.run()
                 return job
             except SyncError as error:
                 if not isinstance(error, TransientError) or attempt >= self.options.retries:
                     raise self._stop_for(error) from None
-                delay = self.options.retry_backoff_seconds * 2**attempt
+                delay = self._transient_delay(attempt)
                 self.log.warning("%s failed (%s); retrying in %.1fs.", what, error.args[0], delay)
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
@@ -331,11 +356,11 @@ class _Writer:
         else:
             yield chunk
 
-    def _settle_bulk(self, chunk: list[int], job: _BulkJob) -> None:
+    def _settle_bulk(self, chunk: list[int], job: BulkUpdateJob) -> None:
         missing: list[int] = []
         ok = failed = 0
         for index in chunk:
-            outcome = job.outcomes.get(_id_key(self.changes[index].record_id))
+            outcome = job.outcomes.get(id_key(self.changes[index].record_id))
             if outcome is None:
                 missing.append(index)
             elif outcome[0]:
@@ -366,7 +391,7 @@ class _Writer:
             return
         self._fallback_after_failed_job(missing, job)
 
-    def _fallback_after_failed_job(self, missing: list[int], job: _BulkJob) -> None:
+    def _fallback_after_failed_job(self, missing: list[int], job: BulkUpdateJob) -> None:
         """A Failed/Aborted job: retry its unprocessed records once via Collections if the budget
         allows; otherwise report them failed with the job's error message."""
         calls_needed = -(-len(missing) // min(self.options.collection_batch_size, 200))
@@ -380,98 +405,3 @@ class _Writer:
             return
         for index in missing:
             self._settle(index, False, "BULK_JOB_FAILED", message, retryable=False)
-
-
-class _BulkJob:
-    """One Bulk API 2.0 update job through simple-salesforce's `_Bulk2Client`.
-
-    Uses the low-level client (not `sf.bulk2.X.update`) to keep the job id and error message, to
-    write `#N/A` for clears, and to read per-record results keyed by Id.
-    """
-
-    def __init__(self, writer: _Writer, chunk: list[int]) -> None:
-        self.writer = writer
-        self.chunk = chunk
-        self.job_id = ""
-        self.state = "Open"
-        self.error_message: str | None = None
-        #: Id[:15] -> (success, error_code, message)
-        self.outcomes: dict[str, tuple[bool, str | None, str | None]] = {}
-
-    def _client(self) -> Any:
-        session = self.writer.session
-        # Fetch the handler each time: it captures the session id, which a re-login changes.
-        return getattr(session.sf.bulk2, self.writer.object_name)._client
-
-    def run(self) -> None:
-        data = bulk_csv([self.writer.changes[i] for i in self.chunk])
-        try:
-            self._run(data)
-        except SyncError:
-            raise
-        except Exception as exc:
-            error = translate(
-                exc, conn_id=self.writer.session.conn_id, object_name=self.writer.object_name
-            )
-            if isinstance(error, AuthorizationError) and self.writer.session.refresh_login():
-                # Bulk calls never refresh an expired session themselves; updates are idempotent,
-                # so re-running the whole job after one re-login is safe.
-                try:
-                    self._run(data)
-                    return
-                except Exception as retry_exc:
-                    raise translate(
-                        retry_exc,
-                        conn_id=self.writer.session.conn_id,
-                        object_name=self.writer.object_name,
-                    ) from None
-            raise error from None
-
-    def _run(self, data: str) -> None:
-        client = self._client()
-        job = client.create_job("update")
-        self.job_id = str(job["id"])
-        if job.get("state") != "Open":
-            raise SyncError(f"Bulk job {self.job_id} was created in state {job.get('state')}.")
-        try:
-            client.upload_job_data(self.job_id, data)
-            client.close_job(self.job_id)
-        except Exception:
-            self._abort_quietly(client)
-            raise
-        info = self._wait(client)
-        self.state = str(info.get("state"))
-        self.error_message = info.get("errorMessage")
-        self._read_results(client)
-
-    def _wait(self, client: Any) -> dict[str, Any]:
-        info = wait_for_bulk_job(client, self.job_id, is_query=False)
-        if info.get("state") not in TERMINAL_JOB_STATES:
-            self._abort_quietly(client)
-            return {
-                **info,
-                "state": "Aborted",
-                "errorMessage": f"gave up after {BULK_JOB_TIMEOUT_SECONDS:.0f}s",
-            }
-        return info
-
-    def _abort_quietly(self, client: Any) -> None:
-        # Best effort: the error that made us abort is the one worth reporting.
-        with contextlib.suppress(Exception):
-            client.abort_job(self.job_id, False)
-
-    def _read_results(self, client: Any) -> None:
-        try:
-            successful = client.get_ingest_results(self.job_id, "successfulResults")
-            failed = client.get_ingest_results(self.job_id, "failedResults")
-        except Exception:
-            if self.state == "JobComplete":
-                raise
-            return  # a Failed job may have no result files: its records are handled as missing
-        for row in csv.DictReader(io.StringIO(successful)):
-            record_id = row.get("sf__Id") or row.get("Id") or ""
-            self.outcomes[_id_key(record_id)] = (True, None, None)
-        for row in csv.DictReader(io.StringIO(failed)):
-            record_id = row.get("sf__Id") or row.get("Id") or ""
-            code, message = parse_bulk_error(row.get("sf__Error") or "")
-            self.outcomes[_id_key(record_id)] = (False, code, message)

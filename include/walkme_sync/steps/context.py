@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -9,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.errors import ConfigurationError
-from include.walkme_sync.storage import read_json, remove, run_dir, write_json
+from include.walkme_sync.storage import read_json, read_json_files, remove, run_dir, write_json
 
 if TYPE_CHECKING:
     from include.walkme_sync.storage import StoragePath
@@ -39,6 +42,9 @@ MATCHED = "matched.parquet"
 DESCRIBE = "describe.json"
 CHANGES = "changes.json"
 SUMMARY = "summary.json"
+#: One JSON file per attempt of a step that calls Salesforce: its API-call count, kept up to date
+#: while it runs (kept when the attempt fails or is killed; `record` adds them all up).
+API_CALLS_FOLDER = "api_calls"
 OUTCOME_FILES = {
     Step.EXTRACT: "outcomes_extract.parquet",
     Step.VALIDATE: "outcomes_validate.parquet",
@@ -120,3 +126,23 @@ def forget_step_and_later(folder: StoragePath, step: Step) -> None:
     for later in steps[steps.index(step) :]:
         remove(folder / f"step_{later}.json")
         remove(folder / OUTCOME_FILES[later])
+
+
+def api_call_journal(ctx: RunContext, step: Step) -> Callable[[dict[str, Any]], None]:
+    """Where one attempt of `step` keeps its API-call count (a new file per attempt)."""
+    path = ctx.path(API_CALLS_FOLDER) / f"{step}-{uuid.uuid4().hex}.json"
+
+    def save(snapshot: dict[str, Any]) -> None:
+        write_json(path, snapshot)
+
+    return save
+
+
+def api_calls_spent(folder: StoragePath) -> tuple[int, dict[str, int]]:
+    """API calls every attempt of every step of the run spent, and their kinds."""
+    total = 0
+    kinds: Counter[str] = Counter()
+    for journal in read_json_files(folder / API_CALLS_FOLDER):
+        total += int(journal.get("calls", 0))
+        kinds.update({str(k): int(v) for k, v in (journal.get("calls_by_kind") or {}).items()})
+    return total, dict(kinds)

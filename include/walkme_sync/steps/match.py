@@ -31,6 +31,7 @@ from include.walkme_sync.steps.context import (
     VALIDATED,
     RunContext,
     Step,
+    api_call_journal,
 )
 from include.walkme_sync.storage import read_frame, read_json, write_frame, write_json
 
@@ -56,7 +57,11 @@ class MatchSummary:
 def match_step(ctx: RunContext) -> dict[str, Any]:
     """Describe and check the object, look up every key, pair rows with records."""
     config = ctx.integration
-    session = connect(config.conn_id)
+    session = connect(
+        config.conn_id,
+        timeout=config.write.request_timeout_seconds,
+        journal=api_call_journal(ctx, Step.MATCH),
+    )
     info = describe_and_check(session, config)
     save_describe(ctx, info)
     validated = read_frame(ctx.path(VALIDATED))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from include.walkme_sync.errors import StorageError, SyncError
 from include.walkme_sync.frames import (
     BUCKETS,
     OUTCOME_COLUMNS,
@@ -24,6 +25,7 @@ from include.walkme_sync.frames import (
     outcome_frame,
 )
 from include.walkme_sync.ledger import Ledger, RowProblem, RunRecord
+from include.walkme_sync.salesforce.errors import redact
 from include.walkme_sync.steps.context import (
     EXTRACTED,
     OUTCOME_FILES,
@@ -32,6 +34,7 @@ from include.walkme_sync.steps.context import (
     RunStatus,
     Step,
     StepStatus,
+    api_calls_spent,
     read_step_status,
 )
 from include.walkme_sync.storage import (
@@ -80,9 +83,9 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
     if status == RunStatus.COMPLETED and accounted != report_rows:
         status = RunStatus.FAILED
         stop_reason = f"bookkeeping error: {accounted} rows in buckets, report had {report_rows}"
-    api_calls = sum(
-        int(_summary_of(statuses[step]).get("api_calls", 0)) for step in (Step.MATCH, Step.UPSERT)
-    )
+    # Every attempt of every step journals its calls, so calls spent by a failed or killed try
+    # (retried by Airflow) are counted too.
+    api_calls, calls_by_kind = api_calls_spent(ctx.folder)
     config = ctx.integration
     ended = ended_at or datetime.now(UTC)
     run = RunRecord(
@@ -106,8 +109,6 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
     )
     problems = _row_problems(outcomes)
     _log_row_problems(problems)
-    ledger = Ledger()
-    ledger_id = ledger.record_run(run, problems)
     summary = {
         "integration": config.id,
         "dag_run_id": ctx.run_id,
@@ -123,12 +124,33 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         "report_rows": report_rows,
         **{str(bucket): counts[bucket] for bucket in BUCKETS},
         "api_calls": api_calls,
+        "calls_by_kind": calls_by_kind,
         "message": run.message,
-        "ledger_run_id": ledger_id,
+        "ledger_run_id": None,
     }
+    # The summary is saved first: when the ledger cannot be written, the run's accounting is
+    # still in its folder, and Airflow's retry of this task writes the ledger from it.
+    write_json(ctx.path(SUMMARY), summary)
+    summary["ledger_run_id"] = _write_ledger(run, problems)
     write_json(ctx.path(SUMMARY), summary)
     _remove_expired_runs(ctx)
     return summary
+
+
+def _write_ledger(run: RunRecord, problems: list[RowProblem]) -> int:
+    """Append the run to the ledger; an unreachable database is a `StorageError` (retried)."""
+    try:
+        return Ledger().record_run(run, problems)
+    except SyncError:
+        raise
+    except Exception as exc:  # SQLAlchemy / driver errors: many types, one meaning here
+        raise StorageError(
+            f"The run ledger could not be written: {type(exc).__name__}: "
+            f"{redact(str(exc).splitlines()[0] if str(exc) else '')}",
+            action="Check the ledger database (WALKME_SYNC_LEDGER_URL or the walkme_ledger "
+            "connection) is reachable. The run's counts are kept in its folder (summary.json); "
+            "Airflow retries record_run, which writes them to the ledger.",
+        ) from None
 
 
 def _remove_expired_runs(ctx: RunContext) -> None:

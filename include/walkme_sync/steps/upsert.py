@@ -30,6 +30,7 @@ from include.walkme_sync.steps.context import (
     OUTCOME_FILES,
     RunContext,
     Step,
+    api_call_journal,
     read_step_status,
 )
 from include.walkme_sync.steps.match import load_describe
@@ -48,7 +49,11 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     plan = plan_changes(config, info, matched, full_sync=ctx.full_sync)
     if ctx.dry_run:
         _log_dry_run(ctx, plan)
-    session = connect(config.conn_id)
+    session = connect(
+        config.conn_id,
+        timeout=config.write.request_timeout_seconds,
+        journal=api_call_journal(ctx, Step.UPSERT),
+    )
     budget = _run_budget(ctx, session)
     outcomes, summary, stop_error = apply_plan(session, config, plan, budget, dry_run=ctx.dry_run)
     write_frame(ctx.path(OUTCOME_FILES[Step.UPSERT]), outcomes)
