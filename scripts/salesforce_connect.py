@@ -31,8 +31,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# An admin command next to the metadata database, like the API server: Airflow resolves
-# connections there too (otherwise only environment variables and secrets backends).
+# An admin command next to the metadata database, as the API server and `airflow connections`
+# declare themselves: Airflow then resolves connections there too (otherwise only environment
+# variables and secrets backends).
 os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
 
 from include.walkme_sync.errors import SyncError  # noqa: E402

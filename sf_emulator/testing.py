@@ -175,6 +175,10 @@ class EmulatorServer:
     def rotate_refresh_tokens(self, value: bool) -> None:
         self.core.auth.rotate_refresh_tokens = value
 
+    def register_callback_url(self, url: str) -> None:
+        """Add a callback URL to the connected apps (loopback ``http`` ones need none)."""
+        self.core.auth.callback_urls = self.core.auth.callback_urls | {url}
+
     def issue_session(self, org: str) -> str:
         """A valid access token of ``org``, for ``Salesforce(instance_url=..., session_id=...)``."""
         return self.core.issue_session(org)
