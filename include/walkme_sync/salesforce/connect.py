@@ -90,7 +90,8 @@ def settings_for(
                 "--consumer-key with the script); see the README, 'Connect a Salesforce org'."
             ),
         )
-    domain = existing.get("domain") if existing.get("refresh_token") else None
+    # `domain` means the login host in every auth mode (`test`, `acme.my`): reuse it.
+    domain = existing.get("domain") or None
     kept = {name: existing[name] for name in KEPT_EXTRAS if existing.get(name)}
     if proxies:
         kept["proxies"] = proxies
