@@ -11,8 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, CronTriggerTimetable, Param, TriggerRule, chain, task
+from airflow.sdk import DAG, AssetAlias, CronTriggerTimetable, Param, TriggerRule, chain, task
 
+from include.walkme_sync.airflow.assets import changes_alias
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
 from include.walkme_sync.locations import DAG_ID_PREFIX
 
@@ -66,6 +67,7 @@ def build_integration_dag(
         schedule=_schedule(config),
         catchup=False,
         max_active_runs=1,
+        dagrun_timeout=_timeout(config),
         is_paused_upon_creation=not config.active,
         default_args=DEFAULT_ARGS,
         tags=_tags(config),
@@ -88,8 +90,11 @@ def build_integration_dag(
         ]
 
         # Runs whatever happened upstream, so failed syncs are recorded too; retried only once
-        # because the ledger write replaces the run's rows.
-        @task(task_id="record_run", trigger_rule=TriggerRule.ALL_DONE, retries=1)
+        # because the ledger write replaces the run's rows. Its outlet is an alias: a run that
+        # wrote records attaches an event for the object's asset to it; other runs attach none.
+        alias: AssetAlias = changes_alias(config)
+
+        @task(task_id="record_run", trigger_rule=TriggerRule.ALL_DONE, retries=1, outlets=[alias])
         def record_run() -> dict[str, Any]:
             from include.walkme_sync.airflow.tasks import record_run as record
 
@@ -113,6 +118,11 @@ def _schedule(config: IntegrationConfig) -> CronTriggerTimetable | str | None:
     if config.schedule in NOT_CRON_PRESETS:
         return config.schedule
     return CronTriggerTimetable(config.schedule, timezone="UTC")
+
+
+def _timeout(config: IntegrationConfig) -> timedelta | None:
+    minutes = config.thresholds.run_timeout_minutes
+    return None if minutes is None else timedelta(minutes=minutes)
 
 
 def _step_task(task_id: str, step: str, integration_id: str, config_file: str) -> Any:

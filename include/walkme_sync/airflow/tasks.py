@@ -13,6 +13,7 @@ import logging
 from datetime import UTC, date, datetime
 from typing import Any
 
+from include.walkme_sync.airflow.assets import emit_changes_event
 from include.walkme_sync.airflow.deployment import check_deployment
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.loading import load_integration_for_run
@@ -84,6 +85,7 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     """
     from airflow.sdk import get_current_context
 
+    from include.walkme_sync.airflow.alerts import send_alerts
     from include.walkme_sync.airflow.run_note import note_text, set_run_note
     from include.walkme_sync.steps.record import record_step
 
@@ -93,7 +95,8 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
         raise AirflowFailException(str(exc)) from None
-    ctx = context_from_airflow(integration_id, config_file, get_current_context())
+    context = get_current_context()
+    ctx = context_from_airflow(integration_id, config_file, context)
     summary = record_step(ctx)
     print("::group::Run summary")
     for key, value in summary.items():
@@ -101,6 +104,11 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     print("::endgroup::")
     print("RUN SUMMARY " + json.dumps(summary, default=str))
     set_run_note(ctx.dag_id, ctx.run_id, note_text(summary))
+    send_alerts(ctx.integration, summary, context)
+    if summary["status"] == RunStatus.COMPLETED and emit_changes_event(
+        ctx.integration, summary, context["outlet_events"]
+    ):
+        print(f"Asset event: {ctx.integration.object.name} records were written.")
     if summary["status"] != RunStatus.COMPLETED:
         from airflow.sdk.exceptions import AirflowFailException
 

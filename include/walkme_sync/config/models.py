@@ -222,6 +222,26 @@ class ThresholdsConfig(_Model):
     min_match_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     max_rejected_rows: int | None = Field(default=None, ge=0)
     max_failed_rows: int = Field(default=0, ge=0)
+    #: The DAG run's timeout (Airflow's dagrun_timeout): a run still going after it is stopped.
+    run_timeout_minutes: float | None = Field(default=None, gt=0)
+
+
+class AlertsConfig(_Model):
+    """Who hears about a run, and when.
+
+    Empty channels fall back to the project-wide defaults: `WALKME_SYNC_ALERT_EMAIL`,
+    `WALKME_SYNC_ALERT_SLACK_CONN_ID`, `WALKME_SYNC_ALERT_WEBHOOK_CONN_ID`.
+    """
+
+    email: list[str] = Field(default_factory=list)
+    slack_conn_id: str | None = None
+    webhook_conn_id: str | None = None
+    on_failure: bool = True
+    on_success: bool = False
+    #: Alert when (failed + rejected) rows / report rows goes above this share (0-1).
+    max_problem_share: float | None = Field(default=None, ge=0.0, le=1.0)
+    #: Alert when a run took longer than this.
+    max_runtime_minutes: float | None = Field(default=None, gt=0)
 
 
 class WriteConfig(_Model):
@@ -252,6 +272,7 @@ class IntegrationConfig(_Model):
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     thresholds: ThresholdsConfig = Field(default_factory=ThresholdsConfig)
     write: WriteConfig = Field(default_factory=WriteConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     source_file: str = ""
 
     @field_validator("schedule")
