@@ -31,10 +31,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# An admin command next to the metadata database, as the API server and `airflow connections`
-# declare themselves: Airflow then resolves connections there too (otherwise only environment
-# variables and secrets backends).
-os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
 
 from include.walkme_sync.errors import SyncError  # noqa: E402
 
@@ -197,6 +193,10 @@ def _conn_arg(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # An admin command next to the metadata database, as the API server and `airflow connections`
+    # declare themselves: Airflow then resolves connections there too (otherwise only environment
+    # variables and secrets backends).
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     runner = {"connect": run_connect, "disconnect": run_disconnect, "test": run_test}
     try:
         return runner[args.command](args)

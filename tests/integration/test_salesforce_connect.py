@@ -1,21 +1,23 @@
 """End to end: connect an org through the OAuth web flow, sync, revoke, reconnect, test connection.
 
-`scripts/salesforce_connect.py` (what `make connect` runs) is started as a real process against the
-local Salesforce; a scripted browser opens the authorization URL it prints (through the emulator's
-proxy, so the real login host is used), submits the consent form and follows the redirect to the
-command's loopback callback. The refresh token lands in the Airflow metadata database, and real
-DAG runs use it through the refresh-token hook. No token may show up in any output.
+`scripts/salesforce_connect.py` (what `make connect` runs) talks to the local Salesforce; a
+scripted browser opens the authorization URL it prints (through the emulator's proxy, so the real
+login host is used), submits the consent form and follows the redirect to the command's loopback
+callback. The first connect runs the command as its own process; later ones call its `main()` in
+this process with the scripted browser as `webbrowser.open` (an interpreter start with Airflow
+costs ~10 s here). The refresh token lands in the Airflow metadata database, and real DAG runs use
+it through the refresh-token hook. No token may show up in any output.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
+import webbrowser
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -87,22 +89,53 @@ class CommandRun:
         return self.stdout + self.stderr
 
 
-def run_command(*args: str, env: dict[str, str] | None = None) -> CommandRun:
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), *args],
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
-    return CommandRun(result.returncode, result.stdout, result.stderr)
+@dataclass
+class Cli:
+    """The connect command's `main()` in this process; its browser is the scripted one."""
+
+    emulator: Any
+    monkeypatch: pytest.MonkeyPatch
+    capfd: pytest.CaptureFixture[str]
+    outputs: list[str] = field(default_factory=list)
+
+    def run(self, *args: str, env: dict[str, str] | None = None, decision: str = "") -> CommandRun:
+        from scripts.salesforce_connect import main
+
+        self.outputs.append("".join(self.capfd.readouterr()))
+        with self.monkeypatch.context() as patch:
+            patch.setenv("_AIRFLOW_PROCESS_CONTEXT", "server")  # main() sets it for itself
+            for name, value in (env or {}).items():
+                patch.setenv(name, value)
+            org = args[args.index("--env") + 1]
+            patch.setattr(
+                webbrowser,
+                "open",
+                lambda url: approve_in_browser(url, self.emulator, org, decision or "approve"),
+            )
+            code = main(list(args))
+        captured = self.capfd.readouterr()
+        return CommandRun(code, captured.out, captured.err)
+
+    def connect(self, conn_id: str, org: str = "sandbox", decision: str = "approve") -> CommandRun:
+        return self.run(
+            "connect", "--env", org, "--conn-id", conn_id,
+            "--consumer-key", self.emulator.org(org).credentials["client_id"],
+            "--proxy", self.emulator.proxy_url, "--port", "0", "--timeout", "60",
+            decision=decision,
+        )  # fmt: skip
+
+
+@pytest.fixture
+def cli(
+    sf_emulator: Any, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> Cli:
+    return Cli(sf_emulator, monkeypatch, capfd)
 
 
 def connect_through_web_flow(
     emulator: Any, conn_id: str, org: str = "sandbox", decision: str = "approve"
 ) -> CommandRun:
-    """`make connect ENV=<org> CONN_ID=<conn_id>` with a scripted browser."""
+    """`make connect ENV=<org> CONN_ID=<conn_id>` as its own process, with a scripted browser."""
     process = subprocess.Popen(
         [
             sys.executable, str(SCRIPT), "connect", "--env", org, "--conn-id", conn_id,
@@ -173,7 +206,7 @@ def lead_logins(emulator: Any) -> dict[str, Any]:
 
 
 def test_connect_sync_revoke_reconnect_sync_again(
-    harness: SyncHarness, sf_emulator: Any, conn_id: str, capfd: pytest.CaptureFixture[str]
+    harness: SyncHarness, sf_emulator: Any, conn_id: str, cli: Cli
 ) -> None:
     emails = [f"user{i}@example.com" for i in range(3)]
     seed_leads(sf_emulator, emails)
@@ -207,31 +240,30 @@ def test_connect_sync_revoke_reconnect_sync_again(
     assert revoked.summary["written"] == 0
     assert_buckets_add_up(revoked.summary)
 
-    reconnected = connect_through_web_flow(sf_emulator, conn_id)
+    reconnected = cli.connect(conn_id)
     assert reconnected.returncode == 0, reconnected.output
     assert stored_extra(conn_id)["refresh_token"] != extra["refresh_token"]
     again = harness.run("oauth")
     assert (again.state, again.summary["written"]) == ("success", 3)
 
-    captured = capfd.readouterr()
+    cli.outputs.append("".join(cli.capfd.readouterr()))  # the DAG runs' logs since
     assert_no_secret(
         connected.output
         + reconnected.output
-        + captured.out
-        + captured.err
+        + "".join(cli.outputs)
         + json.dumps([first.summary, revoked.summary, again.summary]),
         issued_secrets(sf_emulator),
     )
 
 
 def test_rotated_refresh_tokens_are_stored_and_expired_sessions_refreshed(
-    harness: SyncHarness, sf_emulator: Any, conn_id: str, monkeypatch: pytest.MonkeyPatch
+    harness: SyncHarness, sf_emulator: Any, conn_id: str, cli: Cli, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sf_emulator.rotate_refresh_tokens = True
     seed_leads(sf_emulator, [f"user{i}@example.com" for i in range(4)])
     harness.write_config("rotating", {"connection_id": conn_id})
     harness.write_export("rotating", login_rows(4))
-    assert connect_through_web_flow(sf_emulator, conn_id).returncode == 0
+    assert cli.connect(conn_id).returncode == 0
     issued = stored_extra(conn_id)["refresh_token"]
 
     first = harness.run("rotating")
@@ -257,15 +289,15 @@ def test_rotated_refresh_tokens_are_stored_and_expired_sessions_refreshed(
 
 
 def test_disconnect_revokes_at_salesforce_and_a_denied_consent_stores_nothing(
-    harness: SyncHarness, sf_emulator: Any, conn_id: str
+    sf_emulator: Any, conn_id: str, cli: Cli
 ) -> None:
-    denied = connect_through_web_flow(sf_emulator, conn_id, decision="deny")
+    denied = cli.connect(conn_id, decision="deny")
     assert denied.returncode == 2
     assert "did not authorize the sandbox org: access_denied" in denied.stderr
 
-    assert connect_through_web_flow(sf_emulator, conn_id).returncode == 0
+    assert cli.connect(conn_id).returncode == 0
     token = stored_extra(conn_id)["refresh_token"]
-    disconnected = run_command("disconnect", "--env", "sandbox", "--conn-id", conn_id)
+    disconnected = cli.run("disconnect", "--env", "sandbox", "--conn-id", conn_id)
     assert disconnected.returncode == 0, disconnected.output
     assert "Salesforce revoked the token" in disconnected.stdout
     assert sf_emulator.core.auth.tokens.org_of_refresh(token) is None
@@ -274,16 +306,16 @@ def test_disconnect_revokes_at_salesforce_and_a_denied_consent_stores_nothing(
 
 
 def test_test_connection_reports_the_org_and_a_field_the_user_cannot_update(
-    harness: SyncHarness, sf_emulator: Any, conn_id: str
+    harness: SyncHarness, sf_emulator: Any, conn_id: str, cli: Cli
 ) -> None:
     harness.write_config("checked", {"connection_id": conn_id})
     harness.write_config("other_connection")  # uses salesforce_sandbox: not reported
-    assert connect_through_web_flow(sf_emulator, conn_id).returncode == 0
+    assert cli.connect(conn_id).returncode == 0
     sf_emulator.org("sandbox").set_field_access("Lead", "WalkMe_Last_Login__c", "read")
     sf_emulator.org("sandbox").set_field_access("Lead", "WalkMe_First_Login__c", "none")
 
     env = {"WALKME_SYNC_INTEGRATIONS_DIR": str(harness.integrations)}
-    checked = run_command("test", "--env", "sandbox", "--conn-id", conn_id, "--json", env=env)
+    checked = cli.run("test", "--env", "sandbox", "--conn-id", conn_id, "--json", env=env)
     assert checked.returncode == 1, checked.output  # problems found
     # Airflow's own log lines go to stdout before the report.
     report, _ = json.JSONDecoder().raw_decode(checked.stdout[checked.stdout.index("{\n") :])
@@ -306,7 +338,7 @@ def test_test_connection_reports_the_org_and_a_field_the_user_cannot_update(
     )
     assert not fields["WalkMe_First_Login__c"]["readable"]
 
-    text = run_command("test", "--env", "sandbox", "--conn-id", conn_id, env=env)
+    text = cli.run("test", "--env", "sandbox", "--conn-id", conn_id, env=env)
     assert "WalkMe Demo (UAT) (sandbox, Enterprise Edition)" in text.stdout
     assert "Lead.WalkMe_Last_Login__c (mapped): read yes, update NO" in text.stdout
     assert_no_secret(checked.output + text.output, issued_secrets(sf_emulator))
