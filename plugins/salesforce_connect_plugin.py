@@ -30,14 +30,15 @@ def create_app() -> FastAPI:
     app = FastAPI(title="Salesforce Connect", dependencies=[_require_connection_editor()])
     pending = PendingAuthorizations()
 
-    def show(message: str = "", error: bool = False) -> HTMLResponse:
+    def show(request: Request, message: str = "", error: bool = False) -> HTMLResponse:
         from include.walkme_sync.airflow.connect_page import environment_statuses, page
 
-        return HTMLResponse(page(environment_statuses(), message, error))
+        callback_url = str(request.url_for("callback"))
+        return HTMLResponse(page(environment_statuses(), message, error, callback_url))
 
     @app.get("/", response_class=HTMLResponse)
-    def connect_page() -> HTMLResponse:
-        return show()
+    def connect_page(request: Request) -> HTMLResponse:
+        return show(request)
 
     @app.post("/connect", response_model=None)
     def start(
@@ -58,7 +59,7 @@ def create_app() -> FastAPI:
                 login_url=login_url.strip() or None,
             )
         except SyncError as exc:
-            return show(str(exc), error=True)
+            return show(request, str(exc), error=True)
         authorization = connect.begin(settings, str(request.url_for("callback")))
         pending.add(authorization)
         return RedirectResponse(authorization.url, status_code=303)
@@ -71,13 +72,14 @@ def create_app() -> FastAPI:
         params = dict(request.query_params)
         authorization = pending.take(params.get("state", ""))
         if authorization is None:
-            return show("This authorization is unknown or expired: connect again.", error=True)
+            return show(request, "This authorization is unknown or expired: connect again.", True)
         try:
             result = connect.complete(authorization, params)
         except SyncError as exc:
-            return show(str(exc), error=True)
+            return show(request, str(exc), error=True)
         if result.stored_in is connect.StoredIn.PROCESS_ONLY:
             return show(
+                request,
                 f"Salesforce authorized the {result.environment} org, but connection "
                 f"'{result.conn_id}' is defined outside Airflow's database (environment variable "
                 "or secrets backend), so it was not stored: run `make connect` where that "
@@ -85,12 +87,13 @@ def create_app() -> FastAPI:
                 error=True,
             )
         return show(
+            request,
             f"Connected the {result.environment} org at {result.instance_url}; stored in "
-            f"connection '{result.conn_id}'."
+            f"connection '{result.conn_id}'.",
         )
 
     @app.post("/disconnect", response_class=HTMLResponse)
-    def disconnect(environment: str = Form(...)) -> HTMLResponse:
+    def disconnect(request: Request, environment: str = Form(...)) -> HTMLResponse:
         from include.walkme_sync.errors import SyncError
         from include.walkme_sync.salesforce import connect
 
@@ -98,14 +101,14 @@ def create_app() -> FastAPI:
         try:
             result = connect.disconnect(conn_id)
         except SyncError as exc:
-            return show(str(exc), error=True)
+            return show(request, str(exc), error=True)
         if result.stored_in is None:
-            return show(f"Connection '{conn_id}' holds no refresh token: nothing to disconnect.")
+            return show(request, f"Connection '{conn_id}' holds no refresh token: nothing to do.")
         said = "revoked the token" if result.revoked else "no longer knew the token"
-        return show(f"Salesforce {said}; it was removed from connection '{conn_id}'.")
+        return show(request, f"Salesforce {said}; it was removed from connection '{conn_id}'.")
 
     @app.post("/test", response_class=HTMLResponse)
-    def test_connection(environment: str = Form(...)) -> HTMLResponse:
+    def test_connection(request: Request, environment: str = Form(...)) -> HTMLResponse:
         from include.walkme_sync.config import load_integrations
         from include.walkme_sync.errors import SyncError
         from include.walkme_sync.salesforce import org_check
@@ -117,8 +120,8 @@ def create_app() -> FastAPI:
         try:
             report = org_check.check_connection(open_session(conn_id), integrations)
         except SyncError as exc:
-            return show(str(exc), error=True)
-        return show(org_check.render(report), error=not report.ok)
+            return show(request, str(exc), error=True)
+        return show(request, org_check.render(report), error=not report.ok)
 
     return app
 

@@ -56,7 +56,9 @@ def test_connect_test_and_disconnect_from_the_page(page: TestClient, sf_emulator
     import requests
 
     sf_emulator.register_callback_url("http://testserver/callback")  # the app's callback URL
-    assert "Sandbox (connection <code>salesforce_sandbox</code>)" in page.get("/").text
+    front = page.get("/").text
+    assert "Sandbox (connection <code>salesforce_sandbox</code>)" in front
+    assert "<code>http://testserver/callback</code>" in front  # what to register in the app
     credentials = sf_emulator.org("sandbox").credentials
     started = page.post(
         "/connect",

@@ -97,16 +97,22 @@ _STYLE = """
 """
 
 
-def page(statuses: list[EnvironmentStatus], message: str = "", error: bool = False) -> str:
-    """The whole page; `message` (already plain text) is shown on top."""
+def page(
+    statuses: list[EnvironmentStatus],
+    message: str = "",
+    error: bool = False,
+    callback_url: str = "",
+) -> str:
+    """The whole page; `message` (plain text) is shown on top."""
     esc = html.escape
     notice = f"<pre class='{'error' if error else 'ok'}'>{esc(message)}</pre>" if message else ""
     sections = "\n".join(_section(status) for status in statuses)
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Salesforce Connect</title><style>{_STYLE}</style></head>
 <body><h2>Salesforce Connect</h2>
-<p>Authorize each environment's org with an External Client App (OAuth 2.0 with PKCE). Its
-callback URL must include this page's <code>callback</code> address.</p>
+<p>Authorize each environment's org with an External Client App (OAuth 2.0 with PKCE, scopes
+<code>api refresh_token</code>), signing in as the integration user. The app's callback URLs must
+include <code>{esc(callback_url) or "this page's callback address"}</code>.</p>
 {notice}{sections}</body></html>"""
 
 
