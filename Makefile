@@ -19,12 +19,13 @@ export AIRFLOW_PORT ?= 8080
 DEMO_INTEGRATIONS := $(CURDIR)/demo/integrations
 run sync validate connect disconnect test-connection: export WALKME_SYNC_INTEGRATIONS_DIR ?= $(DEMO_INTEGRATIONS)
 
-.PHONY: help install run test lint typecheck pytest emulator sync validate benchmark clean \
-	connect disconnect test-connection
+.PHONY: help install run test test-distributed lint typecheck pytest emulator sync validate benchmark \
+	clean connect disconnect test-connection
 
 help:
 	@echo "make run                    start the local Salesforce and Airflow (UI) with the demo integrations"
 	@echo "make test                   lint, type-check and run all tests"
+	@echo "make test-distributed       a real multi-worker Airflow (Celery, Postgres, Redis, S3) end to end"
 	@echo "make sync INTEGRATION=<id>  run one integration headless; last line = run summary JSON"
 	@echo "make emulator               run the local Salesforce in the foreground"
 	@echo "make validate               validate the integrations (demo/integrations/*.yaml) offline"
@@ -54,6 +55,12 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest
+
+# Installs PostgreSQL and Redis (apt-get, when missing) and the Celery/moto packages, then starts a
+# CeleryExecutor Airflow with two workers and runs tests/distributed against it (about 6 minutes).
+test-distributed: $(STAMP)
+	bash scripts/distributed/install.sh
+	WALKME_SYNC_DISTRIBUTED_TESTS=1 $(BIN)/pytest tests/distributed $(ARGS)
 
 run: $(STAMP)
 	bash scripts/run_local.sh
