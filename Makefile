@@ -17,9 +17,10 @@ export AIRFLOW_PORT ?= 8080
 # The engine reads integrations from dags/integrations/ (empty in the repo: a deployment starts with
 # none). The demo targets point it at the demo integrations instead; set the variable to override.
 DEMO_INTEGRATIONS := $(CURDIR)/demo/integrations
-run sync validate: export WALKME_SYNC_INTEGRATIONS_DIR ?= $(DEMO_INTEGRATIONS)
+run sync validate connect disconnect test-connection: export WALKME_SYNC_INTEGRATIONS_DIR ?= $(DEMO_INTEGRATIONS)
 
-.PHONY: help install browser run test test-distributed lint typecheck pytest emulator sync validate benchmark clean
+.PHONY: help install browser run test test-distributed lint typecheck pytest emulator sync validate \
+	benchmark clean connect disconnect test-connection
 
 help:
 	@echo "make run                    start the local Salesforce and Airflow (UI) with the demo integrations"
@@ -29,6 +30,10 @@ help:
 	@echo "make emulator               run the local Salesforce in the foreground"
 	@echo "make validate               validate the integrations (demo/integrations/*.yaml) offline"
 	@echo "make benchmark              print throughput, memory, API calls and parse-time numbers"
+	@echo "make connect ENV=sandbox|production [CONN_ID=] [CONSUMER_KEY=] [LOGIN_URL=]"
+	@echo "                            authorize an org (OAuth web flow + PKCE), store the token"
+	@echo "make disconnect ENV=...     revoke the stored token at Salesforce and remove it"
+	@echo "make test-connection ENV=... the org, API usage and each integration's field access"
 
 install: $(STAMP)
 
@@ -73,6 +78,18 @@ sync: $(STAMP)
 
 validate: $(STAMP)
 	$(BIN)/python -m include.walkme_sync.config "$$WALKME_SYNC_INTEGRATIONS_DIR"
+
+# The connection commands (scripts/salesforce_connect.py). CONSUMER_KEY is the External Client
+# App's; a confidential app's secret comes from SALESFORCE_CONSUMER_SECRET or ASK_SECRET=1.
+CONNECT_ARGS = --env $(ENV) $(if $(CONN_ID),--conn-id $(CONN_ID),)
+connect disconnect test-connection: $(STAMP)
+	@test -n "$(ENV)" || { echo "usage: make $@ ENV=sandbox|production [CONN_ID=<connection>]"; exit 2; }
+	@mkdir -p var && $(BIN)/airflow db migrate > var/airflow-migrate.log 2>&1 || { cat var/airflow-migrate.log; exit 1; }
+	$(BIN)/python scripts/salesforce_connect.py $(subst test-connection,test,$@) $(CONNECT_ARGS) \
+	  $(if $(filter connect,$@),$(if $(CONSUMER_KEY),--consumer-key $(CONSUMER_KEY),) \
+	  $(if $(LOGIN_URL),--login-url $(LOGIN_URL),) $(if $(PROXY),--proxy $(PROXY),) \
+	  $(if $(PORT),--port $(PORT),) $(if $(ASK_SECRET),--ask-secret,) \
+	  $(if $(PRINT_CONNECTION),--print-connection,),)
 
 benchmark: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(ARGS)

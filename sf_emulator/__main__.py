@@ -39,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     parser.add_argument("--seed-file", type=Path, default=None)
     parser.add_argument("--daily-limit", type=int, default=DEFAULT_DAILY_LIMIT)
+    parser.add_argument(
+        "--rotate-refresh-tokens",
+        action="store_true",
+        help="rotate refresh tokens: each refresh answers a new one and the old one stops working",
+    )
     parser.add_argument("--verbose", action="store_true", help="log server errors to stderr")
     return parser.parse_args(argv)
 
@@ -77,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
     emulator = EmulatorServer(port=args.port, data_dir=args.data_dir, daily_limit=args.daily_limit)
+    emulator.rotate_refresh_tokens = args.rotate_refresh_tokens
     emulator.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

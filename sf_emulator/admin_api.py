@@ -1,8 +1,12 @@
 """Unauthenticated admin routes under ``/__emulator/`` for the process mode (loopback only).
 
-``GET info``, ``POST reset``, ``POST faults`` (FaultInjector JSON spec), and per org:
-``GET|POST {org}/records/{Object}``, ``POST {org}/generate/{Object}?n=&seed=``, ``GET {org}/usage``,
-``POST {org}/session`` (a fresh access token, for direct-session clients).
+``GET info``, ``POST reset``, ``POST faults`` (FaultInjector JSON spec), ``POST oauth``
+(``{"rotate_refresh_tokens": bool, "callback_urls": [...]}``: the External Client App's settings),
+and per org: ``GET|POST {org}/records/{Object}``, ``POST {org}/generate/{Object}?n=&seed=``,
+``GET {org}/usage``, ``POST {org}/session`` (a fresh access token, for direct-session clients),
+``POST {org}/revoke-oauth`` (the admin revokes every OAuth token of the org, as in Setup > Connected
+Apps OAuth Usage) and ``POST {org}/field-access`` (``{"Lead.Field__c": "read" | "none" | "edit"}``:
+the integration user's field-level security).
 """
 
 from __future__ import annotations
@@ -42,6 +46,13 @@ def _dispatch(
     if parts == ["faults"] and method == "POST":
         core.faults.apply_spec(_json(body))
         return json_reply(200, {"applied": True})
+    if parts == ["oauth"] and method == "POST":
+        settings = _json(body) or {}
+        if "rotate_refresh_tokens" in settings:
+            core.auth.rotate_refresh_tokens = bool(settings["rotate_refresh_tokens"])
+        if "callback_urls" in settings:
+            core.auth.callback_urls = frozenset(str(url) for url in settings["callback_urls"])
+        return json_reply(200, {"rotate_refresh_tokens": core.auth.rotate_refresh_tokens})
     if len(parts) >= 2 and parts[0] in core.orgs:
         return _org_route(core, method, org=parts[0], parts=parts[1:], query=query, body=body)
     return not_found()
@@ -61,6 +72,12 @@ def _org_route(
         return json_reply(200, core.org(org).usage.snapshot())
     if parts == ["session"] and method == "POST":
         return json_reply(200, {"access_token": core.issue_session(org)})
+    if parts == ["revoke-oauth"] and method == "POST":
+        return json_reply(200, {"revoked": core.auth.tokens.revoke_org(org)})
+    if parts == ["field-access"] and method == "POST":
+        for name, level in (_json(body) or {}).items():
+            core.set_field_access(org, str(name), str(level))
+        return json_reply(200, {"field_access": core.org(org).field_access})
     if len(parts) == 2 and parts[0] == "records":
         if method == "GET":
             return json_reply(200, data.records(parts[1]))

@@ -1,4 +1,4 @@
-"""Orgs, demo users, logins and tokens of the local Salesforce emulator.
+"""Logins and tokens of the local Salesforce emulator (the orgs themselves are in ``identities``).
 
 Two independent orgs exist, ``sandbox`` and ``production``. A login is routed to an org the way
 a real connection is: through the proxy, the host the client asked for decides
@@ -6,7 +6,9 @@ a real connection is: through the proxy, the host the client asked for decides
 production My Domain -> production); on the direct ``127.0.0.1`` address the username decides.
 
 Login flows: SOAP ``login()`` (password + security token, optional LoginScopeHeader organizationId),
-OAuth 2.0 token endpoint (password, JWT bearer, client credentials, refresh token) and revoke. This
+OAuth 2.0 token endpoint (password, JWT bearer, client credentials, refresh token with optional
+rotation, authorization code + PKCE from the web-server flow of ``oauth_web``), revoke, userinfo
+and the identity URL. This
 module is HTTP-agnostic: it takes parsed inputs and returns :class:`AuthReply` values the server
 writes out. Tokens and passwords are never logged.
 """
@@ -21,107 +23,21 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from html import escape
-from pathlib import Path
+from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
 import jwt
 
-from sf_emulator.ca import generate_rsa_key_pair
+from sf_emulator import oauth_web, soap_login
+from sf_emulator.identities import (
+    PRODUCTION_LOGIN_HOST,
+    SANDBOX_LOGIN_HOST,
+    OrgIdentity,
+)
 
-SANDBOX = "sandbox"
-PRODUCTION = "production"
-ORG_NAMES = (SANDBOX, PRODUCTION)
-PRODUCTION_LOGIN_HOST = "login.salesforce.com"
-SANDBOX_LOGIN_HOST = "test.salesforce.com"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 INVALID_LOGIN_MESSAGE = "Invalid username, password, security token; or user locked out."
-
-
-@dataclass(frozen=True)
-class DemoUser:
-    """The one integration user of an org and its connected app."""
-
-    username: str
-    password: str
-    security_token: str
-    client_id: str
-    client_secret: str
-    user_id: str
-
-
-@dataclass(frozen=True)
-class OrgIdentity:
-    """Who an org is: id, hosts, user, and the certificate registered for the JWT flow."""
-
-    name: str
-    org_id: str
-    login_host: str
-    instance_host: str
-    user: DemoUser
-    jwt_private_key_path: Path | None = None
-    jwt_certificate_path: Path | None = None
-
-    @property
-    def is_sandbox(self) -> bool:
-        return self.login_host == SANDBOX_LOGIN_HOST
-
-    @property
-    def my_domain(self) -> str:
-        """The ``domain`` a simple-salesforce / Airflow connection uses to reach the My Domain."""
-        return self.instance_host.removesuffix(".salesforce.com")
-
-    @property
-    def login_domain(self) -> str:
-        """``test`` for sandboxes, ``login`` for production (the connection's ``domain``)."""
-        return self.login_host.removesuffix(".salesforce.com")
-
-    def serves_host(self, host: str) -> bool:
-        return host in (self.login_host, self.instance_host)
-
-
-def default_identities() -> dict[str, OrgIdentity]:
-    """Deterministic demo orgs, so docs, the CLI and tests can name the credentials."""
-    return {
-        SANDBOX: OrgIdentity(
-            name=SANDBOX,
-            org_id="00D0U000000WkSbUAK",
-            login_host=SANDBOX_LOGIN_HOST,
-            instance_host="walkme-demo--uat.sandbox.my.salesforce.com",
-            user=DemoUser(
-                username="demo@walkme-sandbox.example",
-                password="Sandbox-Demo-Pass-1",
-                security_token="SbxDemoSecurityToken01",
-                client_id="3MVG9EmulatorSandboxConnectedAppClientId",
-                client_secret="SANDBOX0EMULATOR0CLIENT0SECRET01",
-                user_id="0050U000000WkSbQAK",
-            ),
-        ),
-        PRODUCTION: OrgIdentity(
-            name=PRODUCTION,
-            org_id="00D5e000000WkPrEAK",
-            login_host=PRODUCTION_LOGIN_HOST,
-            instance_host="walkme-demo.my.salesforce.com",
-            user=DemoUser(
-                username="demo@walkme-prod.example",
-                password="Production-Demo-Pass-1",
-                security_token="PrdDemoSecurityToken01",
-                client_id="3MVG9EmulatorProductionConnectedAppClientId",
-                client_secret="PRODUCTION0EMULATOR0CLIENT0SECRET",
-                user_id="0055e000000WkPrAAK",
-            ),
-        ),
-    }
-
-
-def with_jwt_keys(identity: OrgIdentity, data_dir: Path) -> OrgIdentity:
-    """Attach (creating once) the org's JWT key pair: the private key is the client's half."""
-    key_path = data_dir / f"jwt-{identity.name}-key.pem"
-    cert_path = data_dir / f"jwt-{identity.name}-cert.pem"
-    generate_rsa_key_pair(key_path, cert_path, f"{identity.name} connected app")
-    return replace(identity, jwt_private_key_path=key_path, jwt_certificate_path=cert_path)
 
 
 @dataclass(frozen=True)
@@ -131,6 +47,7 @@ class AuthReply:
     status: int
     body: bytes
     content_type: str = "application/json;charset=UTF-8"
+    location: str | None = None  # a redirect's target
 
     @classmethod
     def json(cls, status: int, payload: object) -> AuthReply:
@@ -190,6 +107,24 @@ class TokenRegistry:
                 del self.access[key]
             return True
 
+    def rotate(self, old: str, identity: OrgIdentity) -> str:
+        """A new refresh token replacing ``old``, which stops working (rotation)."""
+        new = self.issue_refresh(identity)
+        with self.lock:
+            self.refresh.pop(old, None)
+            for entry in self.access.values():
+                if entry.refresh_token == old:
+                    entry.refresh_token = new
+        return new
+
+    def revoke_org(self, org: str) -> int:
+        """Revoke every refresh token of an org and their sessions (Setup > OAuth Usage)."""
+        with self.lock:
+            doomed = [key for key, value in self.refresh.items() if value == org]
+        for token in doomed:
+            self.revoke(token)
+        return len(doomed)
+
     def expire_access(self, org: str | None = None) -> int:
         """Invalidate access tokens (refresh tokens stay valid, as after a session timeout)."""
         with self.lock:
@@ -213,6 +148,11 @@ class AuthService:
     def __init__(self, identities: Mapping[str, OrgIdentity]) -> None:
         self.identities = dict(identities)
         self.tokens = TokenRegistry()
+        self.codes = oauth_web.AuthorizationCodes()
+        # Emulator settings: the External Client App's "refresh token rotation" and its
+        # registered callback URLs (loopback http callbacks are always accepted).
+        self.rotate_refresh_tokens = False
+        self.callback_urls: frozenset[str] = frozenset()
 
     # --- org routing -------------------------------------------------------------------------
 
@@ -245,17 +185,17 @@ class AuthService:
     def soap_login(self, body: bytes, context: LoginContext, api_version: str) -> AuthReply:
         """Partner API ``login()``: password + security token, or organizationId scoping."""
         try:
-            fields = _soap_login_fields(body)
+            fields = soap_login.login_fields(body)
         except ElementTree.ParseError:
             return _soap_fault("INVALID_LOGIN", INVALID_LOGIN_MESSAGE)
         username = fields.get("username", "")
         org = self._org_for_login(context, username)
-        if org is None or not _soap_password_ok(org, fields):
+        if org is None or not soap_login.password_ok(org, fields):
             return _soap_fault("INVALID_LOGIN", INVALID_LOGIN_MESSAGE)
         session_id = self.tokens.issue_access(org)
         return AuthReply(
             200,
-            _soap_login_response(org, session_id, context.instance_url_for(org), api_version),
+            soap_login.login_response(org, session_id, context.instance_url_for(org), api_version),
             "text/xml;charset=UTF-8",
         )
 
@@ -273,6 +213,8 @@ class AuthService:
             return self._client_credentials_grant(form, authorization, context)
         if grant == "refresh_token":
             return self._refresh_grant(form, context)
+        if grant == "authorization_code":
+            return self._code_grant(form, context)
         return oauth_error("unsupported_grant_type", "grant type not supported")
 
     def _password_grant(self, form: Mapping[str, str], context: LoginContext) -> AuthReply:
@@ -325,25 +267,114 @@ class AuthService:
         refresh_token = form.get("refresh_token", "")
         org_name = self.tokens.org_of_refresh(refresh_token)
         org = self.identities.get(org_name) if org_name else None
-        if org is None:
+        by_host = self.org_for_host(context.requested_host)
+        if org is None or (by_host is not None and by_host is not org):
             return oauth_error("invalid_grant", "expired access/refresh token")
         if form.get("client_id") != org.user.client_id:
             return oauth_error("invalid_client_id", "client identifier invalid")
         secret = form.get("client_secret")
         if secret is not None and not hmac.compare_digest(secret, org.user.client_secret):
             return oauth_error("invalid_client", "invalid client credentials")
-        access = self.tokens.issue_access(org, refresh_token=refresh_token)
-        return AuthReply.json(200, _token_payload(org, access, context.instance_url_for(org)))
+        rotated = self.tokens.rotate(refresh_token, org) if self.rotate_refresh_tokens else None
+        access = self.tokens.issue_access(org, refresh_token=rotated or refresh_token)
+        payload = _token_payload(org, access, context.instance_url_for(org))
+        if rotated:
+            payload["refresh_token"] = rotated
+        return AuthReply.json(200, payload)
+
+    def _code_grant(self, form: Mapping[str, str], context: LoginContext) -> AuthReply:
+        """Redeem an authorization code (web-server flow), PKCE verified."""
+        pending = self.codes.take(form.get("code", ""))
+        problem = oauth_web.verify_code(pending, form)
+        if problem or pending is None:
+            return oauth_error(*(problem or ("invalid_grant", "invalid authorization code")))
+        org = self.identities[pending.org]
+        if self.org_for_host(context.requested_host) not in (None, org):
+            return oauth_error("invalid_grant", "invalid authorization code")
+        secret = form.get("client_secret")
+        if secret is not None and not hmac.compare_digest(secret, org.user.client_secret):
+            return oauth_error("invalid_client", "invalid client credentials")
+        return self._token_response(org, context, with_refresh=True, scope=pending.scope)
+
+    # --- the authorize page ------------------------------------------------------------------
+
+    def authorize_page(self, params: Mapping[str, str], context: LoginContext) -> AuthReply:
+        """``GET /services/oauth2/authorize``: the login + consent form, or where it fails."""
+        org = self._org_for_client(context, params.get("client_id", ""))
+        if org is None:
+            return _html(
+                400, oauth_web.error_page("invalid_client_id", "client identifier invalid")
+            )
+        problem = oauth_web.flow_problem(params, self.callback_urls)
+        if problem is not None:
+            return _flow_failure(problem, params)
+        return _html(200, oauth_web.consent_page(org, params))
+
+    def authorize_decision(self, form: Mapping[str, str], context: LoginContext) -> AuthReply:
+        """``POST /services/oauth2/authorize``: the user allowed (after logging in) or denied."""
+        org = self._org_for_client(context, form.get("client_id", ""))
+        if org is None:
+            return _html(
+                400, oauth_web.error_page("invalid_client_id", "client identifier invalid")
+            )
+        problem = oauth_web.flow_problem(form, self.callback_urls)
+        if problem is not None:
+            return _flow_failure(problem, form)
+        redirect_uri, state = form["redirect_uri"], form.get("state", "")
+        if form.get("decision") != "approve":
+            location = oauth_web.redirect_location(
+                redirect_uri,
+                {
+                    "error": "access_denied",
+                    "error_description": "end-user denied authorization",
+                    "state": state,
+                },
+            )
+            return AuthReply(302, b"", "text/html", location=location)
+        user = org.user
+        if form.get("username") != user.username or not hmac.compare_digest(
+            form.get("password", ""), user.password
+        ):
+            page = oauth_web.consent_page(org, form, "Please check your username and password.")
+            return _html(200, page)
+        code = self.codes.issue(org.name, form)
+        location = oauth_web.redirect_location(redirect_uri, {"code": code, "state": state})
+        return AuthReply(302, b"", "text/html", location=location)
+
+    # --- identity ----------------------------------------------------------------------------
+
+    def identity_reply(
+        self, token: str | None, context: LoginContext, *, openid: bool, path: str = ""
+    ) -> AuthReply:
+        """``/services/oauth2/userinfo`` (``openid``) or the identity URL ``/id/{org}/{user}``."""
+        org_name = self.tokens.org_of_access(token) if token else None
+        org = self.identities.get(org_name) if org_name else None
+        if org is None:
+            return AuthReply(403, b"Bad_OAuth_Token", "text/plain")
+        if path and not path.rstrip("/").endswith(f"/{org.org_id}/{org.user.user_id}"):
+            return AuthReply(403, b"Bad_Id", "text/plain")
+        instance_url = context.instance_url_for(org)
+        payload = (
+            oauth_web.userinfo(org, instance_url)
+            if openid
+            else oauth_web.identity(org, instance_url)
+        )
+        return AuthReply.json(200, payload)
 
     def _token_response(
-        self, org: OrgIdentity, context: LoginContext, *, with_refresh: bool
+        self,
+        org: OrgIdentity,
+        context: LoginContext,
+        *,
+        with_refresh: bool,
+        scope: str = "api refresh_token",
     ) -> AuthReply:
         refresh_token = self.tokens.issue_refresh(org) if with_refresh else None
         access = self.tokens.issue_access(org, refresh_token=refresh_token)
         payload = _token_payload(org, access, context.instance_url_for(org))
         if refresh_token:
             payload["refresh_token"] = refresh_token
-            payload["scope"] = "api refresh_token"
+            payload["scope"] = scope
         return AuthReply.json(200, payload)
 
     def revoke(self, token: str | None) -> AuthReply:
@@ -357,76 +388,27 @@ class AuthService:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _local_name(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+def _html(status: int, body: bytes) -> AuthReply:
+    return AuthReply(status, body, "text/html;charset=UTF-8")
 
 
-def _soap_login_fields(body: bytes) -> dict[str, str]:
-    """username, password and organizationId from a login envelope, whatever the prefixes."""
-    root = ElementTree.fromstring(body)
-    wanted = {"username", "password", "organizationId"}
-    return {
-        _local_name(element.tag): (element.text or "")
-        for element in root.iter()
-        if _local_name(element.tag) in wanted
-    }
-
-
-def _soap_password_ok(org: OrgIdentity, fields: Mapping[str, str]) -> bool:
-    user = org.user
-    password = fields.get("password", "")
-    if fields.get("organizationId"):
-        # LoginScopeHeader: the caller is on a trusted network of that org; no token needed.
-        return fields["organizationId"][:15] == org.org_id[:15] and password in (
-            user.password,
-            user.password + user.security_token,
-        )
-    return hmac.compare_digest(password, user.password + user.security_token)
-
-
-def _soap_login_response(
-    org: OrgIdentity, session_id: str, instance_url: str, api_version: str
-) -> bytes:
-    server_url = f"{instance_url}/services/Soap/u/{api_version}/{org.org_id[:15]}"
-    metadata_url = f"{instance_url}/services/Soap/m/{api_version}/{org.org_id[:15]}"
-    user = org.user
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns="urn:partner.soap.sforce.com" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        "<soapenv:Body><loginResponse><result>"
-        f"<metadataServerUrl>{escape(metadata_url)}</metadataServerUrl>"
-        "<passwordExpired>false</passwordExpired>"
-        f"<sandbox>{str(org.is_sandbox).lower()}</sandbox>"
-        f"<serverUrl>{escape(server_url)}</serverUrl>"
-        f"<sessionId>{escape(session_id)}</sessionId>"
-        f"<userId>{user.user_id}</userId>"
-        "<userInfo>"
-        f"<organizationId>{org.org_id}</organizationId>"
-        f"<userName>{escape(user.username)}</userName>"
-        "<sessionSecondsValid>7200</sessionSecondsValid>"
-        "</userInfo>"
-        "</result></loginResponse></soapenv:Body></soapenv:Envelope>"
-    ).encode()
+def _flow_failure(problem: oauth_web.FlowProblem, params: Mapping[str, str]) -> AuthReply:
+    """Back to the app with ``error`` when its callback is trusted, else an error page."""
+    if not problem.redirect:
+        return _html(400, oauth_web.error_page(problem.error, problem.description))
+    location = oauth_web.redirect_location(
+        params["redirect_uri"],
+        {
+            "error": problem.error,
+            "error_description": problem.description,
+            "state": params.get("state", ""),
+        },
+    )
+    return AuthReply(302, b"", "text/html", location=location)
 
 
 def _soap_fault(code: str, message: str) -> AuthReply:
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>'
-        '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" '
-        'xmlns:sf="urn:fault.partner.soap.sforce.com" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
-        "<soapenv:Body><soapenv:Fault>"
-        f"<faultcode>sf:{code}</faultcode>"
-        f"<faultstring>{code}: {escape(message)}</faultstring>"
-        '<detail><sf:LoginFault xsi:type="sf:LoginFault">'
-        f"<sf:exceptionCode>{code}</sf:exceptionCode>"
-        f"<sf:exceptionMessage>{escape(message)}</sf:exceptionMessage>"
-        "</sf:LoginFault></detail>"
-        "</soapenv:Fault></soapenv:Body></soapenv:Envelope>"
-    )
-    return AuthReply(500, body.encode(), "text/xml;charset=UTF-8")
+    return AuthReply(500, soap_login.fault_body(code, message), "text/xml;charset=UTF-8")
 
 
 def _client_credentials(form: Mapping[str, str], authorization: str | None) -> tuple[str, str]:
@@ -474,7 +456,7 @@ def _jwt_problem(org: OrgIdentity, assertion: str, claims: Mapping[str, object])
 
 def _token_payload(org: OrgIdentity, access_token: str, instance_url: str) -> dict[str, str]:
     issued_at = str(int(time.time() * 1000))
-    identity_url = f"https://{org.login_host}/id/{org.org_id}/{org.user.user_id}"
+    identity_url = oauth_web.identity_url(org)
     # Salesforce signs id + issued_at with the client secret; clients may verify it.
     signature = base64.b64encode(
         hmac.new(

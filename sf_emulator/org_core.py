@@ -110,8 +110,8 @@ class OrgCore:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         return table
 
-    def record_url(self, obj: str, record_id: str) -> str:
-        return f"/services/data/v{self.api_version}/sobjects/{obj}/{record_id}"
+    def record_url(self, obj: str, record_id: str, api_version: str | None = None) -> str:
+        return f"/services/data/v{api_version or self.api_version}/sobjects/{obj}/{record_id}"
 
     def new_id(self, schema: ObjectSchema) -> str:
         self._counter += 1

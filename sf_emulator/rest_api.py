@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sf_emulator import rest_meta
 from sf_emulator.http_types import (
     ApiRequest,
     Reply,
@@ -40,7 +41,7 @@ def resolve(method: str, segments: list[str]) -> tuple[str, Handler]:
     if not segments:
         return "rest", resources
     if head == "limits" and len(segments) == 1:
-        return "rest", limits
+        return "rest", rest_meta.limits
     if head == "sobjects":
         return _resolve_sobjects(method, segments)
     if head in ("query", "queryAll"):
@@ -85,24 +86,6 @@ def resources(request: ApiRequest) -> Reply:
     return json_reply(200, {name: f"{base}/{name}" for name in names})
 
 
-def limits(request: ApiRequest) -> Reply:
-    usage = request.org.usage.snapshot()
-
-    def allowance(maximum: int, remaining: int | None = None) -> dict[str, int]:
-        return {"Max": maximum, "Remaining": maximum if remaining is None else remaining}
-
-    return json_reply(
-        200,
-        {
-            "DailyApiRequests": allowance(usage["daily_limit"], usage["remaining"]),
-            "DailyBulkApiBatches": allowance(15000),
-            "DailyBulkV2QueryFileStorageMB": allowance(976562),
-            "DailyBulkV2QueryJobs": allowance(10000),
-            "DataStorageMB": allowance(1024),
-        },
-    )
-
-
 # --- describe ----------------------------------------------------------------------------------
 
 
@@ -145,7 +128,20 @@ def describe_object(request: ApiRequest) -> Reply:
     schema = _schema(request, request.segments[1])
     if schema is None:
         return not_found()
-    return json_reply(200, schema.describe(request.api_version))
+    described = schema.describe(request.api_version)
+    access = request.org.field_access
+    if access:
+        # Field-level security of the integration user: hidden fields are absent from describe,
+        # read-only ones report createable/updateable false, as Salesforce's describe does.
+        fields = []
+        for entry in described["fields"]:
+            level = access.get(f"{schema.name}.{entry['name']}".lower())
+            if level == "none":
+                continue
+            read_only = {"createable": False, "updateable": False} if level == "read" else {}
+            fields.append({**entry, **read_only})
+        described["fields"] = fields
+    return json_reply(200, described)
 
 
 # --- single records ----------------------------------------------------------------------------
@@ -194,7 +190,7 @@ def record_by_id(request: ApiRequest) -> Reply:
     if request.method == "GET":
         wanted = request.query.get("fields")
         names = [name.strip() for name in wanted.split(",")] if wanted else None
-        return json_reply(200, data.get(object_name, record_id, names))
+        return json_reply(200, data.get(object_name, record_id, names, request.api_version))
     if request.method == "PATCH":
         fields = _record_fields(request)
         if isinstance(fields, Reply):
@@ -228,7 +224,9 @@ def record_by_external_id(request: ApiRequest) -> Reply:
             return not_found()
         if len(found.records) > 1:
             return json_reply(300, [record["attributes"]["url"] for record in found.records])
-        return json_reply(200, data.get(object_name, found.records[0]["Id"]))
+        return json_reply(
+            200, data.get(object_name, found.records[0]["Id"], api_version=request.api_version)
+        )
     return method_not_allowed(request.method)
 
 
@@ -266,7 +264,11 @@ def start_query(request: ApiRequest, include_deleted: bool) -> Reply:
             "MALFORMED_QUERY",
             f"Query string is too long ({len(soql)}). Maximum length is {MAX_SOQL_LENGTH}.",
         )
-    result = request.org.data.query(soql, include_deleted=include_deleted)
+    if request.query.get("columns", "").lower() == "true":
+        return json_reply(200, rest_meta.column_metadata(request, soql))
+    result = request.org.data.query(
+        soql, include_deleted=include_deleted, api_version=request.api_version
+    )
     cursor = QueryCursor(list(result.records), result.total_size, query_batch_size(request))
     locator = request.org.ids.mint(QUERY_LOCATOR_PREFIX)
     return _query_page(request, locator, cursor, 0)

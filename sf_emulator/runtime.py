@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sf_emulator.record_ids import make_id
 
 if TYPE_CHECKING:
-    from sf_emulator.auth import OrgIdentity
+    from sf_emulator.identities import OrgIdentity
     from sf_emulator.store import OrgData
 
 DEFAULT_DAILY_LIMIT = 100_000
@@ -137,14 +137,17 @@ class OrgRuntime:
     ingest_jobs: dict[str, Any] = field(default_factory=dict)  # bulk2_ingest.IngestJob
     query_jobs: dict[str, Any] = field(default_factory=dict)  # bulk2_query.QueryJob
     bulk1_jobs: dict[str, Any] = field(default_factory=dict)  # bulk1_api.Bulk1Job
+    # Field-level security of the integration user: "object.field" (lower case) -> "read" | "none".
+    field_access: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return self.identity.name
 
     def reset_server_state(self) -> None:
-        """Forget cursors and jobs (the data is reset separately through ``OrgData.reset``)."""
+        """Forget cursors, jobs and field restrictions (the data is reset through ``OrgData``)."""
         self.cursors.clear()
+        self.field_access.clear()
         with self.jobs_lock:
             self.ingest_jobs.clear()
             self.query_jobs.clear()

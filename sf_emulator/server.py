@@ -17,13 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from sf_emulator import admin_api, bulk1_api, bulk_api, rest_api
-from sf_emulator.auth import (
-    AuthService,
-    LoginContext,
-    OrgIdentity,
-    default_identities,
-    with_jwt_keys,
-)
+from sf_emulator.auth import AuthService, LoginContext
 from sf_emulator.ca import DEFAULT_DATA_DIR, TlsFiles, ensure_tls_files
 from sf_emulator.faults import FaultInjector, LockFaults
 from sf_emulator.http_types import (
@@ -33,6 +27,12 @@ from sf_emulator.http_types import (
     error_reply,
     json_reply,
     not_found,
+)
+from sf_emulator.identities import (
+    OrgIdentity,
+    default_identities,
+    system_records,
+    with_jwt_keys,
 )
 from sf_emulator.model import load_schemas
 from sf_emulator.results import ApiError
@@ -85,6 +85,7 @@ class EmulatorCore:
                     schemas,
                     api_version=DEFAULT_API_VERSION,
                     is_sandbox=identity.is_sandbox,
+                    system_records=system_records(identity),
                 ),
                 usage=UsageMeter(daily_limit),
             )
@@ -123,6 +124,16 @@ class EmulatorCore:
 
     def exhaust_quota(self, org: str) -> None:
         self.org(org).usage.exhaust()
+
+    def set_field_access(self, org: str, field_name: str, level: str) -> None:
+        """The integration user's access to ``Object.Field``: ``edit``, ``read`` or ``none``."""
+        if level not in ("edit", "read", "none") or "." not in field_name:
+            raise ValueError("expected {'Object.Field': 'edit' | 'read' | 'none'}")
+        access = self.org(org).field_access
+        if level == "edit":
+            access.pop(field_name.lower(), None)
+        else:
+            access[field_name.lower()] = level
 
     def lock_faults(self, org: str) -> LockFaults:
         return self.org(org).data.lock_faults
@@ -207,15 +218,8 @@ class EmulatorCore:
         if soap and request.method == "POST":
             reply = self.auth.soap_login(request.body, context, soap.group(1))
             return Reply(reply.status, reply.body, reply.content_type)
-        if path.rstrip("/") == "/services/oauth2/token" and request.method == "POST":
-            form = _first_values(parse_qs(request.body.decode("utf-8", "replace")))
-            reply = self.auth.oauth_token(form, request.headers.get("Authorization"), context)
-            return Reply(reply.status, reply.body, reply.content_type)
-        if path.rstrip("/") == "/services/oauth2/revoke" and request.method in ("GET", "POST"):
-            form = _first_values(parse_qs(query_string))
-            form.update(_first_values(parse_qs(request.body.decode("utf-8", "replace"))))
-            reply = self.auth.revoke(form.get("token"))
-            return Reply(reply.status, reply.body, reply.content_type)
+        if path.startswith(("/services/oauth2/", "/id/")):
+            return self._oauth(request, path, query_string, context)
         if path.rstrip("/") == "/services/data" and request.method == "GET":
             return json_reply(200, rest_api.versions_list())
         data_match = _DATA_PATH.match(path)
@@ -225,6 +229,33 @@ class EmulatorCore:
         if async_match:
             return self._api(request, async_match, query_string, bulk1=True)
         return not_found()
+
+    def _oauth(
+        self, request: IncomingRequest, path: str, query_string: str, context: LoginContext
+    ) -> Reply:
+        """Token, authorize (page and consent), revoke, userinfo and identity URL endpoints."""
+        route = path.rstrip("/")
+        query = _first_values(parse_qs(query_string))
+        form = _first_values(parse_qs(request.body.decode("utf-8", "replace")))
+        if route == "/services/oauth2/token" and request.method == "POST":
+            reply = self.auth.oauth_token(form, request.headers.get("Authorization"), context)
+        elif route == "/services/oauth2/authorize" and request.method == "GET":
+            reply = self.auth.authorize_page(query, context)
+        elif route == "/services/oauth2/authorize" and request.method == "POST":
+            reply = self.auth.authorize_decision({**query, **form}, context)
+        elif route == "/services/oauth2/revoke" and request.method in ("GET", "POST"):
+            reply = self.auth.revoke({**query, **form}.get("token"))
+        elif route == "/services/oauth2/userinfo" and request.method in ("GET", "POST"):
+            reply = self.auth.identity_reply(_session_token(request.headers), context, openid=True)
+        elif route.startswith("/id/") and request.method in ("GET", "POST"):
+            token = _session_token(request.headers) or query.get("oauth_token")
+            reply = self.auth.identity_reply(token, context, openid=False, path=route)
+        else:
+            return not_found()
+        headers = {"Location": reply.location} if reply.location else {}
+        # Tokens are in these answers: no cache may keep them (Salesforce sends the same).
+        headers["Cache-Control"] = "no-cache,must-revalidate,max-age=0,no-store,private"
+        return Reply(reply.status, reply.body, reply.content_type, headers=headers)
 
     def _api(
         self, request: IncomingRequest, match: re.Match[str], query_string: str, *, bulk1: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,26 +31,34 @@ from sf_emulator.sobject_collections import CollectionOperations
 from sf_emulator.soql_syntax import Query, SoqlError
 from sf_emulator.table import Record, Table
 
-# Queryable but not described (not in the schema folder): only ``sf.is_sandbox()`` needs it.
-_ORGANIZATION_SCHEMA = ObjectSchema.from_spec(
-    {
-        "name": "Organization",
-        "keyPrefix": "00D",
-        "createable": False,
-        "updateable": False,
-        "deletable": False,
-        "fields": [
-            {"name": "Id", "type": "id"},
-            {"name": "Name", "type": "string"},
-            {"name": "IsSandbox", "type": "boolean"},
-            {"name": "OrganizationType", "type": "string"},
-        ],
-    }
-)
-
 
 class OrgData(CollectionOperations):
-    """All records of one emulated org and the operations the APIs perform on them."""
+    """All records of one emulated org and the operations the APIs perform on them.
+
+    ``system_records`` (per object, e.g. the ``Organization`` row and the integration ``User``)
+    exist from the start and come back after ``reset``; the first User is the records' owner.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        system_records: Mapping[str, list[dict[str, Any]]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self._system_records = {
+            obj: [dict(record) for record in records]
+            for obj, records in (system_records or {}).items()
+            if obj.lower() in self._tables
+        }
+        users = self._system_records.get("User")
+        if users:
+            self.user_id = str(users[0]["Id"])
+        self._seed_system_records()
+
+    def _seed_system_records(self) -> None:
+        for obj, records in self._system_records.items():
+            self.load_records(obj, records)
 
     # -- REST single-record operations ----------------------------------------------------
 
@@ -101,7 +109,13 @@ class OrgData(CollectionOperations):
         return self._delete_one(table, record_id, hard=False)
 
     @locked
-    def get(self, obj: str, record_id: str, fields: list[str] | None = None) -> dict[str, Any]:
+    def get(
+        self,
+        obj: str,
+        record_id: str,
+        fields: list[str] | None = None,
+        api_version: str | None = None,
+    ) -> dict[str, Any]:
         table = self.table(obj)
         _, record, deleted = table.find(record_id)
         if deleted:
@@ -109,7 +123,7 @@ class OrgData(CollectionOperations):
         if record is None:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         columns = self._fields_by_name(table, fields) if fields else list(table.schema.fields)
-        return self._rest_record(table, record, columns)
+        return self._rest_record(table, record, columns, api_version)
 
     def _require_existing(self, table: Table, raw_id: str) -> None:
         """REST answers 404 for an id that does not name a live record of this object."""
@@ -139,12 +153,16 @@ class OrgData(CollectionOperations):
         return columns
 
     def _rest_record(
-        self, table: Table, record: Record, columns: Iterable[FieldSchema]
+        self,
+        table: Table,
+        record: Record,
+        columns: Iterable[FieldSchema],
+        api_version: str | None = None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {
             "attributes": {
                 "type": table.schema.name,
-                "url": self.record_url(table.schema.name, record["Id"]),
+                "url": self.record_url(table.schema.name, record["Id"], api_version),
             }
         }
         for fld in columns:
@@ -220,13 +238,16 @@ class OrgData(CollectionOperations):
     # -- SOQL ----------------------------------------------------------------------------
 
     @locked
-    def query(self, soql: str, include_deleted: bool = False) -> QueryResult:
+    def query(
+        self, soql: str, include_deleted: bool = False, api_version: str | None = None
+    ) -> QueryResult:
+        """Run a SOQL query; record URLs name ``api_version`` (the request's), as Salesforce's."""
         table, parsed, matches = self._run_query(soql, include_deleted)
         if parsed.count_only:
             return QueryResult(records=[], total_size=len(matches), columns=[])
         columns = parsed.columns
         name = table.schema.name
-        url_prefix = f"/services/data/v{self.api_version}/sobjects/{name}/"
+        url_prefix = f"/services/data/v{api_version or self.api_version}/sobjects/{name}/"
         getters = [(fld.name, table.getter(fld)) for fld in columns]
         records = []
         for record in matches:
@@ -238,29 +259,25 @@ class OrgData(CollectionOperations):
             records=records, total_size=len(records), columns=[f.name for f in columns]
         )
 
-    def _run_query(self, soql: str, include_deleted: bool) -> tuple[Table, Query, list[Record]]:
-        tables = {**self._tables, "organization": self._organization_table()}
-        schemas = {name: t.schema for name, t in tables.items()}
+    @locked
+    def query_columns(self, soql: str) -> tuple[ObjectSchema, list[FieldSchema]]:
+        """The object and selected fields of a query, without running it (``columns=true``)."""
+        table, parsed, _ = self._run_query(soql, False, execute=False)
+        return table.schema, list(parsed.columns)
+
+    def _run_query(
+        self, soql: str, include_deleted: bool, *, execute: bool = True
+    ) -> tuple[Table, Query, list[Record]]:
+        schemas = {name: t.schema for name, t in self._tables.items()}
         try:
             parsed = soql_engine.parse(soql, schemas)
-            table = tables[parsed.obj.name.lower()]
+            table = self._tables[parsed.obj.name.lower()]
+            if not execute:
+                return table, parsed, []
             matches = soql_eval.execute(parsed, table, include_deleted=include_deleted)
         except SoqlError as error:
             raise ApiError(400, error.error_code, error.message) from None
         return table, parsed, matches
-
-    def _organization_table(self) -> Table:
-        """The one-row Organization object that ``sf.is_sandbox()`` queries."""
-        table = Table(_ORGANIZATION_SCHEMA)
-        table.insert(
-            {
-                "Id": self.org_id,
-                "Name": self.name,
-                "IsSandbox": self.is_sandbox,
-                "OrganizationType": "Developer Edition",
-            }
-        )
-        return table
 
     # -- seeding and inspection -----------------------------------------------------------
 
@@ -355,3 +372,4 @@ class OrgData(CollectionOperations):
             table.clear()
         self._counter = 0
         self.lock_faults.clear()
+        self._seed_system_records()

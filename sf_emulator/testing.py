@@ -53,6 +53,15 @@ class OrgHandle:
         """Where the org lives for clients that come through the proxy."""
         return f"https://{self.runtime.identity.instance_host}"
 
+    def revoke_oauth_tokens(self) -> int:
+        """The org's admin revokes every OAuth authorization (refresh tokens and their sessions)."""
+        return self._core.auth.tokens.revoke_org(self.name)
+
+    def set_field_access(self, object_name: str, field_name: str, level: str) -> None:
+        """Field-level security of the integration user: ``edit``, ``read`` (not updateable in
+        describe) or ``none`` (absent from describe)."""
+        self._core.set_field_access(self.name, f"{object_name}.{field_name}", level)
+
     def api_calls(self, kind: str | None = None) -> int:
         """Authenticated API calls served (rest, query, describe, composite, bulk2, bulk1)."""
         return self.runtime.usage.calls(kind)
@@ -155,6 +164,20 @@ class EmulatorServer:
     def faults(self) -> FaultInjector:
         """Scriptable faults (5xx, slow, dropped connections, failed jobs, locks, quotas)."""
         return self.core.faults
+
+    @property
+    def rotate_refresh_tokens(self) -> bool:
+        """The connected app's refresh-token rotation: each refresh answers a new refresh token
+        and the one used stops working."""
+        return self.core.auth.rotate_refresh_tokens
+
+    @rotate_refresh_tokens.setter
+    def rotate_refresh_tokens(self, value: bool) -> None:
+        self.core.auth.rotate_refresh_tokens = value
+
+    def register_callback_url(self, url: str) -> None:
+        """Add a callback URL to the connected apps (loopback ``http`` ones need none)."""
+        self.core.auth.callback_urls = self.core.auth.callback_urls | {url}
 
     def issue_session(self, org: str) -> str:
         """A valid access token of ``org``, for ``Salesforce(instance_url=..., session_id=...)``."""

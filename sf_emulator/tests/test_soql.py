@@ -250,10 +250,30 @@ def test_count_query(org: OrgData) -> None:
     assert (result.total_size, result.records, result.columns) == (2, [], [])
 
 
-def test_organization_is_sandbox() -> None:
-    sandbox = OrgData("sandbox", "00D000000000002AAA", SCHEMAS, is_sandbox=True)
-    result = sandbox.query("SELECT IsSandbox FROM Organization LIMIT 1")
+def test_organization_and_user_rows_come_from_the_identity_and_survive_reset() -> None:
+    from sf_emulator.identities import default_identities, system_records
+
+    identity = default_identities()["sandbox"]
+    sandbox = OrgData(
+        "sandbox",
+        identity.org_id,
+        SCHEMAS,
+        is_sandbox=True,
+        system_records=system_records(identity),
+    )
+    sandbox.reset()
+    result = sandbox.query(
+        "SELECT IsSandbox, InstanceName, NamespacePrefix, TrialExpirationDate FROM Organization"
+    )
     assert result.records[0]["IsSandbox"] is True
+    assert result.records[0]["NamespacePrefix"] is None
+    user = sandbox.query("SELECT Id, Username, IsActive FROM User").records[0]
+    assert (user["Id"], user["Username"], user["IsActive"]) == (
+        identity.user.user_id,
+        identity.user.username,
+        True,
+    )
+    assert sandbox.user_id == identity.user.user_id
 
 
 # ------------------------------------------------------------------------------------------

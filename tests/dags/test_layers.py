@@ -35,6 +35,11 @@ LAYERS = {
 # Airflow's connections and hooks configure I/O; these modules use them, one per kind of I/O.
 AIRFLOW_HOOK_USERS = {
     "salesforce/client.py",
+    # The SalesforceHook subclass for refresh-token connections (`make connect`).
+    "salesforce/refresh_hook.py",
+    # Writes a connection's extras back (connect, disconnect, a rotated refresh token): Airflow's
+    # ORM where the process may use it, else its REST API.
+    "salesforce/connection_store.py",
     "report/files.py",
     "report/sql.py",
     "ledger/location.py",

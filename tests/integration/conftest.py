@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.api_server import api_server  # noqa: F401  (a fixture)
 from tests.integration.harness import SyncHarness
 
 

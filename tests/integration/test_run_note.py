@@ -3,70 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 import requests
 
+from tests.integration.api_server import ADMIN_PASSWORD, admin_token
 from tests.integration.harness import SyncHarness
 from tests.integration.test_sync_dags import seed_leads
 
 pytestmark = pytest.mark.slow
-ADMIN_PASSWORD = "Run-note-admin-1"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory, airflow_db: Path) -> Iterator[str]:
-    """`airflow api-server` on the tests' metadata DB, with one admin user."""
-    folder = tmp_path_factory.mktemp("api")
-    passwords = folder / "passwords.json"
-    passwords.write_text(json.dumps({"admin": ADMIN_PASSWORD}), encoding="utf-8")
-    port = free_port()
-    env = dict(
-        os.environ,
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin",
-        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
-    )
-    log = (folder / "api-server.log").open("wb")
-    command = [sys.executable, "-m", "airflow", "api-server", "-H", "127.0.0.1", "-p", str(port)]
-    process = subprocess.Popen(
-        [*command, "-w", "1", "--apps", "core"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/api/v2/monitor/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert process.poll() is None, (folder / "api-server.log").read_text()
-            time.sleep(0.5)
-        else:
-            pytest.fail("the Airflow API server did not answer within 120 s")
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
 def note_of(base: str, token: str, dag_id: str, run_id: str) -> Any:
@@ -77,14 +24,6 @@ def note_of(base: str, token: str, dag_id: str, run_id: str) -> Any:
     )
     response.raise_for_status()
     return response.json()["note"]
-
-
-def admin_token(base: str) -> str:
-    response = requests.post(
-        f"{base}/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
 
 
 @pytest.mark.parametrize("credentials", ["user login", "api token only"])

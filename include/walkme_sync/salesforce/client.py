@@ -1,7 +1,8 @@
 """Connect to Salesforce through the Airflow `SalesforceHook`, and meter every API call.
 
 The hook builds the simple-salesforce client exactly as the user's Airflow connection configures it
-(password + token, OAuth, JWT, proxies, API version). We only add a `requests` response hook on the
+(password + token, OAuth, JWT, proxies, API version); `refresh_hook` adds connections holding a
+refresh token from `make connect`. We only add a `requests` response hook on the
 client's session that counts calls by kind and reads the org's daily usage from `Sforce-Limit-Info`,
 plus a default timeout so a hung socket cannot stall a task forever.
 """
@@ -233,10 +234,11 @@ def connect(
     credentials), `ConfigurationError` when the connection is missing or incomplete, and
     `TransientError` when Salesforce cannot be reached. Messages never contain secrets.
     """
-    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+    # The subclass adds refresh-token connections (`make connect`); others are SalesforceHook's.
+    from include.walkme_sync.salesforce.refresh_hook import RefreshTokenSalesforceHook
 
     try:
-        sf = SalesforceHook(salesforce_conn_id=conn_id).get_conn()
+        sf = RefreshTokenSalesforceHook(salesforce_conn_id=conn_id).get_conn()
     except Exception as exc:
         # `from None`: the original exception may echo request data; ours carries what matters.
         raise translate(exc, conn_id=conn_id) from None

@@ -128,6 +128,38 @@ def _status(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+class AuthorizationRevoked(Exception):
+    """The refresh token stored by `make connect` was revoked or has expired at Salesforce."""
+
+    def __init__(self, conn_id: str, environment: str, error: str, description: str) -> None:
+        super().__init__(f"{error}: {description}")
+        self.conn_id = conn_id
+        self.environment = environment
+        self.error = error
+        self.description = description
+
+
+def reconnect_command(environment: str, conn_id: str) -> str:
+    """The command that authorizes the environment again (the default conn id is implied)."""
+    default = conn_id == f"salesforce_{environment}"
+    return f"make connect ENV={environment}" + ("" if default else f" CONN_ID={conn_id}")
+
+
+def revoked_error(exc: AuthorizationRevoked) -> AuthorizationError:
+    """What the original product says: which environment, access revoked or expired, reconnect."""
+    command = reconnect_command(exc.environment, exc.conn_id)
+    return AuthorizationError(
+        f"Salesforce access for the {exc.environment} environment (Airflow connection "
+        f"'{exc.conn_id}') was revoked or has expired: Salesforce no longer accepts the stored "
+        f"authorization (Salesforce said: {redact(str(exc)) or 'no detail'}).",
+        action=(
+            f"Reconnect the {exc.environment} org: run `{command}`"
+            " (or Admin > Salesforce Connect in the Airflow UI) and approve access as a Salesforce "
+            "user the integration may act as, then run the integration again."
+        ),
+    )
+
+
 def authorization_error(conn_id: str, detail: str) -> AuthorizationError:
     """Authorization failure message: which connection, what happened, what to do."""
     return AuthorizationError(
@@ -151,6 +183,8 @@ def translate(exc: BaseException, *, conn_id: str, object_name: str | None = Non
     """
     if isinstance(exc, SyncError):
         return exc
+    if isinstance(exc, AuthorizationRevoked):
+        return revoked_error(exc)
     name = type(exc).__name__
     pairs = salesforce_errors(exc)
     codes = {code for code, _ in pairs}
