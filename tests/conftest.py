@@ -28,6 +28,27 @@ DISTRIBUTED_TESTS_ENV = "WALKME_SYNC_DISTRIBUTED_TESTS"
 collect_ignore = [] if os.environ.get(DISTRIBUTED_TESTS_ENV) == "1" else ["distributed"]
 
 os.environ["AIRFLOW_HOME"] = str(TEST_AIRFLOW_HOME)
+
+
+def _test_fernet_key() -> str:
+    """The key the test metadata DB's connections are encrypted with, the same in every process.
+
+    On a fresh clone, this process may read Airflow's config before a subprocess (`airflow db
+    migrate`) writes airflow.cfg with a generated key; the two would then disagree ("FERNET_KEY
+    configuration is missing"). An existing airflow.cfg's key wins, so older test DBs still decrypt.
+    """
+    config = TEST_AIRFLOW_HOME / "airflow.cfg"
+    if config.exists():
+        for line in config.read_text(encoding="utf-8").splitlines():
+            name, _, value = line.partition("=")
+            if name.strip() == "fernet_key" and value.strip():
+                return value.strip()
+    from cryptography.fernet import Fernet
+
+    return Fernet.generate_key().decode()
+
+
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", _test_fernet_key())
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(ROOT / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(ROOT / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
