@@ -24,6 +24,7 @@ LAYERS = {
     "metadata": 0,
     "records": 0,
     "storage": 0,
+    "airflow_api": 0,
     "config": 1,
     "report": 2,
     "salesforce": 2,

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+from include.walkme_sync.airflow_api import api_access_token, api_base_url
 from include.walkme_sync.frames import BUCKETS_AS_SHOWN
 
 log = logging.getLogger(__name__)
@@ -53,13 +54,13 @@ def set_run_note(dag_id: str, run_id: str, note: str) -> bool:
     except Exception:
         log.info("No '%s' connection: the DAG run note is not set.", API_CONN_ID)
         return False
-    base = _base_url(connection)
+    base = api_base_url(connection)
     try:
         response = requests.patch(
             f"{base}/api/v2/dags/{quote(dag_id, safe='')}/dagRuns/{quote(run_id, safe='')}",
             params={"update_mask": "note"},
             json={"note": note},
-            headers={"Authorization": f"Bearer {_access_token(base, connection)}"},
+            headers={"Authorization": f"Bearer {api_access_token(base, connection)}"},
             timeout=TIMEOUT_SECONDS,
         )
         response.raise_for_status()
@@ -67,31 +68,3 @@ def set_run_note(dag_id: str, run_id: str, note: str) -> bool:
         log.warning("Could not set the DAG run note through %s: %s", base, type(exc).__name__)
         return False
     return True
-
-
-def _access_token(base: str, connection: Any) -> str:
-    """A stored API token as it is, or a token from Airflow's `/auth/token` for a user login."""
-    import requests
-
-    stored = connection.extra_dejson.get("token") or (
-        connection.password if not connection.login else None
-    )
-    if stored:
-        return str(stored)
-    response = requests.post(
-        f"{base}/auth/token",
-        json={"username": connection.login, "password": connection.password},
-        timeout=TIMEOUT_SECONDS,
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
-def _base_url(connection: Any) -> str:
-    """`host` may be a full URL with a path (deployments behind a proxy); else scheme://host:port."""
-    host = str(connection.host or "").rstrip("/")
-    if "://" in host:
-        return host
-    scheme = connection.schema or "http"
-    port = f":{connection.port}" if connection.port else ""
-    return f"{scheme}://{host}{port}"

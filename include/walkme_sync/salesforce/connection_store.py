@@ -23,6 +23,8 @@ from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
+from include.walkme_sync.airflow_api import api_access_token, api_base_url
+
 log = logging.getLogger(__name__)
 
 API_CONN_ID = "walkme_airflow_api"  # the same opt-in connection as airflow/run_note.py
@@ -149,13 +151,13 @@ def _save_with_rest_api(conn_id: str, extra: dict[str, Any], *, conn_type: str) 
             API_CONN_ID,
         )
         return False
-    base = _base_url(api)
+    base = api_base_url(api)
     try:
         response = requests.patch(
             f"{base}/api/v2/connections/{quote(conn_id, safe='')}",
             params={"update_mask": "extra"},
             json={"connection_id": conn_id, "conn_type": conn_type, "extra": json.dumps(extra)},
-            headers={"Authorization": f"Bearer {_api_token(base, api)}"},
+            headers={"Authorization": f"Bearer {api_access_token(base, api)}"},
             timeout=TIMEOUT_SECONDS,
         )
         response.raise_for_status()
@@ -181,30 +183,3 @@ def _update_environment(conn_id: str, extra: dict[str, Any], *, clear_login: boo
         current.pop("login", None)
         current.pop("password", None)
     os.environ[variable] = json.dumps(current)
-
-
-def _api_token(base: str, connection: Any) -> str:
-    """A stored API token as it is, or one from `/auth/token` for a user login (as run notes)."""
-    import requests
-
-    stored = connection.extra_dejson.get("token") or (
-        connection.password if not connection.login else None
-    )
-    if stored:
-        return str(stored)
-    response = requests.post(
-        f"{base}/auth/token",
-        json={"username": connection.login, "password": connection.password},
-        timeout=TIMEOUT_SECONDS,
-    )
-    response.raise_for_status()
-    return str(response.json()["access_token"])
-
-
-def _base_url(connection: Any) -> str:
-    host = str(connection.host or "").rstrip("/")
-    if "://" in host:
-        return host
-    scheme = connection.schema or "http"
-    port = f":{connection.port}" if connection.port else ""
-    return f"{scheme}://{host}{port}"
