@@ -249,6 +249,27 @@ def test_sync_report_of_the_run(admin_page: Any, world: UiWorld, screenshots: Pa
     page.close()
 
 
+def test_salesforce_task_logs_hold_no_masking_warning(world: UiWorld) -> None:
+    """Every Salesforce task's log as Airflow serves it: no warning about `domain: test`.
+
+    Airflow warns once per process, and forked task processes inherit that: the first Salesforce
+    task of this Airflow (the dry run's match_keys) is the one that would show it.
+    """
+    for run in ledger(world).runs(LOGINS):
+        run_id = quote(run["dag_run_id"], safe="")
+        for task_id in ("match_keys", "upsert"):
+            answer = world.airflow.api(
+                f"/dags/{LOGINS_DAG}/dagRuns/{run_id}/taskInstances/{task_id}/logs/1"
+                "?full_content=true"
+            )
+            text = "\n".join(
+                entry.get("event", "") if isinstance(entry, dict) else str(entry)
+                for entry in answer["content"]
+            )
+            assert "Connected to Salesforce through connection 'salesforce_sandbox'" in text
+            assert "Skipping masking" not in text, f"{task_id} of {run['dag_run_id']}"
+
+
 def test_sync_report_tab_of_another_dag_says_not_a_sync(
     admin_page: Any, world: UiWorld, screenshots: Path
 ) -> None:
@@ -278,6 +299,25 @@ def test_pause_and_resume(admin_page: Any, world: UiWorld, screenshots: Path) ->
     assert world.airflow.api(f"/dags/{NPS_DAG}")["is_paused"] is False
     # Resuming never starts a run for a past time: the NPS integration still has no run.
     assert world.airflow.api(f"/dags/{NPS_DAG}/dagRuns")["total_entries"] == 0
+
+
+def test_dag_docs_show_the_integration_whole(
+    admin_page: Any, world: UiWorld, screenshots: Path
+) -> None:
+    """The DAG's Docs modal: the integration's settings and its mapping table, nothing cut."""
+    admin_page.goto(f"{world.airflow.url}/dags/{LOGINS_DAG}")
+    admin_page.get_by_role("button", name="Dag Docs").click()
+    dialog = admin_page.get_by_role("dialog")
+    dialog.get_by_role("columnheader", name="Report column").wait_for()
+    text = dialog.inner_text()
+    assert "login_review_to_lead" in text and "0 8 * * *" in text
+    assert "WalkMe_Logins_Last_30_Days__c" in text
+    table = dialog.locator("table").first.bounding_box()
+    body = dialog.bounding_box()
+    assert table is not None and body is not None
+    assert table["x"] + table["width"] <= body["x"] + body["width"]
+    shoot(admin_page, screenshots, "14-dag-docs")
+    admin_page.keyboard.press("Escape")
 
 
 def test_a_viewer_sees_the_integrations_but_cannot_act(

@@ -194,23 +194,24 @@ def integration_doc(config: IntegrationConfig, warnings_: list[ConfigProblem] | 
         notice = (
             f"**Config warnings** (the integration runs; fix them when you can):\n\n{listed}\n\n"
         )
+    # A list, not a wide table: Airflow's Docs modal is narrow and cuts tables wider than it.
     return f"""## {config.name}
 
 {notice}
-| Id | Report | Object | Environment | Active | Schedule (UTC) |
-|---|---|---|---|---|---|
-| `{config.id}` | {report} | {sobject} | {environment} | {active} | `{schedule}` |
-
-**Match:** report column `{config.report.key_column}` ({config.report.key_kind}) = \
+- **Id:** `{config.id}`
+- **Report → object:** {report} → {sobject}
+- **Environment:** {environment}
+- **Active:** {active} · **Schedule (UTC):** `{schedule}`
+- **Match:** report column `{config.report.key_column}` ({config.report.key_kind}) = \
 `{config.object.name}.{config.object.key_field}`
 
-| Report column | Salesforce field | When the report value is empty |
+| Report column | Salesforce field | If the value is empty |
 |---|---|---|
 {rows}
 
 Source: `{where}` · Config: `{config.source_file}`
 
 Trigger with **dry_run** to see the changes field by field without writing. Each run's counts
-(written, unchanged, unmatched, ambiguous, rejected, failed) are in the `record_run` task's log
-and XCom, and in the run ledger.
+(written or would write, unchanged, unmatched, ambiguous, rejected, failed, not attempted) are in
+the run's note and *Sync report* tab, the `record_run` task's log, and the run ledger.
 """

@@ -70,6 +70,10 @@ def _run_suite(work: pd.DataFrame, config: IntegrationConfig, required: list[str
     import great_expectations.expectations as gxe
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # This module pins its own logger to INFO on import (one line per run about a temporary
+    # docs folder we never use): lower it after the import.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
+
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_definition = (

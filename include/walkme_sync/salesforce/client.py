@@ -31,6 +31,36 @@ DEFAULT_TIMEOUT = (30.0, 600.0)
 
 API_CALL_KINDS = ("query", "describe", "composite", "bulk2", "bulk1", "rest")
 
+#: Loggers of Airflow's secrets masker (task SDK and core copies).
+_MASKER_LOGGERS = (
+    "airflow.sdk._shared.secrets_masker.secrets_masker",
+    "airflow._shared.secrets_masker.secrets_masker",
+)
+_SHORT_SECRET_WARNING = "Skipping masking for a secret as it's too short"
+
+
+class _ShortSettingFilter(logging.Filter):
+    """Drops the masker's "too short" warning raised by a Salesforce connection's settings.
+
+    Airflow masks every value of a connection's extra, settings included: a Sandbox's
+    `domain: test` (4 characters) is below the masking threshold, so every Salesforce task would
+    log a warning about a "secret" that is not one. Salesforce's real secrets (password of 8+
+    characters, 24-character security token, OAuth tokens) are longer and still masked.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_SHORT_SECRET_WARNING)
+
+
+_SHORT_SETTING_FILTER = _ShortSettingFilter()
+
+
+def _quiet_short_setting_warning() -> None:
+    for name in _MASKER_LOGGERS:
+        masker_log = logging.getLogger(name)
+        if _SHORT_SETTING_FILTER not in masker_log.filters:
+            masker_log.addFilter(_SHORT_SETTING_FILTER)
+
 
 def classify_request(method: str, url: str) -> str:
     """Kind of a request: login, query, describe, composite, bulk2, bulk1 or rest."""
@@ -237,6 +267,7 @@ def connect(
     # The subclass adds refresh-token connections (`make connect`); others are SalesforceHook's.
     from include.walkme_sync.salesforce.refresh_hook import RefreshTokenSalesforceHook
 
+    _quiet_short_setting_warning()
     try:
         sf = RefreshTokenSalesforceHook(salesforce_conn_id=conn_id).get_conn()
     except Exception as exc:
