@@ -328,6 +328,8 @@ def test_logins_upsert_into_a_managed_package_object(
         [
             [U1, "ana@example.com", "2025-01-02 03:04:05", "2026-11-23 10:00:00", 12],
             [U2, "", "2025-06-01 00:00:00", "2026-11-01 09:00:00", 0],  # no e-mail: no lookup
+            # no Contact has this e-mail: written all the same (lookups[0].missing: leave_empty)
+            [U3, "nobody@example.com", "2025-06-01 00:00:00", "2026-11-01 09:00:00", 3],
         ],
     )
     config = yaml.safe_load(Path("demo/integrations/logins_to_usage_data.yaml").read_text())
@@ -342,7 +344,7 @@ def test_logins_upsert_into_a_managed_package_object(
     first = harness.run("logins_to_usage_data")
 
     assert first.state == "success", first.summary
-    assert first.summary["written"] == 2
+    assert first.summary["written"] == 3
     saved = records(sf_emulator, USAGE, "JBCXM__WalkMe_User_Id__c")
     one, two = saved[U1], saved[U2]
     assert (one["Name"], one["JBCXM__Contact__c"], one["JBCXM__Email__c"]) == (
@@ -355,10 +357,12 @@ def test_logins_upsert_into_a_managed_package_object(
     assert one["JBCXM__Logins30Days__c"] == 12
     assert one["JBCXM__Activity__c"] == two["JBCXM__Activity__c"] == "Active"
     assert two.get("JBCXM__Contact__c") is None and two["JBCXM__Logins30Days__c"] == 0
+    assert saved[U3].get("JBCXM__Contact__c") is None
+    assert saved[U3]["JBCXM__Email__c"] == "nobody@example.com"
 
     second = harness.run("logins_to_usage_data")
 
-    assert (second.summary["written"], second.summary["unchanged"]) == (0, 2)
+    assert (second.summary["written"], second.summary["unchanged"]) == (0, 3)
 
 
 def test_onboarding_completion_lands_as_a_percent_on_contacts(

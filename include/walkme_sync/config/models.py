@@ -279,6 +279,11 @@ class LookupConfig(_Model):
     key_kind: Literal["email", "guid", "text"] = Field(
         default="text", description="how the parent keys are compared: email, guid or text"
     )
+    missing: Literal["unmatched", "leave_empty"] = Field(
+        default="unmatched",
+        description="no parent has the key: the row is unmatched (not written), or it is "
+        "written with the lookup left as it is",
+    )
 
     @field_validator("field", "parent_field")
     @classmethod

@@ -5,9 +5,10 @@
   the planner sends every value it has. Salesforce's upsert on the key field creates the record.
 * **Lookups.** A lookup field (e.g. `Contact__c`) is set from a report column by the parent's key
   (e.g. the Contact's Email), matched with the same rules as the main key: no parent leaves the row
-  `unmatched`, several make it `ambiguous`, naming the lookup. A row with an empty lookup column
-  leaves the field as it is. The resolved parent Id feeds the diff (the record's current value is
-  an Id); the write names the parent by its key through relationship syntax (`Contact__r.Email`).
+  `unmatched` (or, with `missing: leave_empty`, is written without the lookup), several make it
+  `ambiguous`, naming the lookup. A row with an empty lookup column leaves the field as it is.
+  The resolved parent Id feeds the diff (the record's current value is an Id); an upsert names
+  the parent by its key through relationship syntax (`Contact__r.Email`).
 """
 
 from __future__ import annotations
@@ -101,7 +102,9 @@ def attach_parents(
     what = f"{parents.parent_object} ({lookup.field} from '{lookup.column}')"
     for position, key in enumerate(parents.keys.tolist()):
         found = groups.get(key, []) if key is not None else None
-        if found is None:  # empty lookup column: the field is left as it is
+        if found is None or (not found and lookup.missing == "leave_empty"):
+            # An empty lookup column, or no parent where that is allowed: the field is left
+            # as it is.
             ids.append(None)
             values.append(None)
         elif len(found) == 1:
