@@ -404,3 +404,32 @@ def test_onboarding_completion_lands_as_a_percent_on_contacts(
     assert contacts[bo]["WalkMe_Onboarding_Completion__c"] == 12.35  # the field's scale: 2
     second = harness.run("onboarding_to_contact")
     assert (second.summary["written"], second.summary["unchanged"]) == (0, 2)
+
+
+def test_a_percentage_exported_on_a_0_to_1_scale_is_stated_in_the_config(
+    harness: SyncHarness, sf_emulator: Any
+) -> None:
+    (ana,) = seed_contacts(sf_emulator, ["ana@example.com"])
+    folder = harness.exports / "fraction"
+    write_csv(
+        folder,
+        "onboarding_2026-11-24.csv",
+        ["User ID", "Email", "Onboarding Completion Rate"],
+        [[U1, "ana@example.com", "0.875"]],
+    )
+    config = yaml.safe_load(Path("demo/integrations/onboarding_to_contact.yaml").read_text())
+    config["id"] = "fraction"
+    config["report"]["source"] = {
+        "kind": "files",
+        "location": str(folder),
+        "pattern": "*.csv",
+        "pick": "newest",
+    }
+    config["mappings"][0]["percent_scale"] = "0-1"
+    write_integration(harness, config)
+
+    assert harness.run("fraction").summary["written"] == 1
+
+    (contact,) = sf_emulator.org("sandbox").data.records("Contact")
+    assert (contact["Id"], contact["WalkMe_Onboarding_Completion__c"]) == (ana, 87.5)
+    assert harness.run("fraction").summary["unchanged"] == 1

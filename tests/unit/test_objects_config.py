@@ -72,6 +72,10 @@ def test_the_teachme_demo_is_a_composite_key_upsert_with_a_lookup(tmp_path: Path
             "lookups[0].column: column 'Mail' is not in report 'teachme'",
         ),
         ({"write__defaults": {"Bad Field": 1}}, "'Bad Field' is not a legal Salesforce API name"),
+        (
+            {"mappings": [{"column": "Course Name", "field": "Name", "percent_scale": "0-1"}]},
+            "mappings[0].percent_scale: percent_scale applies to percentage columns",
+        ),
     ],
 )
 def test_bad_configs_say_what_is_wrong_and_what_to_do(

@@ -88,6 +88,9 @@ class MappingConfig(_Model):
     null_policy: Literal["skip", "clear"] = Field(
         default="skip", description="empty report value: skip (leave the field) or clear (blank it)"
     )
+    #: The scale of a percentage column in the export: 0-100 (87.5 or 87.5%, the default) or
+    #: 0-1 (0.875 = 87.5%). Salesforce Percent fields hold 0-100, so 0-1 values are scaled up.
+    percent_scale: Literal["0-100", "0-1"] = "0-100"
 
     @field_validator("field")
     @classmethod

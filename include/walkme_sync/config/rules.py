@@ -101,11 +101,30 @@ def _column_checks(
         column = text_or_none(entry.get("column"))
         if column is not None and report.column(column) is None:
             found.append(_column_problem(report, column, ("mappings", i, "column"), file))
+        elif column is not None and "percent_scale" in entry:
+            found += _percent_scale_problem(report, column, i, file)
     for i, entry in _lookup_entries(raw):
         column = text_or_none(entry.get("column"))
         if column is not None and report.column(column) is None:
             found.append(_column_problem(report, column, ("lookups", i, "column"), file))
     return found
+
+
+def _percent_scale_problem(
+    report: ReportDefinition, column: str, index: int, file: str
+) -> list[tuple[Loc, ConfigProblem]]:
+    column_def = report.column(column)
+    if column_def is None or column_def.type in {"percent", "number"}:
+        return []
+    loc: Loc = ("mappings", index, "percent_scale")
+    problem = ConfigProblem(
+        file,
+        format_path(loc),
+        f"percent_scale applies to percentage columns, and {column!r} is typed "
+        f"{column_def.type!r} in report {report.name!r}",
+        "remove percent_scale from this mapping",
+    )
+    return [(loc, problem)]
 
 
 def _lookup_entries(raw: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:

@@ -145,15 +145,37 @@ def attach_parents(
     return kept, outcomes
 
 
+#: Matched frame: a 0-1 percentage column C scaled to 0-100 is in `__percent__C`.
+SCALED_PREFIX = "__percent__"
+
+
 def planned_mappings(config: IntegrationConfig) -> IntegrationConfig:
-    """The config the planner sees: each lookup is one more mapping, from its parent-Id column."""
-    if not config.lookups:
+    """The config the planner sees: each lookup is one more mapping, from its parent-Id column,
+    and a mapping of a 0-1 percentage reads the column scaled to 0-100 (`scale_percentages`)."""
+    if not config.lookups and all(m.percent_scale == "0-100" for m in config.mappings):
         return config
+    mappings = [
+        m.model_copy(update={"column": SCALED_PREFIX + m.column, "percent_scale": "0-100"})
+        if m.percent_scale == "0-1"
+        else m
+        for m in config.mappings
+    ]
     extra = [
         MappingConfig(column=LOOKUP_PREFIX + lookup.field, field=lookup.field)
         for lookup in config.lookups
     ]
-    return config.model_copy(update={"mappings": [*config.mappings, *extra]})
+    return config.model_copy(update={"mappings": [*mappings, *extra]})
+
+
+def scale_percentages(config: IntegrationConfig, matched: pd.DataFrame) -> pd.DataFrame:
+    """Add the 0-100 copy of each column a mapping states as 0-1 (`percent_scale: 0-1`)."""
+    columns = {m.column for m in config.mappings if m.percent_scale == "0-1"}
+    if not columns:
+        return matched
+    matched = matched.copy()
+    for column in columns:
+        matched[SCALED_PREFIX + column] = pd.to_numeric(matched[column], errors="coerce") * 100
+    return matched
 
 
 def prepare_writes(

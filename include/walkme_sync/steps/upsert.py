@@ -22,6 +22,7 @@ from include.walkme_sync.reconcile.plan import PlanResult, plan_changes
 from include.walkme_sync.reconcile.relations import (
     planned_mappings,
     prepare_writes,
+    scale_percentages,
     settle_creations,
 )
 from include.walkme_sync.reconcile.results import row_outcomes
@@ -51,7 +52,7 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     """Plan, write (nothing in a dry run), record every matched row's bucket, then judge."""
     config = ctx.integration
     info = load_describe(ctx)
-    matched = read_frame(ctx.path(MATCHED))
+    matched = scale_percentages(config, read_frame(ctx.path(MATCHED)))
     # Lookups are planned like mappings (their parent Ids are diffed with the current ones).
     plan = plan_changes(planned_mappings(config), info, matched, full_sync=ctx.full_sync)
     prepare_writes(config, info, matched, plan.changes)
