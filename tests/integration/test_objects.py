@@ -172,6 +172,9 @@ def test_teachme_upserts_one_record_per_user_and_course_under_the_contact(
         2,
     )
     assert summary["report_rows"] == 7
+    assert summary["created"] == 3
+    (newest, *_older) = Ledger().runs("teachme")
+    assert (newest["written"], newest["created"]) == (3, 3)
     saved = records(sf_emulator, PROGRESS, "WalkMe_Progress_Key__c")
     assert set(saved) == {
         f"{U1}|reporting 101",
@@ -207,6 +210,7 @@ def test_teachme_upserts_one_record_per_user_and_course_under_the_contact(
 
     assert second.state == "success"
     assert (second.summary["written"], second.summary["unchanged"]) == (0, 3)
+    assert second.summary["created"] == 0
     assert records(sf_emulator, PROGRESS, "WalkMe_Progress_Key__c") == saved
 
     # Next day: one course progressed, one user moved e-mail (the lookup follows), one new course.
@@ -243,6 +247,7 @@ def test_teachme_upserts_one_record_per_user_and_course_under_the_contact(
 
     assert third.state == "success"
     assert (third.summary["written"], third.summary["unchanged"]) == (2, 1)
+    assert third.summary["created"] == 1  # the new course; the other written row was updated
     after = records(sf_emulator, PROGRESS, "WalkMe_Progress_Key__c")
     assert len(after) == 4
     updated = after[f"{U1}|expense policy"]

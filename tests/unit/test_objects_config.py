@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -207,3 +208,24 @@ def test_creations_get_their_new_id_and_an_empty_creation_is_rejected_not_droppe
     assert settled["reason"].tolist()[0] == "created with Name"
     assert settled["bucket"].tolist()[1] == "rejected"
     assert "nothing to create" in settled["reason"].tolist()[1]
+
+
+def test_the_run_note_and_the_integrations_page_say_how_many_records_were_created() -> None:
+    from include.walkme_sync.airflow.console import ledger_run_view
+    from include.walkme_sync.airflow.run_note import note_text
+
+    summary = {"status": "Completed", "written": 40, "created": 12, "unchanged": 3, "api_calls": 5}
+    assert note_text(summary) == "Completed · written 40 (created 12) · unchanged 3 · 5 API calls"
+    assert "created" not in note_text({**summary, "created": 0})
+    row = {
+        "dag_id": "d",
+        "dag_run_id": "r",
+        "started_at": datetime(2026, 11, 24, 8, tzinfo=UTC),
+        "runtime_seconds": 3.0,
+        "status": "Completed",
+        "dry_run": False,
+        "written": 40,
+        "created": 12,
+        "unchanged": 3,
+    }
+    assert ledger_run_view(row).counts == (("written", 40), ("created", 12), ("unchanged", 3))
