@@ -438,3 +438,35 @@ def test_a_percentage_exported_on_a_0_to_1_scale_is_stated_in_the_config(
     (contact,) = sf_emulator.org("sandbox").data.records("Contact")
     assert (contact["Id"], contact["WalkMe_Onboarding_Completion__c"]) == (ana, 87.5)
     assert harness.run("fraction").summary["unchanged"] == 1
+
+
+def test_an_update_sets_a_lookup_by_the_parents_key_on_existing_records_only(
+    harness: SyncHarness, sf_emulator: Any
+) -> None:
+    ana, bo = seed_contacts(sf_emulator, ["ana@example.com", "bo@example.com"])
+    key = f"{U1}|reporting 101"
+    sf_emulator.org("sandbox").data.load_records(
+        PROGRESS, [{"Name": "Reporting 101", "WalkMe_Progress_Key__c": key, "Contact__c": ana}]
+    )
+    folder = harness.exports / "relink"
+    write_csv(
+        folder,
+        "teachme_2026-11-24.csv",
+        TEACHME_HEADER,
+        [
+            [U1, "BO@example.com", "Reporting 101", "true", "50%", "", "", ""],
+            [U2, "bo@example.com", "Reporting 101", "true", "50%", "", "", ""],  # no record
+        ],
+    )
+    config = teachme_config(folder, id="relink", write={"mode": "update"})
+    del config["write"]["defaults"]
+    config["mappings"] = [{"column": "Course Progress", "field": "WalkMe_Progress__c"}]
+    write_integration(harness, config)
+
+    result = harness.run("relink")
+
+    assert (result.summary["written"], result.summary["unmatched"]) == (1, 1)
+    assert result.summary["created"] == 0
+    (record,) = sf_emulator.org("sandbox").data.records(PROGRESS)
+    assert (record["Contact__c"], record["WalkMe_Progress__c"]) == (bo, 50.0)
+    assert harness.run("relink").summary["unchanged"] == 1

@@ -65,6 +65,10 @@ def test_the_teachme_demo_is_a_composite_key_upsert_with_a_lookup(tmp_path: Path
         ({"report__key_columns": ["User ID", "Course"]}, "report.key_columns[1]: column 'Course'"),
         ({"write__mode": "update"}, "write.defaults only apply to records the sync creates"),
         (
+            {"matching__multiple_records": "update_all"},
+            "multiple_records: update_all cannot apply",
+        ),
+        (
             {"lookups": [{"field": "Name", "column": "Email", "parent_field": "Email"}]},
             "lookups[0].field: 'Name' is also written by mappings[0]",
         ),

@@ -391,6 +391,13 @@ class IntegrationConfig(_Model):
 
     @model_validator(mode="after")
     def _defaults_need_upsert(self) -> IntegrationConfig:
+        if self.write.mode == "upsert" and self.matching.multiple_records == "update_all":
+            raise _rule_error(
+                "write.mode upsert finds one record per key (an External ID), so "
+                "matching.multiple_records: update_all cannot apply",
+                "remove matching.multiple_records (skip: a key on several records is "
+                "ambiguous), or use write.mode: update",
+            )
         if self.write.defaults and self.write.mode != "upsert":
             raise _rule_error(
                 "write.defaults only apply to records the sync creates, and write.mode is "
