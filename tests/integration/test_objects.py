@@ -470,3 +470,30 @@ def test_an_update_sets_a_lookup_by_the_parents_key_on_existing_records_only(
     (record,) = sf_emulator.org("sandbox").data.records(PROGRESS)
     assert (record["Contact__c"], record["WalkMe_Progress__c"]) == (bo, 50.0)
     assert harness.run("relink").summary["unchanged"] == 1
+
+
+def test_an_upsert_step_run_again_for_the_same_run_creates_nothing_twice(
+    harness: SyncHarness, sf_emulator: Any
+) -> None:
+    """Airflow retrying the upsert task after it created records (e.g. the worker died before
+    the task was marked done) re-sends the same plan: Salesforce's upsert finds the records by
+    their External ID and updates them; no duplicate is created."""
+    from datetime import UTC, datetime
+
+    seed_contacts(sf_emulator, ["ana@example.com"])
+    folder = harness.exports / "again"
+    write_csv(folder, "teachme_2026-11-24.csv", TEACHME_HEADER, TEACHME_ROWS[:2])
+    write_integration(harness, teachme_config(folder, id="again"))
+    at = datetime(2026, 11, 24, 8, tzinfo=UTC)
+
+    first = harness.run("again", at=at)
+    created = records(sf_emulator, PROGRESS, "WalkMe_Progress_Key__c")
+    retried = harness.run(
+        "again", at=at, skip_tasks=("extract_report", "validate_report", "match_keys")
+    )
+
+    assert (first.summary["created"], len(created)) == (2, 2)
+    assert retried.state == "success"
+    assert (retried.summary["written"], retried.summary["created"]) == (2, 0)
+    after = records(sf_emulator, PROGRESS, "WalkMe_Progress_Key__c")
+    assert {k: r["Id"] for k, r in after.items()} == {k: r["Id"] for k, r in created.items()}
