@@ -195,3 +195,27 @@ def test_simple_salesforce_upserts_a_namespaced_object_with_a_relationship(
         contact,
         "Web;Mobile",
     )
+
+
+def test_a_restricted_multi_select_picklist_checks_each_choice(org: OrgData) -> None:
+    def save(channels: str) -> Any:
+        (result,) = org.save_many(
+            "upsert",
+            USAGE,
+            [
+                {
+                    "attributes": {"type": USAGE},
+                    "JBCXM__WalkMe_User_Id__c": channels,
+                    "Name": "n",
+                    "JBCXM__Activity__c": "Active",
+                    "JBCXM__Channels__c": channels,
+                }
+            ],
+            all_or_none=False,
+            ext_field="JBCXM__WalkMe_User_Id__c",
+        )
+        return result
+
+    assert save("Web;Mobile").success
+    failed = save("Web;Fax")
+    assert failed.errors[0].status_code == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"

@@ -497,3 +497,137 @@ def test_an_upsert_step_run_again_for_the_same_run_creates_nothing_twice(
     assert (retried.summary["written"], retried.summary["created"]) == (2, 0)
     after = records(sf_emulator, PROGRESS, "WalkMe_Progress_Key__c")
     assert {k: r["Id"] for k, r in after.items()} == {k: r["Id"] for k, r in created.items()}
+
+
+TYPES = "WalkMe_Type_Sample__c"
+
+
+@pytest.mark.parametrize("path", ["collections", "bulk"])
+def test_every_field_type_a_report_feeds_is_written_and_read_back_unchanged(
+    harness: SyncHarness, sf_emulator: Any, path: str
+) -> None:
+    """One report into a field of each type (WalkMe_Type_Sample__c), created by upsert; values
+    a real org refuses are rejected with the reason; a second run finds nothing to write."""
+    folder = harness.exports / "types"
+    write_csv(
+        folder,
+        "teachme_2026-11-24.csv",
+        TEACHME_HEADER,
+        [
+            [
+                U1,
+                "A@Example.com",
+                "Web;Mobile",
+                "true",
+                "87.5%",
+                "Basics Quiz",
+                92,
+                "2026-11-20 10:00:00",
+            ],
+            [
+                U2,
+                "c@example.com",
+                "Web;Fax",
+                "false",
+                "10%",
+                "Other Quiz",
+                5,
+                "2026-11-21 23:30:00",
+            ],
+            [
+                U3,
+                "e@example.com",
+                "Desktop",
+                "false",
+                "0.5",
+                "Pipeline Quiz",
+                1234,
+                "2026-11-22 00:00:00",
+            ],
+            [
+                U4,
+                "g@example.com",
+                "Desktop",
+                "false",
+                "12.345",
+                "Pipeline Quiz",
+                7.25,
+                "2026-11-23 23:59:59",
+            ],
+        ],
+    )
+    mappings = [
+        ("User ID", "Name"),
+        ("Course Name", "WalkMe_Text__c"),
+        ("Course Name", "WalkMe_Text_Area__c"),
+        ("Course Name", "WalkMe_Long_Text__c"),
+        ("Email", "WalkMe_Email__c"),
+        ("Quiz Name", "WalkMe_Phone__c"),
+        ("Quiz Name", "WalkMe_Url__c"),
+        ("Quiz Name", "WalkMe_Picklist__c"),
+        ("Quiz Name", "WalkMe_Restricted__c"),
+        ("Course Name", "WalkMe_Multi__c"),
+        ("Course Completed", "WalkMe_Checkbox__c"),
+        ("Quiz Score", "WalkMe_Double__c"),
+        ("Quiz Score", "WalkMe_Currency__c"),
+        ("Course Progress", "WalkMe_Percent__c"),
+        ("Quiz Date", "WalkMe_Date__c"),
+        ("Quiz Date", "WalkMe_Date_Time__c"),
+    ]
+    config = {
+        "id": "types",
+        "name": "Types",
+        "environment": "sandbox",
+        "report": {
+            "name": "teachme",
+            "source": {"kind": "files", "location": str(folder), "pick": "newest"},
+            "key_column": "User ID",
+            "key_kind": "guid",
+        },
+        "object": {"name": TYPES, "key_field": "WalkMe_Key__c"},
+        "mappings": [{"column": c, "field": f} for c, f in mappings]
+        + [{"column": "Quiz Score", "field": "WalkMe_Int__c"}],
+        "write": {"mode": "upsert", **({"bulk_threshold": 1} if path == "bulk" else {})},
+    }
+    write_integration(harness, config)
+
+    first = harness.run("types")
+
+    assert first.state == "success", {
+        r: (p["reason"], p["error_code"]) for r, p in latest_problems("types").items()
+    }
+    assert (first.summary["written"], first.summary["rejected"]) == (1, 3)
+    (saved,) = sf_emulator.org("sandbox").data.records(TYPES)
+    expected = {
+        "WalkMe_Key__c": U1,
+        "Name": U1,
+        "WalkMe_Text__c": "Web;Mobile",
+        "WalkMe_Text_Area__c": "Web;Mobile",
+        "WalkMe_Long_Text__c": "Web;Mobile",
+        "WalkMe_Email__c": "A@Example.com",
+        "WalkMe_Phone__c": "Basics Quiz",
+        "WalkMe_Url__c": "Basics Quiz",
+        "WalkMe_Picklist__c": "Basics Quiz",
+        "WalkMe_Restricted__c": "Basics Quiz",
+        "WalkMe_Multi__c": "Web;Mobile",
+        "WalkMe_Checkbox__c": True,
+        "WalkMe_Int__c": 92,
+        "WalkMe_Double__c": 92.0,
+        "WalkMe_Currency__c": 92.0,
+        "WalkMe_Percent__c": 87.5,
+        "WalkMe_Date__c": "2026-11-20",
+    }
+    assert {name: saved.get(name) for name in expected} == expected
+    assert saved["WalkMe_Date_Time__c"].startswith("2026-11-20T10:00:00")
+    reasons = {row: problem["reason"] for row, problem in latest_problems("types").items()}
+    assert "'Fax' is not one of the picklist's values (Web, Mobile, Desktop)" in reasons[2]
+    assert (
+        "'Other Quiz' is not one of the picklist's values (Basics Quiz, Pipeline Quiz)"
+        in (reasons[2])
+    )
+    assert "WalkMe_Int__c" in reasons[3]  # 1234 does not fit 3 digits
+    assert "WalkMe_Int__c" in reasons[4]  # 7.25 is not a whole number
+
+    second = harness.run("types")
+
+    assert (second.summary["written"], second.summary["unchanged"]) == (0, 1)
