@@ -631,3 +631,27 @@ def test_every_field_type_a_report_feeds_is_written_and_read_back_unchanged(
     second = harness.run("types")
 
     assert (second.summary["written"], second.summary["unchanged"]) == (0, 1)
+
+
+def test_a_dry_run_of_an_upsert_says_what_it_would_create_and_creates_nothing(
+    harness: SyncHarness, sf_emulator: Any
+) -> None:
+    seed_contacts(sf_emulator, ["ana@example.com"])
+    folder = harness.exports / "dry"
+    write_csv(folder, "teachme_2026-11-24.csv", TEACHME_HEADER, TEACHME_ROWS[:2])
+    write_integration(harness, teachme_config(folder, id="dry"))
+
+    result = harness.run("dry", dry_run=True)
+
+    assert result.state == "success"
+    assert (result.summary["would_write"], result.summary["written"]) == (2, 0)
+    assert result.summary["created"] == 0
+    assert sf_emulator.org("sandbox").data.records(PROGRESS) == []
+    import pandas as pd
+
+    folder_of_run = harness.run_folder("dry", result.summary["dag_run_id"])
+    outcomes = pd.read_parquet(folder_of_run / "outcomes_write.parquet")
+    assert set(outcomes["bucket"]) == {"would_write"}
+    reasons = outcomes["reason"].tolist()
+    assert all(r.startswith("dry run: would create with ") for r in reasons), reasons
+    assert "Contact__r.Email" in reasons[0] and "WalkMe_Source__c" in reasons[0]
