@@ -436,6 +436,40 @@ def write_report(
     return path
 
 
+def teachme_course_rows(
+    people_: Iterable[Person], *, seed: int = 7, export_date: date
+) -> Iterator[list[str]]:
+    """TeachMe as WalkMe exports it for real: one row per end user **and course** (1 to 3
+    courses per user), in catalog column order. The course-progress demo upserts one record
+    per row (key: user + course)."""
+    definition = load_catalog().get("teachme")
+    maker = _RowMaker(definition, seed, export_date)
+    sources = _column_sources(definition)
+    for i, who in enumerate(people_):
+        h = _mix(seed, maker.salt, i)
+        for course_index in range(1 + h % 3):
+            values = maker.identity(h, who)
+            values.update(maker.survey(_mix(h, course_index)))
+            values.update(maker.learning(_mix(h, course_index)))
+            values["course"], values["quiz"] = COURSES[(h + course_index) % len(COURSES)]
+            yield [values[source] for source in sources]
+
+
+def write_teachme_courses(
+    path: Path, people_: Iterable[Person], *, seed: int = 7, export_date: date
+) -> Path:
+    """Write a TeachMe export with one row per user and course (see `teachme_course_rows`)."""
+    path = Path(path)
+    if path.is_dir() or not path.suffix:
+        path = path / export_file_name("teachme", export_date)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(load_catalog().get("teachme").column_names)
+        writer.writerows(teachme_course_rows(people_, seed=seed, export_date=export_date))
+    return path
+
+
 # ------------------------------------------------------------------------------------------ CLI
 
 

@@ -143,6 +143,14 @@ def _resolve_columns(org: OrgData, table: Table, header: Row, operation: str) ->
     creating = operation == "insert"
     for position, name in enumerate(header):
         fld = schema.field(name)
+        convert = None
+        if fld is None and "." in name:
+            # Relationship syntax: the column `Contact__r.Email` sets Contact__c to the Contact
+            # whose Email is the cell's value.
+            relationship, parent_field = name.split(".", 1)
+            fld = org.relationship_field(schema, relationship)
+            if fld is not None:
+                convert = _parent_converter(org, fld, parent_field)
         if fld is None:
             raise _invalid_batch(f"Field name not found : {name}")
         if fld.name in columns:
@@ -151,11 +159,18 @@ def _resolve_columns(org: OrgData, table: Table, header: Row, operation: str) ->
         if operation == "upsert":
             writable = fld.createable or fld.updateable
         columns[fld.name] = _Column(
-            position, fld, org.converter(schema, fld, from_csv=True), writable
+            position, fld, convert or org.converter(schema, fld, from_csv=True), writable
         )
     if operation in ("update", "delete", "hardDelete") and "Id" not in columns:
         raise _invalid_batch("Field name not provided: Id")
     return columns
+
+
+def _parent_converter(org: OrgData, ref: FieldSchema, parent_field: str) -> Converter:
+    def convert(value: Any) -> Any:
+        return org.parent_id(ref, parent_field, value)
+
+    return convert
 
 
 def _row_width_failure(found: int, expected: int) -> SaveResult:

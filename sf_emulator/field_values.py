@@ -136,6 +136,7 @@ def _text_converter(
     label = field.label
     names = [field.name]
     is_email = field.type == "email"
+    is_multi = field.type == "multipicklist"
     allowed = (
         frozenset(p.value for p in field.picklist_values if p.active)
         if field.restricted_picklist
@@ -160,7 +161,12 @@ def _text_converter(
             raise FieldValueError(
                 "INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {value}", names
             )
-        if allowed is not None and value not in allowed:
+        if allowed is not None and (
+            any(choice not in allowed for choice in value.split(";"))
+            if is_multi
+            else value not in allowed
+        ):
+            # A multi-select value lists its choices separated by ';', each one checked.
             raise FieldValueError(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                 f"{label}: bad value for restricted picklist field: {value}",

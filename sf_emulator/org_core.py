@@ -144,6 +144,68 @@ class OrgCore:
             return RecordError(error.status_code, error.message, error.fields)
         return table.lookup(key_field, (index_key(key_field, stored),), False)
 
+    # -- relationships by external id ------------------------------------------------------
+
+    def relationship_field(self, schema: ObjectSchema, name: str) -> FieldSchema | None:
+        """The lookup field whose relationship name is ``name`` (``Contact__r``), any case."""
+        lowered = name.lower()
+        for fld in schema.fields:
+            if fld.type == "reference" and (fld.relationship_name or "").lower() == lowered:
+                return fld
+        return None
+
+    def parent_id(self, ref: FieldSchema, parent_field: str, value: Any) -> str:
+        """The Id of the one parent record whose ``parent_field`` is ``value`` (a write that sets
+        a lookup through relationship syntax: ``{"Contact__r": {"Email": v}}`` in JSON, the
+        ``Contact__r.Email`` column in Bulk CSV). Raises ``FieldValueError`` as Salesforce fails
+        the record: the field must be an external id or idLookup field, and the value must match
+        exactly one record (messages approximate Salesforce's)."""
+        target = self._tables.get(ref.reference_to[0].lower()) if ref.reference_to else None
+        if target is None:
+            raise FieldValueError(
+                "INVALID_FIELD", f"{ref.label}: the parent object cannot be resolved", [ref.name]
+            )
+        key_field = target.schema.field(parent_field)
+        if key_field is None or not (key_field.id_lookup or key_field.external_id):
+            raise FieldValueError(
+                "INVALID_FIELD",
+                f"Field {parent_field} on {target.schema.name} is not an external id or an "
+                "idLookup field",
+                [ref.name],
+            )
+        matches = self._matches(target, key_field, value)
+        if isinstance(matches, RecordError):
+            raise FieldValueError(matches.status_code, matches.message, [ref.name])
+        if not matches:
+            raise FieldValueError(
+                "INVALID_FIELD",
+                f"Foreign key external ID: {value} not found for field {key_field.name} in "
+                f"entity {target.schema.name}",
+                [ref.name],
+            )
+        if len(matches) > 1:
+            raise FieldValueError(
+                "DUPLICATE_EXTERNAL_ID",
+                f"Foreign key external ID: {value} matched more than one record for field "
+                f"{key_field.name} in entity {target.schema.name}",
+                [ref.name],
+            )
+        return str(matches[0]["Id"])
+
+    def parent_id_from_json(self, ref: FieldSchema, raw: Any) -> str:
+        """``{"Email": v}`` (``attributes`` allowed) -> the parent's Id, see ``parent_id``."""
+        keys = (
+            {k: v for k, v in raw.items() if k != "attributes"} if isinstance(raw, Mapping) else {}
+        )
+        if len(keys) != 1:
+            raise FieldValueError(
+                "INVALID_FIELD",
+                f"{ref.relationship_name}: give exactly one external id field of the parent",
+                [ref.name],
+            )
+        ((parent_field, value),) = keys.items()
+        return self.parent_id(ref, parent_field, value)
+
     @staticmethod
     def _without_field(fields: Mapping[str, Any], fld: FieldSchema) -> dict[str, Any]:
         lowered = fld.name.lower()

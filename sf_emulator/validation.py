@@ -17,6 +17,10 @@ class ConverterSource(Protocol):
 
     def converter(self, schema: ObjectSchema, fld: FieldSchema, *, from_csv: bool) -> Converter: ...
 
+    def relationship_field(self, schema: ObjectSchema, name: str) -> FieldSchema | None: ...
+
+    def parent_id_from_json(self, ref: FieldSchema, raw: Any) -> str: ...
+
 
 def convert_json(
     converters: ConverterSource, table: Table, fields: Mapping[str, Any], *, creating: bool
@@ -30,6 +34,18 @@ def convert_json(
         if name == "attributes":
             continue
         fld = schema.field(name)
+        if fld is None and isinstance(raw, Mapping):
+            # Relationship syntax: {"Contact__r": {"Email": "x"}} sets Contact__c to that Contact.
+            ref = converters.relationship_field(schema, name)
+            if ref is not None:
+                if not (ref.createable if creating else ref.updateable):
+                    not_writable.append(ref.name)
+                    continue
+                try:
+                    values[ref.name] = converters.parent_id_from_json(ref, raw)
+                except FieldValueError as error:
+                    errors.append(RecordError(error.status_code, error.message, error.fields))
+                continue
         if fld is None:
             errors.append(
                 RecordError(

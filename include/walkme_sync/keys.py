@@ -68,3 +68,37 @@ def normalize_keys(values: pd.Series | np.ndarray | Sequence[object], kind: str)
     result = np.empty(len(out), dtype=object)
     result[:] = out
     return result
+
+
+#: Catalog column type -> how that part of a composite key is normalised.
+_PART_KINDS = {"email": "email", "guid": "guid"}
+
+
+def composite_keys(
+    parts: Sequence[pd.Series], column_types: Sequence[str], separator: str = "|"
+) -> np.ndarray:
+    """One text key per row from several columns, in a stable, documented form.
+
+    Each part is normalised by its column's type (guid: lower case without braces, email:
+    casefolded, anything else: trimmed and casefolded, because Salesforce compares External ID
+    text case-insensitively), then ``\\`` and the separator inside a part are escaped with
+    ``\\`` and the parts are joined with the separator: ``3f2a…-9c1d|intro to crm``. A row with
+    an empty part has no key (None), like an empty single key.
+    """
+    normalised = []
+    for series, column_type in zip(parts, column_types, strict=True):
+        kind = _PART_KINDS.get(column_type, "text")
+        values = normalize_keys(series, kind)
+        if kind == "text":
+            values = np.array([v.casefold() if v else None for v in values], dtype=object)
+        normalised.append(values)
+    size = len(parts[0]) if parts else 0
+    out = np.empty(size, dtype=object)
+    escape = str.maketrans({"\\": "\\\\", separator: "\\" + separator})
+    for position, row in enumerate(zip(*normalised, strict=True)):
+        out[position] = (
+            None
+            if any(part is None for part in row)
+            else separator.join(part.translate(escape) for part in row)
+        )
+    return out

@@ -43,6 +43,21 @@ class FieldInfo:
     picklist_values: tuple[str, ...] = ()
     restricted_picklist: bool = False
     calculated: bool = False
+    defaulted_on_create: bool = False
+    #: Lookups: the parent object(s) and the relationship name (`Contact__r`).
+    reference_to: tuple[str, ...] = ()
+    relationship_name: str | None = None
+
+    @property
+    def required_on_create(self) -> bool:
+        """Must be given when a record is created (what Setup calls a required field)."""
+        return (
+            self.createable
+            and not self.nillable
+            and not self.defaulted_on_create
+            and self.type != "boolean"
+            and not self.calculated
+        )
 
     @classmethod
     def from_describe(cls, raw: dict[str, Any]) -> FieldInfo:
@@ -67,6 +82,9 @@ class FieldInfo:
             ),
             restricted_picklist=bool(raw.get("restrictedPicklist", False)),
             calculated=bool(raw.get("calculated", False)),
+            defaulted_on_create=bool(raw.get("defaultedOnCreate", False)),
+            reference_to=tuple(str(t) for t in raw.get("referenceTo") or ()),
+            relationship_name=raw.get("relationshipName"),
         )
 
 
@@ -78,6 +96,7 @@ class ObjectInfo:
     label: str
     fields: dict[str, FieldInfo] = field(default_factory=dict)
     updateable: bool = True
+    createable: bool = True
 
     def field(self, name: str) -> FieldInfo | None:
         """Field by API name, case-insensitively (Salesforce API names are case-insensitive)."""

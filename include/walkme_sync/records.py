@@ -32,3 +32,6 @@ class WriteResult:
     attempts: int = 1
     #: False when the change was never sent (the run stopped first, or a dry run).
     attempted: bool = True
+    #: An upsert that created the record (then `created_id` is its new Id).
+    created: bool = False
+    created_id: str | None = None

@@ -27,7 +27,13 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 INTEGRITY_TEST = ".astro/test_dag_integrity_default.py"
 RUNTIME_IMAGE = "astrocrpublic.azurecr.io/runtime"
-DEMO_DAG_IDS = {"walkme_sync__login_review_to_lead", "walkme_sync__nps_to_contact"}
+DEMO_DAG_IDS = {
+    "walkme_sync__login_review_to_lead",
+    "walkme_sync__logins_to_usage_data",
+    "walkme_sync__nps_to_contact",
+    "walkme_sync__onboarding_to_contact",
+    "walkme_sync__teachme_to_course_progress",
+}
 
 #: Named by the README but still being built on the main branch (issue 7). When they land, the
 #: strict xfail below turns into a failure: then remove them from these sets.

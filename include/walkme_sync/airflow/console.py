@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, LoadResult
 from include.walkme_sync.config.catalog import load_catalog
-from include.walkme_sync.frames import BUCKETS_AS_SHOWN
+from include.walkme_sync.frames import BUCKETS_AS_SHOWN, Bucket
 from include.walkme_sync.locations import DAG_ID_PREFIX, PROJECT_ROOT
 
 #: The Sync report tab's route on a DAG run page (the plugin's `dag_run` external view).
@@ -373,9 +373,13 @@ def merge_runs(
 
 
 def ledger_run_view(row: Mapping[str, Any], *, in_airflow: bool = True) -> RunView:
-    counts = tuple(
-        (bucket.label, int(row[bucket])) for bucket in BUCKETS_AS_SHOWN if row.get(bucket)
-    )
+    counts: tuple[tuple[str, int], ...] = ()
+    for bucket in BUCKETS_AS_SHOWN:
+        if row.get(bucket):
+            counts += ((bucket.label, int(row[bucket])),)
+        if bucket == Bucket.WRITTEN and row.get("created"):
+            # Of the written rows, the records an upsert created (not a bucket of its own).
+            counts += (("created", int(row["created"])),)
     return RunView(
         dag_id=str(row["dag_id"]),
         run_id=str(row["dag_run_id"]),

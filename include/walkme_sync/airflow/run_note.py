@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 from include.walkme_sync.airflow_api import api_access_token, api_base_url
-from include.walkme_sync.frames import BUCKETS_AS_SHOWN
+from include.walkme_sync.frames import BUCKETS_AS_SHOWN, Bucket
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +28,18 @@ TIMEOUT_SECONDS = 10
 def note_text(summary: dict[str, Any]) -> str:
     """`Completed · written 182 · unmatched 17 · ambiguous 1 · 3 API calls`.
 
-    A dry run reads `Dry run · Completed · would write 3 · ...`: never "written".
+    A dry run reads `Dry run · Completed · would write 3 · ...`: never "written". An upsert that
+    created records says how many of the written ones are new: `written 40 (created 12)`.
     """
     parts = (
         ["Dry run", str(summary["status"])] if summary.get("dry_run") else [str(summary["status"])]
     )
     for bucket in BUCKETS_AS_SHOWN:
         if summary.get(bucket):
-            parts.append(f"{bucket.label} {summary[bucket]}")
+            created = summary.get("created") if bucket == Bucket.WRITTEN else None
+            parts.append(
+                f"{bucket.label} {summary[bucket]}" + (f" (created {created})" if created else "")
+            )
     parts.append(f"{summary.get('api_calls', 0)} API calls")
     text = " · ".join(parts)
     if summary.get("message"):

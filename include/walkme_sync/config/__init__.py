@@ -24,6 +24,7 @@ from include.walkme_sync.config.loading import (
 from include.walkme_sync.config.models import (
     FileSource,
     IntegrationConfig,
+    LookupConfig,
     MappingConfig,
     SqlSource,
     WriteConfig,
@@ -36,6 +37,7 @@ __all__ = [
     "FileSource",
     "IntegrationConfig",
     "LoadResult",
+    "LookupConfig",
     "MappingConfig",
     "SqlSource",
     "WriteConfig",

@@ -88,6 +88,9 @@ class MappingConfig(_Model):
     null_policy: Literal["skip", "clear"] = Field(
         default="skip", description="empty report value: skip (leave the field) or clear (blank it)"
     )
+    #: The scale of a percentage column in the export: 0-100 (87.5 or 87.5%, the default) or
+    #: 0-1 (0.875 = 87.5%). Salesforce Percent fields hold 0-100, so 0-1 values are scaled up.
+    percent_scale: Literal["0-100", "0-1"] = "0-100"
 
     @field_validator("field")
     @classmethod
@@ -181,8 +184,16 @@ Source = Annotated[FileSource | SqlSource, Field(discriminator="kind")]
 SOURCE_KINDS = ("files", "sql")
 
 
+#: How the parts of a composite key are joined into one external id value (see `keys`).
+COMPOSITE_KEY_SEPARATOR = "|"
+
+
 class ReportConfig(_Model):
-    """Which WalkMe report feeds the integration and how its rows are identified."""
+    """Which WalkMe report feeds the integration and how its rows are identified.
+
+    One key column (`key_column` + `key_kind`), or a composite key (`key_columns`: several
+    columns, e.g. user and course, joined into one text key; see `keys.composite_keys`).
+    """
 
     name: str = Field(description="report name in the catalog (include/reports)")
     source: Source
@@ -190,6 +201,47 @@ class ReportConfig(_Model):
     key_kind: Literal["email", "guid", "text"] = Field(
         description="how key values are compared: email (case-insensitive), guid or text"
     )
+    key_columns: list[str] | None = Field(
+        default=None,
+        description="several report columns making one key, e.g. [User ID, Course Name]",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _composite_key(cls, data: Any) -> Any:
+        # A composite key names its parts; `key_column` becomes the derived column's name and
+        # its kind is text (each part is normalised by its own column's kind first).
+        if not isinstance(data, dict) or data.get("key_columns") is None:
+            return data
+        parts = data["key_columns"]
+        if not isinstance(parts, list) or len(parts) < 2 or len(set(map(str, parts))) != len(parts):
+            raise _rule_error(
+                "key_columns needs at least two different report columns",
+                "list the columns that together identify one record, e.g. "
+                "key_columns: [User ID, Course Name]; for one column use key_column instead",
+            )
+        # A config snapshot (model_dump) holds the derived name already: that is no conflict.
+        if data.get("key_column", composite_key_name(parts)) != composite_key_name(parts):
+            raise _rule_error(
+                "give either key_column or key_columns, not both",
+                "keep key_columns for a composite key (several columns), key_column for one",
+            )
+        if data.get("key_kind", "text") != "text":
+            raise _rule_error(
+                "a composite key is compared as text (each part by its own column's type)",
+                "remove key_kind, or set key_kind: text",
+            )
+        return {**data, "key_column": composite_key_name(parts), "key_kind": "text"}
+
+    @property
+    def key_parts(self) -> list[str]:
+        """The report columns the key is read from (one, or the composite key's parts)."""
+        return list(self.key_columns) if self.key_columns else [self.key_column]
+
+
+def composite_key_name(parts: list[Any]) -> str:
+    """The derived column holding a composite key: 'User ID + Course Name'."""
+    return " + ".join(str(part) for part in parts)
 
 
 class ObjectConfig(_Model):
@@ -214,6 +266,32 @@ class MatchingConfig(_Model):
 
     duplicate_report_keys: Literal["reject", "keep_first", "keep_last"] = "reject"
     multiple_records: Literal["skip", "update_all"] = "skip"
+
+
+class LookupConfig(_Model):
+    """A lookup (reference) field set from a report column by the parent record's key.
+
+    The parent is found with the same rules as the main key (`key_kind`: case, spaces); no parent
+    leaves the row unmatched, several make it ambiguous. The write names the parent through
+    Salesforce's relationship syntax (`Contact__r.Email`), never a copied Id.
+    """
+
+    field: str = Field(description="the lookup field on the object, e.g. Contact__c")
+    column: str = Field(description="report column holding the parent's key, e.g. Email")
+    parent_field: str = Field(description="the parent's key field, e.g. Email (External ID)")
+    key_kind: Literal["email", "guid", "text"] = Field(
+        default="text", description="how the parent keys are compared: email, guid or text"
+    )
+    missing: Literal["unmatched", "leave_empty"] = Field(
+        default="unmatched",
+        description="no parent has the key: the row is unmatched (not written), or it is "
+        "written with the lookup left as it is",
+    )
+
+    @field_validator("field", "parent_field")
+    @classmethod
+    def _legal_field(cls, value: str) -> str:
+        return _check_api_name(value, what="field")
 
 
 class ThresholdsConfig(_Model):
@@ -247,6 +325,21 @@ class AlertsConfig(_Model):
 class WriteConfig(_Model):
     """How rows are written to Salesforce and how much API quota a run may use."""
 
+    #: update: only records that exist are written (matched by object.key_field). upsert:
+    #: Salesforce's upsert on object.key_field (an External ID field) creates the missing ones.
+    mode: Literal["update", "upsert"] = "update"
+    #: Values set on records the sync creates (upsert), e.g. a required field no column feeds.
+    defaults: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+    @field_validator("defaults")
+    @classmethod
+    def _legal_default_fields(
+        cls, value: dict[str, str | int | float | bool]
+    ) -> dict[str, str | int | float | bool]:
+        for name in value:
+            _check_api_name(name, what="field")
+        return value
+
     bulk_threshold: int = Field(default=2000, ge=0)
     collection_batch_size: int = Field(default=200, ge=1, le=200)
     bulk_batch_size: int = Field(default=100_000, ge=1)
@@ -273,6 +366,7 @@ class IntegrationConfig(_Model):
     report: ReportConfig
     object: ObjectConfig
     mappings: list[MappingConfig] = Field(min_length=1)
+    lookups: list[LookupConfig] = Field(default_factory=list)
     active: bool = True
     schedule: str | None = "0 8 * * *"
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
@@ -294,6 +388,28 @@ class IntegrationConfig(_Model):
                 "null means manual runs only",
             )
         return value
+
+    @model_validator(mode="after")
+    def _defaults_need_upsert(self) -> IntegrationConfig:
+        if self.write.mode == "upsert" and self.matching.multiple_records == "update_all":
+            raise _rule_error(
+                "write.mode upsert finds one record per key (an External ID), so "
+                "matching.multiple_records: update_all cannot apply",
+                "remove matching.multiple_records (skip: a key on several records is "
+                "ambiguous), or use write.mode: update",
+            )
+        if self.write.defaults and self.write.mode != "upsert":
+            raise _rule_error(
+                "write.defaults only apply to records the sync creates, and write.mode is "
+                f"{self.write.mode!r}",
+                "set write.mode: upsert, or remove write.defaults",
+            )
+        return self
+
+    @property
+    def creates_records(self) -> bool:
+        """True when the sync may create records (write.mode: upsert)."""
+        return self.write.mode == "upsert"
 
     @property
     def conn_id(self) -> str:
@@ -317,8 +433,10 @@ class IntegrationConfig(_Model):
 
     @property
     def required_columns(self) -> list[str]:
-        """Columns the report export must have: the key column and every mapped column."""
-        return list(dict.fromkeys([self.report.key_column, *self.mapped_columns]))
+        """Columns the report export must have: the key column(s), every mapped column and
+        every lookup's column."""
+        lookups = [lookup.column for lookup in self.lookups]
+        return list(dict.fromkeys([*self.report.key_parts, *self.mapped_columns, *lookups]))
 
     def summary(self) -> dict[str, Any]:
         """The list-view row of the original product (id, name, report, object, environment...)."""
@@ -344,7 +462,8 @@ class IntegrationConfig(_Model):
             "",
             f"* **Report**: `{self.report.name}` keyed by `{self.report.key_column}` "
             f"({self.report.key_kind}), from {source.describe()}",
-            f"* **Object**: `{self.object.name}` keyed by `{self.object.key_field}`",
+            f"* **Object**: `{self.object.name}` keyed by `{self.object.key_field}`"
+            + (" (upsert: missing records are created)" if self.creates_records else ""),
             f"* **Environment**: {self.environment} (connection `{self.conn_id}`)",
             f"* **Schedule**: `{self.schedule or 'manual only'}` (UTC)"
             + ("" if self.active else " - inactive"),
@@ -354,4 +473,8 @@ class IntegrationConfig(_Model):
             "|---|---|---|",
         ]
         lines += [f"| {m.column} | `{m.field}` | {m.null_policy} |" for m in self.mappings]
+        lines += [
+            f"| {lk.column} | `{lk.field}` (the parent with this `{lk.parent_field}`) | skip |"
+            for lk in self.lookups
+        ]
         return "\n".join(lines) + "\n"

@@ -80,6 +80,9 @@ def check_against_describe(
             "Pick a filterable identifier field such as Email or an External ID field.",
         )
 
+    if config.creates_records:
+        _creation_problems(config, info, problem)
+
     for index, mapping in enumerate(config.mappings):
         path = f"mappings[{index}].field"
         target = info.field(mapping.field)
@@ -125,6 +128,67 @@ def check_against_describe(
                 "Use null_policy: skip for this mapping.",
             )
     return problems
+
+
+def _creation_problems(config: IntegrationConfig, info: ObjectInfo, problem: Any) -> None:
+    """write.mode: upsert creates records: the key must be an External ID field, and every
+    field Salesforce requires on a new record must come from a mapping, a lookup or a default."""
+    if not info.createable:
+        problem(
+            "write.mode",
+            f"Records of {info.name} cannot be created by the connection's user.",
+            "Ask the Salesforce admin for create access, or use write.mode: update.",
+        )
+    key = info.field(config.object.key_field)
+    if key is not None and not key.external_id and key.type != "id":
+        problem(
+            "object.key_field",
+            f"write.mode is upsert but {info.name}.{key.name} is not an External ID field, so "
+            "Salesforce cannot upsert on it.",
+            "Pick an External ID field (Setup > Object Manager > Fields: 'External ID' "
+            "checked, ideally 'Unique' too), or use write.mode: update.",
+        )
+    given = {config.object.key_field.casefold()}
+    given |= {m.field.casefold() for m in config.mappings}
+    given |= {lookup.field.casefold() for lookup in config.lookups}
+    given |= {name.casefold() for name in config.write.defaults}
+    missing = [
+        f.name
+        for f in info.fields.values()
+        if f.required_on_create and f.name.casefold() not in given
+    ]
+    if missing:
+        problem(
+            "mappings",
+            f"write.mode is upsert and {info.name} requires {', '.join(missing)} on a new record, "
+            "but no mapping, lookup or default sets "
+            + ("it" if len(missing) == 1 else "them")
+            + ".",
+            f"Map a report column to {missing[0]}, or add write.defaults: {{{missing[0]}: ...}}.",
+        )
+    for name in config.write.defaults:
+        target = info.field(name)
+        if target is None:
+            problem(
+                f"write.defaults.{name}",
+                f"{info.name} has no field '{name}'.",
+                _did_you_mean(info, name),
+            )
+        elif not target.createable:
+            problem(
+                f"write.defaults.{name}",
+                f"{info.name}.{target.name} cannot be set on a new record (not createable).",
+                "Remove the default, or ask the admin for edit access to the field.",
+            )
+    for index, lookup in enumerate(config.lookups):
+        target = info.field(lookup.field)
+        if target is None or target.type != "reference":
+            problem(
+                f"lookups[{index}].field",
+                f"{info.name}.{lookup.field} is not a lookup field of {info.name}.",
+                _did_you_mean(info, lookup.field) + " A lookup sets a reference field "
+                "(e.g. Contact__c).",
+            )
 
 
 def _did_you_mean(info: ObjectInfo, name: str) -> str:

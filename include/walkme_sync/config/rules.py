@@ -93,10 +93,73 @@ def _column_checks(
             found += _key_kind_warning(
                 key_def.type, text_or_none(report_section.get("key_kind")), file
             )
+    key_columns = report_section.get("key_columns")
+    for i, part in enumerate(key_columns if isinstance(key_columns, list) else []):
+        if isinstance(part, str) and report.column(part) is None:
+            found.append(_column_problem(report, part, ("report", "key_columns", i), file))
     for i, entry in _mapping_entries(raw):
         column = text_or_none(entry.get("column"))
         if column is not None and report.column(column) is None:
             found.append(_column_problem(report, column, ("mappings", i, "column"), file))
+        elif column is not None and "percent_scale" in entry:
+            found += _percent_scale_problem(report, column, i, file)
+    for i, entry in _lookup_entries(raw):
+        column = text_or_none(entry.get("column"))
+        if column is not None and report.column(column) is None:
+            found.append(_column_problem(report, column, ("lookups", i, "column"), file))
+    return found
+
+
+def _percent_scale_problem(
+    report: ReportDefinition, column: str, index: int, file: str
+) -> list[tuple[Loc, ConfigProblem]]:
+    column_def = report.column(column)
+    if column_def is None or column_def.type in {"percent", "number"}:
+        return []
+    loc: Loc = ("mappings", index, "percent_scale")
+    problem = ConfigProblem(
+        file,
+        format_path(loc),
+        f"percent_scale applies to percentage columns, and {column!r} is typed "
+        f"{column_def.type!r} in report {report.name!r}",
+        "remove percent_scale from this mapping",
+    )
+    return [(loc, problem)]
+
+
+def _lookup_entries(raw: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    lookups = raw.get("lookups")
+    if not isinstance(lookups, list):
+        return []
+    return [(i, entry) for i, entry in enumerate(lookups) if isinstance(entry, dict)]
+
+
+def _lookup_checks(raw: dict[str, Any], file: str) -> list[tuple[Loc, ConfigProblem]]:
+    """A lookup field is written by its lookup only: not mapped, not the key, not twice."""
+    found: list[tuple[Loc, ConfigProblem]] = []
+    key_field = text_or_none(_section(raw, "object").get("key_field")) or ""
+    mapped = {text_or_none(entry.get("field")) or "": i for i, entry in _mapping_entries(raw)}
+    mapped_folded = {name.casefold(): i for name, i in mapped.items() if name}
+    seen: dict[str, int] = {}
+    for i, entry in _lookup_entries(raw):
+        sf_field = text_or_none(entry.get("field"))
+        if sf_field is None:
+            continue
+        loc: Loc = ("lookups", i, "field")
+        folded = sf_field.casefold()
+        if folded == key_field.casefold():
+            message = f"{sf_field!r} is the object's key field (object.key_field)"
+            hint = "a lookup sets a reference field such as Contact__c; pick that field"
+        elif folded in mapped_folded:
+            message = f"{sf_field!r} is also written by mappings[{mapped_folded[folded]}]"
+            hint = "write a lookup field through its lookup only: remove the mapping"
+        elif folded in seen:
+            message = f"{sf_field!r} is already set by lookups[{seen[folded]}]"
+            hint = "each lookup field may appear once: remove one of them"
+        else:
+            seen[folded] = i
+            continue
+        found.append((loc, ConfigProblem(file, format_path(loc), message, hint)))
     return found
 
 
@@ -162,9 +225,10 @@ def _mapping_checks(raw: dict[str, Any], file: str) -> list[tuple[Loc, ConfigPro
             )
         else:
             first_use[folded] = i
-        _namespace, stem, _suffix = split_api_name(sf_field)
+        namespace, stem, _suffix = split_api_name(sf_field)
         prefixed = stem.lower().startswith(RECOMMENDED_FIELD_PREFIX.lower())
-        if is_custom_name(sf_field) and not prefixed:
+        # A managed package's fields (ns__Field__c) are named by the package, not the admin.
+        if is_custom_name(sf_field) and not prefixed and namespace is None:
             found.append(
                 (
                     loc,
@@ -206,4 +270,5 @@ def cross_field_problems(
     if report is not None:
         found += _column_checks(raw, report, file)
     found += _mapping_checks(raw, file)
+    found += _lookup_checks(raw, file)
     return found

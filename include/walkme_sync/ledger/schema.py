@@ -35,6 +35,8 @@ runs_table = sa.Table(
         sa.Column(bucket, sa.Integer, nullable=False, default=0, server_default="0")
         for bucket in BUCKETS
     ),
+    # Records an upsert created: a part of `written`, not a bucket (migration 0003).
+    sa.Column("created", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Column("api_calls", sa.Integer, nullable=False, default=0),
     sa.Column("message", sa.Text),
     # One row per attempt of a run: a re-created DAG repeats run ids (see migration 0002).

@@ -52,6 +52,8 @@ class RunRecord:
     counts: dict[str, int] = field(default_factory=dict)
     api_calls: int = 0
     message: str | None = None
+    #: Records an upsert created (they are also counted as written).
+    created: int = 0
 
     @property
     def runtime_seconds(self) -> float:

@@ -275,9 +275,23 @@ def _check_length(text: str, field: FieldInfo) -> None:
 def _to_text(value: object, field: FieldInfo) -> str:
     text = _as_text(value)
     _check_length(text, field)
-    if field.type == "picklist" and field.restricted_picklist and text not in field.picklist_values:
-        raise ValueRejected(f"{_show(text)} is not one of the picklist's values")
+    unknown = unknown_picklist_values(text, field)
+    if unknown:
+        # Salesforce refuses these (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST); say what it takes.
+        allowed = ", ".join(field.picklist_values)
+        raise ValueRejected(
+            f"{', '.join(map(_show, unknown))} is not one of the picklist's values ({allowed})"
+        )
     return text
+
+
+def unknown_picklist_values(text: str, field: FieldInfo) -> list[str]:
+    """The values of `text` a restricted (multi-select) picklist does not offer; a
+    multi-select value lists its choices separated by ';'."""
+    if not field.restricted_picklist or field.type not in {"picklist", "multipicklist"}:
+        return []
+    choices = text.split(";") if field.type == "multipicklist" else [text]
+    return [choice for choice in choices if choice not in field.picklist_values]
 
 
 def _to_email(value: object, field: FieldInfo) -> str:

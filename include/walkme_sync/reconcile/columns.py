@@ -30,6 +30,7 @@ from include.walkme_sync.reconcile.coerce import (
     ValueRejected,
     coerce_for_field,
     is_null,
+    unknown_picklist_values,
     values_equal,
 )
 from include.walkme_sync.reconcile.limits import (
@@ -247,11 +248,7 @@ def _text_fits(text: str, target: FieldInfo) -> bool:
         return False
     if control_character(text) is not None:
         return False
-    return not (
-        target.type == "picklist"
-        and target.restricted_picklist
-        and text not in target.picklist_values
-    )
+    return not (target.restricted_picklist and unknown_picklist_values(text, target))
 
 
 # ----------------------------------------------------------------- column-wise comparison

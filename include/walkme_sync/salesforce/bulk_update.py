@@ -87,7 +87,7 @@ class BulkUpdateJob:
 
     def _run(self, data: str) -> None:
         client = self._client()
-        job = client.create_job("update")
+        job = self._create(client)
         self.job_id = str(job["id"])
         if job.get("state") != "Open":
             raise SyncError(f"Bulk job {self.job_id} was created in state {job.get('state')}.")
@@ -101,6 +101,10 @@ class BulkUpdateJob:
         self.state = str(info.get("state"))
         self.error_message = info.get("errorMessage")
         self._read_results(client)
+
+    def _create(self, client: Any) -> Any:
+        """Create the job (an upsert job names its external id field)."""
+        return client.create_job("update")
 
     def _wait(self, client: Any) -> dict[str, Any]:
         timeout = self.timeout

@@ -47,4 +47,5 @@ def describe_object(session: SalesforceSession, object_name: str) -> ObjectInfo:
         label=str(raw.get("label", object_name)),
         fields=fields,
         updateable=bool(raw.get("updateable", True)),
+        createable=bool(raw.get("createable", True)),
     )

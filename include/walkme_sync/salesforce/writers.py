@@ -283,23 +283,23 @@ class _Writer:
                 sum(not s.get("success") for s in saves),
             )
 
+    def _collection_path(self) -> str:
+        """Where a batch goes (an upsert writer names the object and its external id)."""
+        return "composite/sobjects"
+
+    def _collection_record(self, index: int) -> dict[str, Any]:
+        """One change as a Collections record."""
+        change = self.changes[index]
+        return {"attributes": {"type": self.object_name}, "id": change.record_id, **change.fields}
+
     def _send_collection(self, batch: Sequence[int], what: str) -> Any:
         """PATCH composite/sobjects; request-level transient failures are retried with backoff."""
-        payload = {
-            "allOrNone": False,
-            "records": [
-                {
-                    "attributes": {"type": self.object_name},
-                    "id": self.changes[i].record_id,
-                    **self.changes[i].fields,
-                }
-                for i in batch
-            ],
-        }
+        payload = {"allOrNone": False, "records": [self._collection_record(i) for i in batch]}
+        path = self._collection_path()
         for attempt in range(self.options.retries + 1):
             self._reserve(1, what)
             try:
-                return self.session.sf.restful("composite/sobjects", method="PATCH", json=payload)
+                return self.session.sf.restful(path, method="PATCH", json=payload)
             except Exception as exc:
                 error = translate(exc, conn_id=self.session.conn_id, object_name=self.object_name)
             if isinstance(error, TransientError) and attempt < self.options.retries:
@@ -324,12 +324,7 @@ class _Writer:
         what = f"Bulk API 2.0 update job ({len(chunk)} records)"
         for attempt in range(self.options.retries + 1):
             self._reserve(BULK_JOB_CALLS, what)
-            job = BulkUpdateJob(
-                self.session,
-                self.object_name,
-                [self.changes[i] for i in chunk],
-                timeout=self.options.bulk_job_timeout_seconds,
-            )
+            job = self._bulk_job(chunk)
             try:
                 job.run()
                 return job
@@ -340,6 +335,15 @@ class _Writer:
                 self.log.warning("%s failed (%s); retrying in %.1fs.", what, error.args[0], delay)
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _bulk_job(self, chunk: list[int]) -> BulkUpdateJob:
+        """The job that writes `chunk` (an upsert writer runs an upsert job instead)."""
+        return BulkUpdateJob(
+            self.session,
+            self.object_name,
+            [self.changes[i] for i in chunk],
+            timeout=self.options.bulk_job_timeout_seconds,
+        )
 
     def _bulk_chunks(self, indices: Sequence[int]) -> Iterator[list[int]]:
         for chunk in chunked(indices, max(self.options.bulk_batch_size, 1)):

@@ -15,7 +15,9 @@ import pandas as pd
 
 from include.walkme_sync.config import FileSource, IntegrationConfig
 from include.walkme_sync.config.catalog import Catalog, ReportDefinition, load_catalog
+from include.walkme_sync.config.models import COMPOSITE_KEY_SEPARATOR
 from include.walkme_sync.frames import ROW
+from include.walkme_sync.keys import composite_keys
 from include.walkme_sync.report.files import read_file_source
 from include.walkme_sync.report.parse import coerce_report, require_columns
 from include.walkme_sync.report.sql import read_sql_source
@@ -78,6 +80,19 @@ def extract_report(
     return _write_typed(raw, where, config, report, out_dir)
 
 
+def _with_composite_key(
+    typed: pd.DataFrame, config: IntegrationConfig, report: ReportDefinition
+) -> pd.DataFrame:
+    """Add the composite key column (named `report.key_column`, e.g. 'User ID + Course Name'):
+    every later step treats it as the key column."""
+    parts = config.report.key_parts
+    types = [getattr(report.column(part), "type", "string") for part in parts]
+    keys = composite_keys([typed[part] for part in parts], types, COMPOSITE_KEY_SEPARATOR)
+    typed = typed.copy()
+    typed[config.report.key_column] = pd.Series(keys, index=typed.index, dtype="string")
+    return typed
+
+
 def _write_typed(
     raw: pd.DataFrame,
     where: str,
@@ -89,6 +104,8 @@ def _write_typed(
     typed, outcomes = coerce_report(
         raw, report, required=config.required_columns, key_column=config.report.key_column
     )
+    if config.report.key_columns:
+        typed = _with_composite_key(typed, config, report)
     path, outcomes_path = out_dir / EXTRACTED, out_dir / OUTCOME_FILES[Step.EXTRACT]
     write_frame(path, typed)
     write_frame(outcomes_path, outcomes)

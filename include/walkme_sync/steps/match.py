@@ -21,6 +21,12 @@ from include.walkme_sync.frames import Bucket
 from include.walkme_sync.keys import normalize_keys
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo
 from include.walkme_sync.reconcile.pairing import MatchResult, pair_rows
+from include.walkme_sync.reconcile.relations import (
+    ParentMatch,
+    add_creations,
+    attach_parents,
+    planned_mappings,
+)
 from include.walkme_sync.salesforce.client import SalesforceSession, connect
 from include.walkme_sync.salesforce.describe import describe_object
 from include.walkme_sync.salesforce.lookup import LOOKUP_BULK_THRESHOLD, lookup_frame
@@ -66,6 +72,8 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
     save_describe(ctx, info)
     validated = read_frame(ctx.path(VALIDATED))
     result = match_rows(session, config, validated)
+    if config.creates_records or config.lookups:
+        result = relate_rows(session, config, info, validated, result)
     write_frame(ctx.path(OUTCOME_FILES[Step.MATCH]), result.outcomes)
     write_frame(ctx.path(MATCHED), result.matched)
 
@@ -110,7 +118,8 @@ def match_rows(
 ) -> MatchResult:
     """Look up every report row's key and pair the row with its record(s)."""
     kind = config.report.key_kind
-    fields = list(dict.fromkeys(m.field for m in config.mappings))
+    # Lookup fields too: their current values (parent Ids) are diffed like mapped fields.
+    fields = list(dict.fromkeys(m.field for m in planned_mappings(config).mappings))
     keys = normalize_keys(frame[config.report.key_column], kind)
     found = lookup_frame(
         session,
@@ -122,6 +131,59 @@ def match_rows(
         bulk_threshold=bulk_threshold,
     )
     return pair_rows(config, frame, keys, found, fields)
+
+
+def relate_rows(
+    session: SalesforceSession,
+    config: IntegrationConfig,
+    info: ObjectInfo,
+    frame: pd.DataFrame,
+    result: MatchResult,
+) -> MatchResult:
+    """Upsert mode: unmatched rows become records to create. Lookups: each row's parent record
+    is found by its key (rows whose parent is missing or ambiguous leave the matched rows)."""
+    matched, outcomes = result.matched, result.outcomes
+    if config.creates_records:
+        matched, outcomes = add_creations(config, matched, outcomes, frame)
+    for index, lookup in enumerate(config.lookups):
+        parent = parent_object(config, info, index)
+        parent_info = describe_object(session, parent)
+        check_parent_key(config, index, parent_info)
+        keys = normalize_keys(matched[lookup.column], lookup.key_kind)
+        found = lookup_frame(
+            session, parent, lookup.parent_field, keys, [], key_kind=lookup.key_kind
+        )
+        matched, missing = attach_parents(matched, ParentMatch(lookup, parent, keys, found))
+        outcomes = pd.concat([outcomes, missing], ignore_index=True)
+    return MatchResult(matched=matched, outcomes=outcomes)
+
+
+def parent_object(config: IntegrationConfig, info: ObjectInfo, index: int) -> str:
+    """The object lookups[index] points at, from the lookup field's describe (`referenceTo`)."""
+    lookup = config.lookups[index]
+    described = info.field(lookup.field)
+    if described is None or described.type != "reference" or not described.reference_to:
+        raise ConfigurationError(
+            f"{config.source_file}: lookups[{index}].field: {info.name}.{lookup.field} is not a "
+            "lookup (reference) field.",
+            action="Name a lookup or master-detail field of the object, e.g. Contact__c.",
+        )
+    return described.reference_to[0]
+
+
+def check_parent_key(config: IntegrationConfig, index: int, parent: ObjectInfo) -> None:
+    """Relationship syntax needs the parent's key to be an External ID or idLookup field."""
+    lookup = config.lookups[index]
+    described = parent.field(lookup.parent_field)
+    if described is None or not (described.external_id or described.id_lookup):
+        raise ConfigurationError(
+            f"{config.source_file}: lookups[{index}].parent_field: {parent.name}."
+            f"{lookup.parent_field} "
+            + ("does not exist" if described is None else "is not an External ID field")
+            + "; Salesforce can only find a parent by an External ID (or idLookup) field.",
+            action=f"Use an External ID field of {parent.name} (or Email on Contact and Lead), "
+            "or ask the Salesforce admin to mark the field External ID.",
+        )
 
 
 def describe_and_check(session: SalesforceSession, config: IntegrationConfig) -> ObjectInfo:
@@ -153,7 +215,13 @@ def load_describe(ctx: RunContext) -> ObjectInfo:
             action="Clear the match_keys task (and the later ones) to run them again.",
         )
     fields = {
-        name: FieldInfo(**{**spec, "picklist_values": tuple(spec.get("picklist_values") or ())})
+        name: FieldInfo(
+            **{
+                **spec,
+                "picklist_values": tuple(spec.get("picklist_values") or ()),
+                "reference_to": tuple(spec.get("reference_to") or ()),
+            }
+        )
         for name, spec in raw["fields"].items()
     }
     return ObjectInfo(**{**raw, "fields": fields})

@@ -106,6 +106,7 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         counts=counts,
         api_calls=api_calls,
         message=None if status == RunStatus.COMPLETED else stop_reason,
+        created=int(_summary_of(statuses[Step.UPSERT]).get("created", 0)),
     )
     problems = _row_problems(outcomes)
     _log_row_problems(problems)
@@ -123,6 +124,8 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         "full_sync": ctx.full_sync,
         "report_rows": report_rows,
         **{str(bucket): counts[bucket] for bucket in BUCKETS},
+        # Of the written rows, the records an upsert created.
+        "created": run.created,
         "api_calls": api_calls,
         "calls_by_kind": calls_by_kind,
         "message": run.message,

@@ -19,10 +19,17 @@ from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.errors import SyncError
 from include.walkme_sync.frames import Bucket
 from include.walkme_sync.reconcile.plan import PlanResult, plan_changes
+from include.walkme_sync.reconcile.relations import (
+    planned_mappings,
+    prepare_writes,
+    scale_percentages,
+    settle_creations,
+)
 from include.walkme_sync.reconcile.results import row_outcomes
 from include.walkme_sync.records import WriteResult
 from include.walkme_sync.salesforce.client import SalesforceSession, connect
 from include.walkme_sync.salesforce.quota import ApiBudget
+from include.walkme_sync.salesforce.upsert_writer import upsert_changes
 from include.walkme_sync.salesforce.writers import WriteOutcome, write_changes
 from include.walkme_sync.steps.context import (
     CHANGES,
@@ -45,8 +52,10 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     """Plan, write (nothing in a dry run), record every matched row's bucket, then judge."""
     config = ctx.integration
     info = load_describe(ctx)
-    matched = read_frame(ctx.path(MATCHED))
-    plan = plan_changes(config, info, matched, full_sync=ctx.full_sync)
+    matched = scale_percentages(config, read_frame(ctx.path(MATCHED)))
+    # Lookups are planned like mappings (their parent Ids are diffed with the current ones).
+    plan = plan_changes(planned_mappings(config), info, matched, full_sync=ctx.full_sync)
+    prepare_writes(config, info, matched, plan.changes)
     if ctx.dry_run:
         _log_dry_run(ctx, plan)
     session = connect(
@@ -88,12 +97,24 @@ def apply_plan(
                 for c in plan.changes
             ]
         )
+    elif config.creates_records:
+        outcome = upsert_changes(
+            session,
+            config.object.name,
+            config.object.key_field,
+            plan.changes,
+            config.write,
+            budget,
+            log=log,
+        )
     else:
         outcome = write_changes(
             session, config.object.name, plan.changes, config.write, budget, log=log
         )
     results = {r.record_id: r for r in outcome.results}
     outcomes = row_outcomes(plan, results, dry_run=dry_run)
+    if config.creates_records:
+        outcomes = settle_creations(outcomes, results, dry_run=dry_run)
     counts = outcomes["bucket"].value_counts()
     meter = session.meter
     summary: dict[str, Any] = {
@@ -110,6 +131,8 @@ def apply_plan(
             )
         },
         "records_changed": len(plan.changes),
+        # Records the upsert created (write.mode: upsert); they are also counted as written.
+        "created": sum(r.created for r in outcome.results),
         "field_changes": plan.field_changes,
         "api_calls": meter.calls - calls_before,
         "calls_by_kind": dict(meter.calls_by_kind),
