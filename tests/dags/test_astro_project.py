@@ -29,6 +29,7 @@ INTEGRITY_TEST = ".astro/test_dag_integrity_default.py"
 RUNTIME_IMAGE = "astrocrpublic.azurecr.io/runtime"
 DEMO_DAG_IDS = {
     "walkme_sync__login_review_to_lead",
+    "walkme_sync__logins_to_contact",
     "walkme_sync__logins_to_usage_data",
     "walkme_sync__nps_to_contact",
     "walkme_sync__onboarding_to_contact",

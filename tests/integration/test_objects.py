@@ -370,6 +370,44 @@ def test_logins_upsert_into_a_managed_package_object(
     assert (second.summary["written"], second.summary["unchanged"]) == (0, 3)
 
 
+def test_logins_land_on_contacts_by_email(harness: SyncHarness, sf_emulator: Any) -> None:
+    ana, bo = seed_contacts(sf_emulator, ["ana@example.com", "bo@example.com"])
+    folder = harness.exports / "logins_contact"
+    write_csv(
+        folder,
+        "logins_2026-11-24.csv",
+        LOGINS_HEADER,
+        [
+            [U1, " Ana@Example.com", "2025-01-02 03:04:05", "2026-11-23 10:00:00", 12],
+            [U2, "bo@example.com", "2025-06-01 00:00:00", "2026-11-01 09:00:00", 0],
+            [U3, "", "2025-06-01 00:00:00", "2026-11-01 09:00:00", 3],  # no e-mail: no key
+        ],
+    )
+    config = yaml.safe_load(Path("demo/integrations/logins_to_contact.yaml").read_text())
+    config["report"]["source"] = {
+        "kind": "files",
+        "location": str(folder),
+        "pattern": "*.csv",
+        "pick": "newest",
+    }
+    write_integration(harness, config)
+
+    first = harness.run("logins_to_contact")
+
+    assert first.state == "success", first.summary
+    assert (first.summary["written"], first.summary["rejected"]) == (2, 1)
+    contacts = {r["Id"]: r for r in sf_emulator.org("sandbox").data.records("Contact")}
+    assert contacts[ana]["WalkMe_First_Login__c"].startswith("2025-01-02T03:04:05")
+    assert contacts[ana]["WalkMe_Last_Login__c"].startswith("2026-11-23T10:00:00")
+    assert contacts[ana]["WalkMe_Logins_Last_30_Days__c"] == 12
+    assert contacts[bo]["WalkMe_Logins_Last_30_Days__c"] == 0
+    assert len(contacts) == 2  # update mode: nothing created
+
+    second = harness.run("logins_to_contact")
+
+    assert (second.summary["written"], second.summary["unchanged"]) == (0, 2)
+
+
 def test_onboarding_completion_lands_as_a_percent_on_contacts(
     harness: SyncHarness, sf_emulator: Any
 ) -> None:
