@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
+from include.walkme_sync.airflow.pages import render
+from include.walkme_sync.airflow.sync_report import SyncReport, build_report
 from include.walkme_sync.ledger import Ledger
 from tests.integration.harness import SyncHarness
 
@@ -175,6 +177,12 @@ def test_teachme_upserts_one_record_per_user_and_course_under_the_contact(
     assert summary["created"] == 3
     (newest, *_older) = Ledger().runs("teachme")
     assert (newest["written"], newest["created"]) == (3, 3)
+    report = build_report("walkme_sync__teachme", newest["dag_run_id"])
+    assert isinstance(report, SyncReport)
+    written = next(b for b in report.buckets if b.bucket == "written")
+    assert (written.count, written.detail) == (3, "3 created")
+    html = render("sync_report.html", report=report, base="/integrations", airflow="")
+    assert '<div class="detail">3 created</div>' in html
     saved = records(sf_emulator, PROGRESS, "WalkMe_Progress_Key__c")
     assert set(saved) == {
         f"{U1}|reporting 101",

@@ -59,6 +59,7 @@ class BucketCount:
     label: str  # how people read it: would write
     count: int
     problem: bool  # rows here need attention
+    detail: str = ""  # e.g. of the written rows, how many records an upsert created
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,16 @@ def _config(folder: Any) -> IntegrationConfig | None:
 def _buckets(row: Mapping[str, Any] | None) -> list[BucketCount]:
     if row is None:
         return []
+    created = int(row.get("created") or 0)
     return [
-        BucketCount(str(b), b.label, int(row.get(b) or 0), b not in SETTLED_BUCKETS)
+        BucketCount(
+            str(b),
+            b.label,
+            int(row.get(b) or 0),
+            b not in SETTLED_BUCKETS,
+            # Created records are written rows (an upsert's), not a bucket of their own.
+            detail=f"{created:,} created" if b == Bucket.WRITTEN and created else "",
+        )
         for b in BUCKETS_AS_SHOWN
     ]
 
