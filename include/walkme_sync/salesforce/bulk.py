@@ -101,20 +101,43 @@ def bulk_csv(changes: Sequence[RecordChange]) -> str:
     """Bulk 2.0 update CSV: `Id` + the union of the changes' fields, sorted.
 
     A change without a column leaves that cell empty (= unchanged); None becomes `#N/A` (= clear).
+    Built column by column (text values as they are, other values once per distinct value),
+    then written by the C `csv` writer in one call: a million changes cost about a second.
     """
-    columns = sorted({name for change in changes for name in change.fields})
+    fields = [change.fields for change in changes]
+    columns = sorted({name for names in fields for name in names})
+    cells = [_column_cells(fields, column) for column in columns]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["Id", *columns])
-    for change in changes:
-        row = [change.record_id]
-        for column in columns:
-            if column not in change.fields:
-                row.append("")
-            else:
-                row.append(bulk_cell(change.fields[column]))
-        writer.writerow(row)
+    writer.writerows(zip([change.record_id for change in changes], *cells, strict=True))
     return buffer.getvalue()
+
+
+_ABSENT = object()
+
+
+def _column_cells(fields: list[dict[str, WireValue]], column: str) -> list[str]:
+    """One CSV column: "" where a change leaves the field alone, else `bulk_cell(value)`."""
+    cells: list[Any] = [
+        value if (value := names.get(column, _ABSENT)).__class__ is str else None
+        for names in fields
+    ]
+    # Keyed by (type, value): True, 1 and 1.0 are equal dict keys but different cells.
+    memo: dict[tuple[type, Any], str] = {}
+    for index, cell in enumerate(cells):
+        if cell is not None:
+            continue
+        value = fields[index].get(column, _ABSENT)
+        if value is _ABSENT:
+            cells[index] = ""
+            continue
+        key = (value.__class__, value)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = bulk_cell(value)  # type: ignore[arg-type]
+        cells[index] = text
+    return cells
 
 
 def bulk_cell(value: WireValue) -> str:

@@ -13,6 +13,7 @@ import json
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from include.walkme_sync.config import IntegrationConfig
@@ -20,7 +21,7 @@ from include.walkme_sync.errors import SyncError
 from include.walkme_sync.frames import Bucket
 from include.walkme_sync.reconcile.plan import PlanResult, plan_changes
 from include.walkme_sync.reconcile.results import row_outcomes
-from include.walkme_sync.records import WriteResult
+from include.walkme_sync.records import ResultColumns
 from include.walkme_sync.salesforce.client import SalesforceSession, connect
 from include.walkme_sync.salesforce.quota import ApiBudget
 from include.walkme_sync.salesforce.writers import WriteOutcome, write_changes
@@ -82,18 +83,23 @@ def apply_plan(
     calls_before = session.meter.calls
     if dry_run or not plan.changes:
         # Nothing is sent: every planned change counts as done, with no attempt made.
+        size = len(plan.changes)
         outcome = WriteOutcome(
-            [
-                WriteResult(c.record_id, c.row, True, attempts=0, attempted=False)
-                for c in plan.changes
-            ]
+            columns=ResultColumns(
+                record_ids=[c.record_id for c in plan.changes],
+                rows=[c.row for c in plan.changes],
+                success=np.ones(size, dtype=bool),
+                error_codes=np.full(size, None, dtype=object),
+                messages=np.full(size, None, dtype=object),
+                attempts=np.zeros(size, dtype=np.int64),
+                attempted=np.zeros(size, dtype=bool),
+            )
         )
     else:
         outcome = write_changes(
             session, config.object.name, plan.changes, config.write, budget, log=log
         )
-    results = {r.record_id: r for r in outcome.results}
-    outcomes = row_outcomes(plan, results, dry_run=dry_run)
+    outcomes = row_outcomes(plan, outcome.columns, dry_run=dry_run)
     counts = outcomes["bucket"].value_counts()
     meter = session.meter
     summary: dict[str, Any] = {
