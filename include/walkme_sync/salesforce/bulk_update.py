@@ -66,6 +66,9 @@ class BulkUpdateJob:
         #: `numberRecordsFailed` of the job's last info, when it said.
         self.records_failed: int | None = None
 
+    def _retry_after(self) -> float | None:
+        return self.session.meter.retry_after
+
     def _client(self) -> Any:
         # Fetch the handler each time: it captures the session id, which a re-login changes.
         return getattr(self.session.sf.bulk2, self.object_name)._client
@@ -113,7 +116,9 @@ class BulkUpdateJob:
 
     def _wait(self, client: Any) -> dict[str, Any]:
         timeout = self.timeout
-        info = wait_for_bulk_job(client, self.job_id, is_query=False, timeout=timeout)
+        info = wait_for_bulk_job(
+            client, self.job_id, is_query=False, timeout=timeout, retry_after=self._retry_after
+        )
         if info.get("state") not in TERMINAL_JOB_STATES:
             self._abort_quietly(client)
             return {
@@ -135,13 +140,15 @@ class BulkUpdateJob:
         skip_failed = self.state == "JobComplete" and self.records_failed == 0
         try:
             successful = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "successfulResults")
+                lambda: client.get_ingest_results(self.job_id, "successfulResults"),
+                retry_after=self._retry_after,
             )
             failed = (
                 ""
                 if skip_failed
                 else read_with_retries(
-                    lambda: client.get_ingest_results(self.job_id, "failedResults")
+                    lambda: client.get_ingest_results(self.job_id, "failedResults"),
+                    retry_after=self._retry_after,
                 )
             )
         except Exception:

@@ -32,6 +32,7 @@ from include.walkme_sync.salesforce.bulk import (
     MAX_BULK_FIELD_CHARS,
     MAX_BULK_JOB_BYTES,
     MAX_BULK_RECORD_CHARS,
+    MAX_RETRY_AFTER_SECONDS,
     bulk_csv,
     bulk_unsafe_reason,
 )
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-#: The longest `Retry-After` honoured inside a task; a longer wait is Airflow's retry's job.
-MAX_RETRY_AFTER_SECONDS = 300.0
 
 STOP_CODES = {
     "budget": "API_BUDGET_EXCEEDED",
