@@ -138,4 +138,4 @@ def test_quick_bulk_check_never_misses_an_unsafe_change(seed: int) -> None:
         fields = {name: rng.choice([*long_values, *VALUES]) for name in names}
         change = RecordChange(f"00Q{index:012d}AAA", index, fields)
         if bulk_unsafe_reason(change) is not None:
-            assert _maybe_bulk_unsafe(change.fields), change.fields.keys()
+            assert _maybe_bulk_unsafe([{}, change.fields]), change.fields.keys()

@@ -163,11 +163,13 @@ class BulkUpdateJob:
     def settle(self, id15: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For the records `id15` (Id[:15] of the job's changes, in order): (succeeded,
         failed) masks. A record in both files counts as failed; in neither, as missing."""
+        # Object dtype on purpose: pandas' Arrow-backed strings check `isin` value by value.
+        ids = pd.Index(id15, dtype=object)
         failed = np.zeros(len(id15), dtype=bool)
         if self.failures:
-            failed = pd.Index(id15).isin(list(self.failures))
-        succeeded = np.asarray(pd.Index(id15).isin(self.successful)) & ~failed
-        return succeeded, np.asarray(failed)
+            failed = np.asarray(ids.isin(pd.Index(list(self.failures), dtype=object)))
+        succeeded = np.asarray(ids.isin(pd.Index(self.successful, dtype=object))) & ~failed
+        return succeeded, failed
 
 
 def result_ids(text: str) -> np.ndarray:

@@ -116,14 +116,16 @@ def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[start : start + size])
 
 
-def _maybe_bulk_unsafe(fields: dict[str, Any]) -> bool:
-    """A quick superset of `bulk_unsafe_reason(...) is not None`: some text is the null marker or
-    longer than a field may be, or than its share of a record (if every value fits its share
-    the record fits too)."""
-    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(len(fields), 1))
+def _maybe_bulk_unsafe(fields: list[dict[str, Any]]) -> bool:
+    """A quick superset of "some change is not Bulk-safe" (`bulk_unsafe_reason`), in one pass
+    over every value: some text is the null marker, or longer than a field may be or than its
+    share of the widest record (if every value fits its share, every record fits too)."""
+    widest = max(map(len, fields), default=1)
+    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
     return any(
         value.__class__ is str and (len(value) > longest or value == BULK_NULL)
-        for value in fields.values()
+        for names in fields
+        for value in names.values()
     )
 
 
@@ -269,8 +271,7 @@ class _Writer:
         """
         bulk: list[int] = []
         rest: list[int] = []
-        changes = self.changes
-        if not any(_maybe_bulk_unsafe(changes[index].fields) for index in indices):
+        if not _maybe_bulk_unsafe([self.changes[index].fields for index in indices]):
             return list(indices), rest
         for index in indices:
             reason = bulk_unsafe_reason(self.changes[index])
