@@ -109,7 +109,7 @@ def lookup_frame(
     distinct = set(keys)
     distinct.discard(None)  # a normalised null key
     wanted = cast("set[str]", distinct)
-    if "" in wanted or any(len(k) > MAX_LITERAL_CHARS for k in wanted):
+    if "" in wanted or max(map(len, wanted), default=0) > MAX_LITERAL_CHARS:
         wanted = {k for k in wanted if k and len(k) <= MAX_LITERAL_CHARS}
     if not wanted:
         return _records_frame({c: [] for c in columns}, key_field, key_kind, wanted, columns)

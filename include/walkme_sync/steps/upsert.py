@@ -48,6 +48,7 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     info = load_describe(ctx)
     matched = read_frame(ctx.path(MATCHED))
     plan = plan_changes(config, info, matched, full_sync=ctx.full_sync)
+    del matched  # the plan holds what it needs; the frame is the task's largest object
     if ctx.dry_run:
         _log_dry_run(ctx, plan)
     session = connect(
