@@ -139,3 +139,25 @@ def test_quick_bulk_check_never_misses_an_unsafe_change(seed: int) -> None:
         change = RecordChange(f"00Q{index:012d}AAA", index, fields)
         if bulk_unsafe_reason(change) is not None:
             assert _maybe_bulk_unsafe([{}, change.fields]), change.fields.keys()
+
+
+def test_bulk_jobs_are_split_by_the_csv_size_not_a_header_per_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each job's CSV stays under the limit, and a CSV that fits is not split."""
+    from include.walkme_sync.config.models import WriteConfig
+    from include.walkme_sync.salesforce import writers
+
+    changes = [
+        RecordChange(f"00Q{i:012d}AAA", i, {"Title": f"title {i:05d}", "N__c": float(i)})
+        for i in range(1000)
+    ]
+    whole = len(bulk_csv(changes))
+    writer = writers._Writer(None, "Lead", changes, WriteConfig(), None, None)  # type: ignore[arg-type]
+    monkeypatch.setattr(writers, "MAX_BULK_JOB_BYTES", whole + 10)
+    assert list(writer._bulk_chunks(range(1000))) == [list(range(1000))]
+    monkeypatch.setattr(writers, "MAX_BULK_JOB_BYTES", whole // 3)
+    chunks = list(writer._bulk_chunks(range(1000)))
+    assert [i for chunk in chunks for i in chunk] == list(range(1000))
+    assert 3 < len(chunks) <= 8
+    assert all(len(bulk_csv([changes[i] for i in chunk])) <= whole // 3 for chunk in chunks)

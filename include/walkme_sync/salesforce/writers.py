@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 
+#: Changes sampled to estimate the size of a Bulk job's CSV.
+SIZE_SAMPLE = 1_000
+
 STOP_CODES = {
     "budget": "API_BUDGET_EXCEEDED",
     "quota": "REQUEST_LIMIT_EXCEEDED",
@@ -400,9 +403,11 @@ class _Writer:
             yield from self._split_by_size(chunk)
 
     def _split_by_size(self, chunk: list[int]) -> Iterator[list[int]]:
-        approx = sum(len(bulk_csv([self.changes[i]])) for i in chunk[:100]) / max(
-            len(chunk[:100]), 1
-        )
+        # Bytes per row from one CSV of up to 1,000 changes spread over the chunk (the header
+        # and the union of columns as in the real file), not one CSV per change: a header per
+        # row doubled the estimate and split a million changes into two jobs.
+        sample = chunk[:: max(len(chunk) // SIZE_SAMPLE, 1)][:SIZE_SAMPLE]
+        approx = len(bulk_csv([self.changes[i] for i in sample])) / max(len(sample), 1)
         if len(chunk) > 1 and approx * len(chunk) > MAX_BULK_JOB_BYTES:
             middle = len(chunk) // 2
             yield from self._split_by_size(chunk[:middle])
