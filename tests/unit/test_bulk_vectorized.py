@@ -161,3 +161,11 @@ def test_bulk_jobs_are_split_by_the_csv_size_not_a_header_per_row(
     assert [i for chunk in chunks for i in chunk] == list(range(1000))
     assert 3 < len(chunks) <= 8
     assert all(len(bulk_csv([changes[i] for i in chunk])) <= whole // 3 for chunk in chunks)
+
+
+def test_bulk_csv_written_in_blocks_is_one_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.walkme_sync.salesforce import bulk
+
+    changes = random_changes(random.Random(99), 100)
+    monkeypatch.setattr(bulk, "CSV_BLOCK_ROWS", 7)
+    assert bulk_csv(changes) == reference_csv(changes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -150,10 +151,21 @@ def bulk_csv(changes: Sequence[RecordChange]) -> str:
     fields = [change.fields for change in changes]
     columns = sorted({name for names in fields for name in names})
     cells = [_column_cells(fields, column) for column in columns]
+    rows = zip([change.record_id for change in changes], *cells, strict=True)
+    # A StringIO holds 4 bytes per character: write blocks of rows, keep only their text.
+    parts = [_csv_text([["Id", *columns]])]
+    while block := list(itertools.islice(rows, CSV_BLOCK_ROWS)):
+        parts.append(_csv_text(block))
+    return "".join(parts)
+
+
+#: Rows written per StringIO by `bulk_csv`.
+CSV_BLOCK_ROWS = 50_000
+
+
+def _csv_text(rows: list[Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["Id", *columns])
-    writer.writerows(zip([change.record_id for change in changes], *cells, strict=True))
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
 
 
