@@ -3,15 +3,17 @@
     PYTHONPATH=. .venv/bin/python benchmarks/run_all.py [--sizes 1000,100000,1000000]
         [--emulator-store] [--emulator-bulk] [--emulator-records 1000000]
 
-Default: DAG parse time (`parse_time.py`) and end-to-end sync throughput at 1k and 100k report rows
-with the stock-Airflow baseline and one `dag.test()` run at 1k (`sync_throughput.py`), about 5
-minutes on a 2-core machine. The emulator's own benchmarks (`emulator_store.py`,
+Default: DAG parse time (`parse_time.py`, next to its floor) and end-to-end sync throughput at 1k
+and 100k report rows with the stock-Airflow baseline and one `dag.test()` run at 1k
+(`sync_throughput.py`), about 5 minutes on a 2-core machine; every number also goes to
+`var/benchmarks/latest.json`. The emulator's own benchmarks (`emulator_store.py`,
 `emulator_bulk.py`) are slow at a million records, so they only run when asked.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -29,19 +31,24 @@ import sync_throughput  # noqa: E402
 
 
 def run_parse_time() -> list[dict[str, Any]]:
-    print("### DAG parse time (benchmarks/parse_time.py)")
+    print("### DAG parse time (benchmarks/parse_time.py), floor = N trivial DAGs in one file")
     rows = []
     for count in parse_time.SIZES:
-        result = parse_time.measure(count)
-        result["configs"] = count
-        rows.append(result)
-        print(
-            f"  {count:>4} configs: {result['dags']} DAGs, {result['errors']} errors, file parse "
-            f"{result['file_duration_s']:.3f} s ({1000 * result['file_duration_s'] / count:.2f} "
-            "ms per config)"
-        )
-    sys.stdout.flush()
+        rows.append(parse_time.row(count))
+        print(parse_time.table(rows[-1:]).splitlines()[-1])
+        sys.stdout.flush()
     return rows
+
+
+def machine_load() -> dict[str, Any]:
+    """What else the machine was doing: timings on a shared 2-core box are noisy."""
+    one, five, fifteen = os.getloadavg()
+    return {"cpus": os.cpu_count(), "loadavg_1_5_15": [one, five, fifteen]}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
 
 
 def run_script(name: str, records: int) -> tuple[str, float]:
@@ -71,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-naive", action="store_true", help="skip the stock-Airflow baseline")
     parser.add_argument("--no-dag-test", action="store_true", help="skip the dag.test() run")
     parser.add_argument("--no-parse-time", action="store_true", help="skip parse_time.py")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=ROOT / "var" / "benchmarks" / "latest.json",
+        help="where to write every number as JSON (default var/benchmarks/latest.json)",
+    )
     parser.add_argument("--emulator-store", action="store_true", help="also emulator_store.py")
     parser.add_argument("--emulator-bulk", action="store_true", help="also emulator_bulk.py")
     parser.add_argument(
@@ -82,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
     started = time.perf_counter()
+    load_before = machine_load()
 
     parse_rows = [] if args.no_parse_time else run_parse_time()
     print(f"\n### Sync throughput (benchmarks/sync_throughput.py --sizes {args.sizes})")
@@ -101,25 +115,40 @@ def main(argv: list[str] | None = None) -> int:
     print("SUMMARY")
     print("=" * 100)
     if parse_rows:
-        print("\nDAG parse time (dags/integrations.py, fresh interpreter each)")
-        print(
-            f"{'configs':>8} {'dags':>6} {'errors':>6} {'file parse s':>13} {'per config ms':>14}"
-        )
-        for row in parse_rows:
-            print(
-                f"{row['configs']:>8} {row['dags']:>6} {row['errors']:>6} "
-                f"{row['file_duration_s']:>13.3f} "
-                f"{1000 * row['file_duration_s'] / row['configs']:>14.2f}"
-            )
-    print("\nSync end to end against the in-process Salesforce emulator (TOTAL per run)")
-    print("  product = pipeline steps in-process; naive = make_query + SalesforceBulkOperator")
-    print("  (Bulk 1.0, every row every time); dag.test = the product through Airflow's dag.test()")
-    print("  CPU s includes the in-process emulator; client CPU leaves its threads out")
-    print(sync_throughput.comparison_table(sync_throughput.summary_rows(results)))
+        print("\nDAG parse time (dags/integrations.py, fresh interpreter each; floor = the same")
+        print("number of trivial five-task DAGs in one file)")
+        print(parse_time.table(parse_rows))
+    print("\nSync end to end against the local Salesforce in its own process (TOTAL per run)")
+    print("  product = each step in its own task process; naive = make_query +")
+    print("  SalesforceBulkOperator (Bulk 1.0, every row every time) in one process; dag.test =")
+    print("  the product through Airflow's dag.test(). client CPU = the steps' own CPU; task CPU")
+    print("  adds each task process's start-up; emul CPU = the emulator process; peak RSS = the")
+    print("  largest task process; calls/floor = API calls / the fewest Salesforce's documented")
+    print("  limits allow (benchmarks/api_floor.py)")
+    summary = sync_throughput.summary_rows(results)
+    print(sync_throughput.comparison_table(summary))
     for name, output, seconds in extra:
         print(f"\n{name} ({seconds:.0f} s)")
         print(output.rstrip())
-    print(f"\nrun_all took {time.perf_counter() - started:.0f} s")
+    load_after = machine_load()
+    print(
+        f"\nload average before {load_before['loadavg_1_5_15']}, after "
+        f"{load_after['loadavg_1_5_15']} on {load_after['cpus']} CPUs"
+    )
+    print(f"run_all took {time.perf_counter() - started:.0f} s")
+    write_json(
+        args.json,
+        {
+            "sizes": sizes,
+            "load_before": load_before,
+            "load_after": load_after,
+            "parse_time": parse_rows,
+            "sync": summary,
+            "results": results,
+            "seconds": time.perf_counter() - started,
+        },
+    )
+    print(f"numbers written to {args.json}")
     return 0
 
 

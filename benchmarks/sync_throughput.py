@@ -41,17 +41,22 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_emulator import API_KINDS, EmulatorProcess  # noqa: E402
+from bench_report import comparison_table, print_result, summary_rows  # noqa: E402
+
 TEMPLATE = ROOT / "demo" / "integrations" / "login_review_to_lead.yaml"
 INTEGRATION_ID = "bench_login_review"
 CONN_ID = "salesforce_sandbox"
 EXPORT_DATE = date(2026, 11, 24)
 CHANGED_EXPORT_DATE = date(2026, 11, 25)
-API_KINDS = ("query", "describe", "composite", "bulk2", "bulk1", "rest")
+#: The DAG's tasks, in order (each runs in its own process, as on an Airflow worker).
+STEPS = ("extract", "validate", "match", "upsert", "record")
 #: Every UNMATCHED_EVERY-th report person has no Lead (2%); every CHANGED_EVERY-th row changes (1%).
 UNMATCHED_EVERY = 50
 CHANGED_EVERY = 100
@@ -65,7 +70,11 @@ DATETIME_FIELDS = {"First Login": "WalkMe_First_Login__c", "Last Login": "WalkMe
 
 @dataclass
 class StepResult:
-    """One measured step: times, memory, API calls served by the emulator, and what it did."""
+    """One measured step: times, memory, API calls served by the emulator, and what it did.
+
+    `cpu_s` is the client process's CPU during the step (the emulator runs in its own process,
+    its CPU is `emulator_cpu_s`); `process_cpu_s` adds the task process's start-up (imports) when
+    the step ran in its own process; `peak_rss_mb` is that process's peak."""
 
     run: str
     step: str
@@ -73,6 +82,8 @@ class StepResult:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    process_cpu_s: float = 0.0
+    emulator_cpu_s: float = 0.0
     rss_before_mb: float = 0.0
     peak_rss_mb: float = 0.0
     calls: dict[str, int] = field(default_factory=dict)
@@ -84,7 +95,7 @@ class StepResult:
 
 
 class _Sampler:
-    """Samples RSS and the emulator threads' CPU time while a step runs (a daemon thread)."""
+    """Samples this process's RSS while an in-process step runs (a daemon thread)."""
 
     def __init__(self, interval: float = 0.05) -> None:
         import psutil
@@ -92,24 +103,11 @@ class _Sampler:
         self.process = psutil.Process()
         self.interval = interval
         self.peak = 0
-        self.start_cpu: dict[int, float] = {}
-        self.last_cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
 
-    def _emulator_threads(self) -> dict[int, float]:
-        names = {t.native_id: t.name for t in threading.enumerate()}
-        times = {}
-        for thread in self.process.threads():
-            name = names.get(thread.id, "")
-            if name.startswith("sf-emulator") or "process_request_thread" in name:
-                times[thread.id] = thread.user_time + thread.system_time
-        return times
-
     def _sample(self) -> None:
         self.peak = max(self.peak, self.process.memory_info().rss)
-        with contextlib.suppress(Exception):  # a thread may end while /proc is read
-            self.last_cpu.update(self._emulator_threads())
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -118,34 +116,39 @@ class _Sampler:
     def start(self) -> int:
         rss = int(self.process.memory_info().rss)
         self.peak = rss
-        self.start_cpu = self._emulator_threads()
-        self.last_cpu = dict(self.start_cpu)
         self._thread.start()
         return rss
 
-    def stop(self) -> float:
-        """Stop sampling; return the emulator threads' CPU seconds during the step."""
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
         self._sample()
-        return sum(cpu - self.start_cpu.get(tid, 0.0) for tid, cpu in self.last_cpu.items())
 
 
 class Meter:
-    """Measures steps; `profile_dir` turns on cProfile (main thread) per step."""
+    """Measures steps against the emulator process; `profile_dir` turns on cProfile per
+    in-process step (a task process step is profiled by `bench_task.py --profile`)."""
 
-    def __init__(self, org: Any, profile_dir: Path | None = None) -> None:
-        self.org = org
+    def __init__(self, emulator: EmulatorProcess, profile_dir: Path | None = None) -> None:
+        self.emulator = emulator
         self.profile_dir = profile_dir
         self.results: list[StepResult] = []
 
-    def calls(self) -> dict[str, int]:
-        return {kind: self.org.api_calls(kind) for kind in API_KINDS}
+    def _record(
+        self, result: StepResult, calls_before: dict[str, int], emulator_cpu_before: float
+    ) -> None:
+        after = self.emulator.calls()
+        result.calls = {
+            k: after[k] - calls_before[k] for k in API_KINDS if after[k] > calls_before[k]
+        }
+        result.emulator_cpu_s = self.emulator.cpu_s() - emulator_cpu_before
+        self.results.append(result)
 
     def measure(self, run: str, step: str, rows: int, action: Callable[[], Any]) -> Any:
+        """Run `action` in this process (naive way, dag.test)."""
         result = StepResult(run, step, rows)
         sampler = _Sampler()
-        calls_before = self.calls()
+        calls_before, emulator_before = self.emulator.calls(), self.emulator.cpu_s()
         result.rss_before_mb = sampler.start() / 2**20
         profiler = cProfile.Profile() if self.profile_dir else None
         started, started_cpu = time.perf_counter(), time.process_time()
@@ -153,18 +156,48 @@ class Meter:
             value = profiler.runcall(action) if profiler is not None else action()
         finally:
             result.wall_s = time.perf_counter() - started
-            result.cpu_s = time.process_time() - started_cpu
-            emulator_cpu = sampler.stop()
-            result.client_cpu_s = max(result.cpu_s - emulator_cpu, 0.0)
+            result.cpu_s = result.client_cpu_s = time.process_time() - started_cpu
+            result.process_cpu_s = result.cpu_s
+            sampler.stop()
             result.peak_rss_mb = sampler.peak / 2**20
-            after = self.calls()
-            result.calls = {
-                k: after[k] - calls_before[k] for k in API_KINDS if after[k] > calls_before[k]
-            }
-            self.results.append(result)
+            self._record(result, calls_before, emulator_before)
         if profiler is not None and self.profile_dir is not None:
             self._dump_profile(profiler, f"{run}_{step}")
         return value
+
+    def measure_task(self, run: str, step: str, rows: int, run_id: str, run_date: date) -> Any:
+        """Run one pipeline step in its own process, as a worker runs one task."""
+        result = StepResult(run, step, rows)
+        calls_before, emulator_before = self.emulator.calls(), self.emulator.cpu_s()
+        with tempfile.TemporaryDirectory(prefix="walkme-bench-task-") as tmp:
+            out = Path(tmp) / "task.json"
+            command = [
+                sys.executable,
+                str(Path(__file__).with_name("bench_task.py")),
+                *("--step", step, "--integration", INTEGRATION_ID, "--run-id", run_id),
+                *("--run-date", run_date.isoformat(), "--out", str(out)),
+            ]
+            if self.profile_dir is not None:
+                command = [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    str(self.profile_dir / f"{run.replace(' ', '_')}_{step}.prof"),
+                    *command[1:],
+                ]
+            started = time.perf_counter()
+            completed = subprocess.run(command, check=False, capture_output=True, text=True)
+            if completed.returncode != 0:
+                sys.stderr.write(completed.stderr[-6000:])
+                raise SystemExit(f"task process {step} ({run}) failed")
+            task = json.loads(out.read_text(encoding="utf-8"))
+        result.wall_s = time.perf_counter() - started
+        result.cpu_s = result.client_cpu_s = float(task["step_cpu_s"])
+        result.process_cpu_s = float(task["process_cpu_s"])
+        result.peak_rss_mb = float(task["peak_rss_mb"])
+        self._record(result, calls_before, emulator_before)
+        return task["value"]
 
     def _dump_profile(self, profiler: cProfile.Profile, name: str) -> None:
         assert self.profile_dir is not None
@@ -189,6 +222,8 @@ def total(results: list[StepResult], run: str, rows: int, note: str = "") -> Ste
         wall_s=sum(r.wall_s for r in steps),
         cpu_s=sum(r.cpu_s for r in steps),
         client_cpu_s=sum(r.client_cpu_s for r in steps),
+        process_cpu_s=sum(r.process_cpu_s for r in steps),
+        emulator_cpu_s=sum(r.emulator_cpu_s for r in steps),
         rss_before_mb=min((r.rss_before_mb for r in steps), default=0.0),
         peak_rss_mb=max((r.peak_rss_mb for r in steps), default=0.0),
         calls=calls,
@@ -201,10 +236,10 @@ def total(results: list[StepResult], run: str, rows: int, note: str = "") -> Ste
 
 @dataclass
 class Fixture:
-    """A running emulator with N report people seeded as Leads (minus the unmatched share)."""
+    """A running emulator process with N report people seeded as Leads (minus the unmatched
+    share), and the report export."""
 
-    emulator: Any
-    org: Any
+    emulator: EmulatorProcess
     root: Path
     exports: Path
     export: Path
@@ -212,58 +247,36 @@ class Fixture:
     leads: int
     seed_s: float
     export_s: float
-    rss_after_seed_mb: float
+    emulator_rss_mb: float
 
 
 @contextlib.contextmanager
 def fixture(rows: int) -> Iterator[Fixture]:
-    """Temp folders + in-process emulator + seeded Leads + the report export; env vars set."""
-    import psutil
-
-    from demo.sample_data import people, write_report
-    from sf_emulator.testing import EmulatorServer
+    """Temp folders + the emulator in its own process + seeded Leads + the report export."""
+    from demo.sample_data import iter_people, write_report
 
     with tempfile.TemporaryDirectory(prefix="walkme-bench-") as tmp:
         root = Path(tmp)
         exports = root / "exports"
         exports.mkdir()
-        with EmulatorServer(port=0, data_dir=root / "emulator") as emulator:
-            os.environ["REQUESTS_CA_BUNDLE"] = emulator.trust_bundle
-            os.environ["AIRFLOW_CONN_SALESFORCE_SANDBOX"] = emulator.airflow_connection_json(
-                "sandbox"
+        with EmulatorProcess(rows, root / "emulator", UNMATCHED_EVERY) as emulator:
+            os.environ["REQUESTS_CA_BUNDLE"] = emulator.info["trust_bundle"]
+            os.environ["AIRFLOW_CONN_SALESFORCE_SANDBOX"] = emulator.info["connection"]
+            started = time.perf_counter()
+            export = write_report(
+                "login_review", exports, iter_people(rows), export_date=EXPORT_DATE
             )
-            org = emulator.org("sandbox")
-            started = time.perf_counter()
-            population = people(rows)
-            leads = [
-                {
-                    "FirstName": who.first_name,
-                    "LastName": who.last_name,
-                    "Company": who.company,
-                    "Title": who.title,
-                    "Email": who.email,
-                }
-                for i, who in enumerate(population)
-                if i % UNMATCHED_EVERY != UNMATCHED_EVERY - 1
-            ]
-            org.data.load_records("Lead", leads)
-            seed_s = time.perf_counter() - started
-            started = time.perf_counter()
-            export = write_report("login_review", exports, population, export_date=EXPORT_DATE)
             export_s = time.perf_counter() - started
-            count = len(leads)
-            del population, leads
             yield Fixture(
                 emulator=emulator,
-                org=org,
                 root=root,
                 exports=exports,
                 export=export,
                 rows=rows,
-                leads=count,
-                seed_s=seed_s,
+                leads=int(emulator.info["leads"]),
+                seed_s=float(emulator.info["seed_s"]),
                 export_s=export_s,
-                rss_after_seed_mb=psutil.Process().memory_info().rss / 2**20,
+                emulator_rss_mb=emulator.rss_mb(),
             )
 
 
@@ -326,15 +339,11 @@ def warm_imports() -> float:
 
 
 def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
-    from include.walkme_sync.config import find_integration
-    from include.walkme_sync.steps.context import RunContext, Step
-    from include.walkme_sync.steps.record import record_step
-    from include.walkme_sync.steps.runner import run_step
-
+    """Three runs, each step in its own task process (the emulator in another one)."""
     import_s = warm_imports()
     with fixture(rows) as fx:
         write_config(fx)
-        meter = Meter(fx.org, profile_dir)
+        meter = Meter(fx.emulator, profile_dir)
         runs: list[dict[str, Any]] = []
         changed = 0
         for run, run_date in (
@@ -344,16 +353,9 @@ def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
         ):
             if run == "1% changed":
                 _, changed = write_changed_export(fx)
-            ctx = RunContext(
-                integration=find_integration(INTEGRATION_ID),
-                dag_id=f"walkme_sync__{INTEGRATION_ID}",
-                run_id=f"bench__{run.replace('%', 'pct').replace(' ', '_')}",
-                run_date=run_date,
-                started_at=datetime.now(UTC),
-            )
-            for step in Step:
-                meter.measure(run, str(step), rows, lambda step=step, ctx=ctx: run_step(step, ctx))
-            summary = meter.measure(run, "record", rows, lambda ctx=ctx: record_step(ctx))
+            run_id = f"bench__{run.replace('%', 'pct').replace(' ', '_')}"
+            for step in STEPS:
+                summary = meter.measure_task(run, step, rows, run_id, run_date)
             runs.append(
                 {
                     "run": run,
@@ -381,7 +383,7 @@ def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
             "import_s": import_s,
             "seed_s": fx.seed_s,
             "export_s": fx.export_s,
-            "rss_after_seed_mb": fx.rss_after_seed_mb,
+            "emulator_rss_mb": fx.emulator_rss_mb,
             "steps": [asdict(r) for r in meter.results],
             "runs": runs,
         }
@@ -418,7 +420,7 @@ def naive_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
 
     import_s = warm_imports()
     with fixture(rows) as fx:
-        meter = Meter(fx.org, profile_dir)
+        meter = Meter(fx.emulator, profile_dir)
         runs: list[dict[str, Any]] = []
         for run in ("first", "unchanged"):
 
@@ -465,7 +467,7 @@ def naive_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
             "import_s": import_s,
             "seed_s": fx.seed_s,
             "export_s": fx.export_s,
-            "rss_after_seed_mb": fx.rss_after_seed_mb,
+            "emulator_rss_mb": fx.emulator_rss_mb,
             "steps": [asdict(r) for r in meter.results],
             "runs": runs,
         }
@@ -483,7 +485,7 @@ def dagtest_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
     import_s = warm_imports()
     with fixture(rows) as fx:
         folder = write_config(fx)
-        meter = Meter(fx.org, None)
+        meter = Meter(fx.emulator, None)
         dag_file = str(ROOT / "dags" / "integrations.py")
         runs = []
         for run in ("first", "unchanged"):
@@ -510,7 +512,7 @@ def dagtest_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
             "import_s": import_s,
             "seed_s": fx.seed_s,
             "export_s": fx.export_s,
-            "rss_after_seed_mb": fx.rss_after_seed_mb,
+            "emulator_rss_mb": fx.emulator_rss_mb,
             "steps": [asdict(r) for r in meter.results],
             "runs": runs,
         }
@@ -567,102 +569,6 @@ def migrate_airflow_db(airflow_home: Path) -> float:
         capture_output=True,
     )
     return time.perf_counter() - started
-
-
-def _calls_text(calls: dict[str, int]) -> str:
-    if not calls:
-        return "0"
-    parts = " ".join(f"{kind} {count}" for kind, count in calls.items())
-    return f"{sum(calls.values())} ({parts})"
-
-
-def _rate(rows: int, seconds: float) -> str:
-    return f"{rows / seconds:,.0f}" if seconds > 0 else "-"
-
-
-def step_table(result: dict[str, Any]) -> str:
-    lines = [
-        f"{'run':<11} {'step':<16} {'wall s':>8} {'CPU s':>8} {'client CPU':>10} "
-        f"{'rows/s':>10} {'peak RSS MB':>11}  API calls"
-    ]
-    steps = [StepResult(**s) for s in result["steps"]]
-    for run in dict.fromkeys(s.run for s in steps):
-        for s in [*[s for s in steps if s.run == run], total(steps, run, result["rows"])]:
-            lines.append(
-                f"{s.run:<11} {s.step:<16} {s.wall_s:>8.2f} {s.cpu_s:>8.2f} "
-                f"{s.client_cpu_s:>10.2f} {_rate(s.rows, s.wall_s):>10} "
-                f"{s.peak_rss_mb:>11,.0f}  {_calls_text(s.calls)}"
-            )
-    return "\n".join(lines)
-
-
-def outcome_lines(result: dict[str, Any]) -> str:
-    lines = []
-    for run in result["runs"]:
-        parts = [f"{k} {v}" for k, v in run.items() if k != "run" and v is not None]
-        lines.append(f"  {run['run']:<11} " + ", ".join(parts))
-    return "\n".join(lines)
-
-
-def summary_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (size, approach, run): the numbers of the combined comparison table."""
-    rows = []
-    for result in results:
-        steps = [StepResult(**s) for s in result["steps"]]
-        outcomes = {run["run"]: run for run in result["runs"]}
-        for run in dict.fromkeys(s.run for s in steps):
-            t = total(steps, run, result["rows"])
-            rows.append(
-                {
-                    "rows": result["rows"],
-                    "approach": result["mode"],
-                    "run": run,
-                    "wall_s": t.wall_s,
-                    "cpu_s": t.cpu_s,
-                    "client_cpu_s": t.client_cpu_s,
-                    "rows_per_s": result["rows"] / t.wall_s if t.wall_s else 0.0,
-                    "peak_rss_mb": t.peak_rss_mb,
-                    "api_calls": t.api_calls,
-                    "calls": t.calls,
-                    "written": outcomes.get(run, {}).get("written"),
-                }
-            )
-    return rows
-
-
-def comparison_table(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        f"{'rows':>9} {'approach':<9} {'run':<11} {'wall s':>8} {'CPU s':>8} {'client CPU':>10} "
-        f"{'rows/s':>10} {'peak RSS MB':>11} {'API calls':>9} {'written':>9}"
-    ]
-    for r in rows:
-        written = "-" if r["written"] is None else f"{r['written']:,}"
-        lines.append(
-            f"{r['rows']:>9,} {r['approach']:<9} {r['run']:<11} {r['wall_s']:>8.2f} "
-            f"{r['cpu_s']:>8.2f} {r['client_cpu_s']:>10.2f} {r['rows_per_s']:>10,.0f} "
-            f"{r['peak_rss_mb']:>11,.0f} {r['api_calls']:>9,} {written:>9}"
-        )
-    return "\n".join(lines)
-
-
-def print_result(result: dict[str, Any]) -> None:
-    rows = result["rows"]
-    title = {
-        "product": "product sync (pipeline steps in-process)",
-        "naive": "naive baseline (make_query + SalesforceBulkOperator, Bulk API 1.0)",
-        "dag.test": "product sync through dag.test() (Airflow overhead included)",
-    }[result["mode"]]
-    print(f"\n=== {rows:,} report rows: {title}")
-    print(
-        f"    {result['leads']:,} Leads seeded ({rows - result['leads']:,} report rows unmatched) "
-        f"in {result['seed_s']:.1f} s; export written in {result['export_s']:.1f} s; "
-        f"imports {result['import_s']:.1f} s; RSS after seeding "
-        f"{result['rss_after_seed_mb']:,.0f} MB; worker process {result['process_wall_s']:.0f} s"
-    )
-    print(step_table(result))
-    print("  outcomes:")
-    print(outcome_lines(result))
-    sys.stdout.flush()
 
 
 def measure_all(

@@ -342,7 +342,10 @@ class WriteConfig(_Model):
 
     bulk_threshold: int = Field(default=2000, ge=0)
     collection_batch_size: int = Field(default=200, ge=1, le=200)
-    bulk_batch_size: int = Field(default=100_000, ge=1)
+    #: Records per Bulk API 2.0 job at most. Each job also stays under the upload size
+    #: (`salesforce.bulk.MAX_BULK_JOB_BYTES`); a job costs at least five API calls, so the
+    #: default lets a million changes go in one job.
+    bulk_batch_size: int = Field(default=1_000_000, ge=1)
     api_budget: int | None = Field(default=None, ge=1)
     max_daily_api_usage: float = Field(default=0.9, gt=0.0, le=1.0)
     retries: int = Field(default=3, ge=0)

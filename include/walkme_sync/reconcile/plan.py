@@ -87,6 +87,9 @@ class PlanResult:
         self._status = status
         self._reject_reasons = reject_reasons
         self._fields = fields
+        #: True once the changes carry fields beyond the planned mappings (an upsert adds the
+        #: key, defaults and relationship columns): their reasons are then read from the changes.
+        self.fields_extended = False
         # One diff entry per sent field of a non-rejected pair.
         self.field_changes = int(
             sum(int(np.count_nonzero(f.changed[change_positions])) for f in fields)

@@ -19,14 +19,15 @@ from include.walkme_sync.reconcile.plan import (
     UNCHANGED_REASON,
     PairPlan,
     PlanResult,
-    object_array,
 )
-from include.walkme_sync.records import WriteResult
+from include.walkme_sync.records import ResultColumns, WriteResult, object_array
 
 
 def row_outcomes(
-    plan: PlanResult, results: dict[str, WriteResult], *, dry_run: bool
+    plan: PlanResult, results: dict[str, WriteResult] | ResultColumns, *, dry_run: bool
 ) -> pd.DataFrame:
+    """One outcome row per matched report row. `results`: the write results by record Id, or
+    column-wise in the order of `plan.changes` (what `salesforce.writers` returns)."""
     size = len(plan)
     if not size:
         return outcome_frame(rows=[], keys=[], bucket=Bucket.WRITTEN)[OUTCOME_COLUMNS]
@@ -35,7 +36,13 @@ def row_outcomes(
     ordered = rows[order]
     if size > 1 and bool((ordered[1:] == ordered[:-1]).any()):
         # Several records per report row (multiple_records: update_all): combine their fates.
+        if isinstance(results, ResultColumns):
+            results = {
+                change.record_id: results.result(index) for index, change in enumerate(plan.changes)
+            }
         return _grouped_row_outcomes(plan, results, dry_run=dry_run)
+    if not isinstance(results, ResultColumns):
+        results = ResultColumns.from_results([results[c.record_id] for c in plan.changes])
     # One pair per report row: its bucket is its own decision (and its write's result).
     buckets = np.full(size, Bucket.UNCHANGED.value, dtype=object)
     reasons = np.full(size, UNCHANGED_REASON, dtype=object)
@@ -46,20 +53,19 @@ def row_outcomes(
             reason,
             "INVALID_VALUE",
         )
-    done = _done_bucket(dry_run)
+    positions = plan._change_positions
+    succeeded = np.asarray(results.success, dtype=bool)
+    buckets[positions[succeeded]] = _done_bucket(dry_run)
     verb = "dry run: would update" if dry_run else "updated"
-    positions = plan._change_positions.tolist()
-    for position, change in zip(positions, plan.changes, strict=True):
-        result = results[change.record_id]
-        if result.success:
-            buckets[position] = done
-            reasons[position] = f"{verb} {', '.join(sorted(set(change.fields)))}"
-        else:
-            buckets[position], reasons[position], codes[position] = (
-                _unsuccessful_bucket(result),
-                _failure_reason(result),
-                result.error_code,
-            )
+    reasons[positions[succeeded]] = _written_reasons(plan, verb)[succeeded]
+    for index in np.flatnonzero(~succeeded).tolist():
+        result = results.result(index)
+        position = int(positions[index])
+        buckets[position], reasons[position], codes[position] = (
+            _unsuccessful_bucket(result),
+            _failure_reason(result),
+            result.error_code,
+        )
     keys = object_array(plan._keys)
     ids = object_array(plan._record_ids)
     frame = pd.DataFrame(
@@ -73,6 +79,25 @@ def row_outcomes(
         }
     )
     return frame[OUTCOME_COLUMNS]
+
+
+def _written_reasons(plan: PlanResult, verb: str) -> np.ndarray:
+    """`"<verb> <the change's fields, sorted>"` per change, built once per distinct field set
+    (a change's fields are the mapped fields whose value it sends)."""
+    changes = plan.changes
+    names = [field_plan.name for field_plan in plan._fields]
+    if plan.fields_extended or len(names) > 62 or len(set(names)) != len(names):
+        return object_array([f"{verb} {', '.join(sorted(set(c.fields)))}" for c in changes])
+    positions = plan._change_positions
+    pattern = np.zeros(len(positions), dtype=np.int64)
+    for bit, field_plan in enumerate(plan._fields):
+        pattern |= field_plan.changed[positions].astype(np.int64) << bit
+    distinct, inverse = np.unique(pattern, return_inverse=True)
+    texts = [
+        f"{verb} {', '.join(sorted(n for bit, n in enumerate(names) if code >> bit & 1))}"
+        for code in distinct.tolist()
+    ]
+    return object_array(texts)[inverse] if len(pattern) else object_array([])
 
 
 def _grouped_row_outcomes(

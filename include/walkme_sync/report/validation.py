@@ -42,11 +42,12 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
         # The same normalisation as matching, so "duplicate" means "would match the same record".
         keys = normalize_keys(work[key_column], config.report.key_kind)
         work[KEY] = pd.Series(keys, index=work.index, dtype="string")
+        del keys  # a Python string per row; the column holds them as Arrow text
     results = _run_suite(work, config, required)
     _raise_on_hard_failures(results, config)
 
     reasons = _row_rejections(work, results, config)
-    duplicates = _duplicate_rejections(work.drop(index=list(reasons)), config)
+    duplicates = _duplicate_rejections(work.drop(index=list(reasons)) if reasons else work, config)
     reasons.update(duplicates)
     rejected_index = list(reasons)
     rejected = outcome_frame(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -34,37 +35,79 @@ MAX_BULK_FIELD_CHARS = 32_000
 MAX_BULK_RECORD_CHARS = 400_000
 #: simple-salesforce refuses uploads over 100 MB; stay clearly below.
 MAX_BULK_JOB_BYTES = 90 * 1024 * 1024
-#: Calls one Bulk 2.0 update job costs at least: create, upload, close, poll, 2 result files.
+#: Calls reserved for one Bulk 2.0 update job: create, upload, close, a poll, both result files
+#: (the failed-results file is not read when the job counted no failure).
 BULK_JOB_CALLS = 6
+#: Polls back off to one every this many seconds while a job runs...
 MAX_POLL_INTERVAL_SECONDS = 5.0
+#: ...and to one every this many while it is still queued (`UploadComplete`, nothing processed):
+#: a queued job may wait minutes for the org's capacity, and every poll is an API call.
+MAX_QUEUED_POLL_INTERVAL_SECONDS = 30.0
+#: The longest `Retry-After` honoured inside a task; a longer wait is Airflow's retry's job.
+MAX_RETRY_AFTER_SECONDS = 300.0
 BULK_JOB_TIMEOUT_SECONDS = 3600.0
 
 TERMINAL_JOB_STATES = frozenset({"JobComplete", "Failed", "Aborted"})
+QUEUED_JOB_STATES = frozenset({"Open", "UploadComplete"})
+
+RetryAfter = Callable[[], "float | None"]
+
+
+def _no_retry_after() -> float | None:
+    return None
 
 
 def wait_for_bulk_job(
-    client: Any, job_id: str, *, is_query: bool, timeout: float = BULK_JOB_TIMEOUT_SECONDS
+    client: Any,
+    job_id: str,
+    *,
+    is_query: bool,
+    timeout: float = BULK_JOB_TIMEOUT_SECONDS,
+    retry_after: RetryAfter = _no_retry_after,
 ) -> dict[str, Any]:
     """Poll a Bulk 2.0 job until it is JobComplete, Failed or Aborted (or `timeout` passes);
     return its last job info.
 
     Every poll is an API call, so polls start right away (small jobs finish quickly) and then
-    back off to one every `MAX_POLL_INTERVAL_SECONDS`, instead of simple-salesforce's
-    near-constant polling. A poll that fails transiently (dropped connection, 5xx) is just
-    polled again: reading a job's state changes nothing.
+    back off: doubling up to one every `MAX_POLL_INTERVAL_SECONDS` while the job runs, up to one
+    every `MAX_QUEUED_POLL_INTERVAL_SECONDS` while it is still queued, never sooner than the
+    `Retry-After` Salesforce asked for (`retry_after()`: the session's latest), never past the
+    deadline. A poll that fails transiently (dropped connection, 5xx) is just polled again:
+    reading a job's state changes nothing.
     """
     deadline = time.monotonic() + timeout
     interval = 0.0
     while True:
-        info: dict[str, Any] = read_with_retries(lambda: client.get_job(job_id, is_query))
-        if info.get("state") in TERMINAL_JOB_STATES or time.monotonic() > deadline:
+        info: dict[str, Any] = read_with_retries(
+            lambda: client.get_job(job_id, is_query), retry_after=retry_after
+        )
+        left = deadline - time.monotonic()
+        if info.get("state") in TERMINAL_JOB_STATES or left < 0:
             return info
-        interval = min(max(interval * 2, 0.2), MAX_POLL_INTERVAL_SECONDS)
-        time.sleep(interval)
+        interval = next_poll_interval(interval, info)
+        time.sleep(min(_at_least_retry_after(interval, retry_after), left + 0.01))
 
 
-def read_with_retries(read: Callable[[], T], attempts: int = READ_ATTEMPTS) -> T:
-    """Run a read-only Bulk call, again after a transient failure (it changes nothing)."""
+def next_poll_interval(interval: float, info: dict[str, Any]) -> float:
+    """The wait before the next poll of a job whose latest info is `info`."""
+    queued = info.get("state") in QUEUED_JOB_STATES and not info.get("numberRecordsProcessed")
+    cap = MAX_QUEUED_POLL_INTERVAL_SECONDS if queued else MAX_POLL_INTERVAL_SECONDS
+    return min(max(interval * 2, 0.2), cap)
+
+
+def _at_least_retry_after(delay: float, retry_after: RetryAfter) -> float:
+    asked = retry_after()
+    return delay if asked is None else max(delay, min(asked, MAX_RETRY_AFTER_SECONDS))
+
+
+def read_with_retries(
+    read: Callable[[], T],
+    attempts: int = READ_ATTEMPTS,
+    *,
+    retry_after: RetryAfter = _no_retry_after,
+) -> T:
+    """Run a read-only Bulk call, again after a transient failure (it changes nothing), waiting
+    with backoff and at least Salesforce's `Retry-After`."""
     for attempt in range(attempts):
         try:
             return read()
@@ -73,7 +116,8 @@ def read_with_retries(read: Callable[[], T], attempts: int = READ_ATTEMPTS) -> T
                 translate(exc, conn_id=""), TransientError
             ):
                 raise
-            time.sleep(min(0.2 * 2**attempt, MAX_POLL_INTERVAL_SECONDS))
+            delay = min(0.2 * 2**attempt, MAX_POLL_INTERVAL_SECONDS)
+            time.sleep(_at_least_retry_after(delay, retry_after))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -101,20 +145,54 @@ def bulk_csv(changes: Sequence[RecordChange]) -> str:
     """Bulk 2.0 update CSV: `Id` + the union of the changes' fields, sorted.
 
     A change without a column leaves that cell empty (= unchanged); None becomes `#N/A` (= clear).
+    Built column by column (text values as they are, other values once per distinct value),
+    then written by the C `csv` writer in one call: a million changes cost about a second.
     """
-    columns = sorted({name for change in changes for name in change.fields})
+    fields = [change.fields for change in changes]
+    columns = sorted({name for names in fields for name in names})
+    cells = [_column_cells(fields, column) for column in columns]
+    rows = zip([change.record_id for change in changes], *cells, strict=True)
+    # A StringIO holds 4 bytes per character: write blocks of rows, keep only their text.
+    parts = [_csv_text([["Id", *columns]])]
+    while block := list(itertools.islice(rows, CSV_BLOCK_ROWS)):
+        parts.append(_csv_text(block))
+    return "".join(parts)
+
+
+#: Rows written per StringIO by `bulk_csv`.
+CSV_BLOCK_ROWS = 50_000
+
+
+def _csv_text(rows: list[Any]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["Id", *columns])
-    for change in changes:
-        row = [change.record_id]
-        for column in columns:
-            if column not in change.fields:
-                row.append("")
-            else:
-                row.append(bulk_cell(change.fields[column]))
-        writer.writerow(row)
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
+
+
+_ABSENT = object()
+
+
+def _column_cells(fields: list[dict[str, WireValue]], column: str) -> list[str]:
+    """One CSV column: "" where a change leaves the field alone, else `bulk_cell(value)`."""
+    cells: list[Any] = [
+        value if (value := names.get(column, _ABSENT)).__class__ is str else None
+        for names in fields
+    ]
+    # Keyed by (type, value): True, 1 and 1.0 are equal dict keys but different cells.
+    memo: dict[tuple[type, Any], str] = {}
+    for index, cell in enumerate(cells):
+        if cell is not None:
+            continue
+        value = fields[index].get(column, _ABSENT)
+        if value is _ABSENT:
+            cells[index] = ""
+            continue
+        key = (value.__class__, value)
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = bulk_cell(value)  # type: ignore[arg-type]
+        cells[index] = text
+    return cells
 
 
 def bulk_cell(value: WireValue) -> str:

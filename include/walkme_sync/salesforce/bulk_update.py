@@ -14,6 +14,9 @@ import csv
 import io
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pandas as pd
+
 from include.walkme_sync.errors import AuthorizationError, SyncError
 from include.walkme_sync.records import RecordChange
 from include.walkme_sync.salesforce.bulk import (
@@ -56,8 +59,15 @@ class BulkUpdateJob:
         self.job_id = ""
         self.state = "Open"
         self.error_message: str | None = None
-        #: Id[:15] -> (success, error_code, message)
-        self.outcomes: dict[str, tuple[bool, str | None, str | None]] = {}
+        #: Id[:15] of every record in the successful-results file (a million in one array).
+        self.successful: np.ndarray = np.empty(0, dtype=object)
+        #: Id[:15] -> (error_code, message) of every record in the failed-results file.
+        self.failures: dict[str, tuple[str, str]] = {}
+        #: `numberRecordsFailed` of the job's last info, when it said.
+        self.records_failed: int | None = None
+
+    def _retry_after(self) -> float | None:
+        return self.session.meter.retry_after
 
     def _client(self) -> Any:
         # Fetch the handler each time: it captures the session id, which a re-login changes.
@@ -100,6 +110,8 @@ class BulkUpdateJob:
         info = self._wait(client)
         self.state = str(info.get("state"))
         self.error_message = info.get("errorMessage")
+        failed = info.get("numberRecordsFailed")
+        self.records_failed = int(str(failed)) if str(failed).isdigit() else None
         self._read_results(client)
 
     def _create(self, client: Any) -> Any:
@@ -108,7 +120,9 @@ class BulkUpdateJob:
 
     def _wait(self, client: Any) -> dict[str, Any]:
         timeout = self.timeout
-        info = wait_for_bulk_job(client, self.job_id, is_query=False, timeout=timeout)
+        info = wait_for_bulk_job(
+            client, self.job_id, is_query=False, timeout=timeout, retry_after=self._retry_after
+        )
         if info.get("state") not in TERMINAL_JOB_STATES:
             self._abort_quietly(client)
             return {
@@ -125,21 +139,61 @@ class BulkUpdateJob:
             client.abort_job(self.job_id, False)
 
     def _read_results(self, client: Any) -> None:
+        # A completed job that counted no failed record has an empty failed-results file: not
+        # worth an API call.
+        skip_failed = self.state == "JobComplete" and self.records_failed == 0
         try:
             successful = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "successfulResults")
+                lambda: client.get_ingest_results(self.job_id, "successfulResults"),
+                retry_after=self._retry_after,
             )
-            failed = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "failedResults")
+            failed = (
+                ""
+                if skip_failed
+                else read_with_retries(
+                    lambda: client.get_ingest_results(self.job_id, "failedResults"),
+                    retry_after=self._retry_after,
+                )
             )
         except Exception:
             if self.state == "JobComplete":
                 raise
             return  # a Failed job may have no result files: its records are handled as missing
-        for row in csv.DictReader(io.StringIO(successful)):
-            record_id = row.get("sf__Id") or row.get("Id") or ""
-            self.outcomes[id_key(record_id)] = (True, None, None)
+        self.successful = result_ids(successful)
         for row in csv.DictReader(io.StringIO(failed)):
             record_id = row.get("sf__Id") or row.get("Id") or ""
-            code, message = parse_bulk_error(row.get("sf__Error") or "")
-            self.outcomes[id_key(record_id)] = (False, code, message)
+            self.failures[id_key(record_id)] = parse_bulk_error(row.get("sf__Error") or "")
+
+    def settle(self, id15: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the records `id15` (Id[:15] of the job's changes, in order): (succeeded,
+        failed) masks. A record in both files counts as failed; in neither, as missing."""
+        # Object dtype on purpose: pandas' Arrow-backed strings check `isin` value by value.
+        ids = pd.Index(id15, dtype=object)
+        failed = np.zeros(len(id15), dtype=bool)
+        if self.failures:
+            failed = np.asarray(ids.isin(pd.Index(list(self.failures), dtype=object)))
+        succeeded = np.asarray(ids.isin(pd.Index(self.successful, dtype=object))) & ~failed
+        return succeeded, failed
+
+
+def result_ids(text: str) -> np.ndarray:
+    """Id[:15] of every row of a Bulk 2.0 result file (`sf__Id`, else `Id`), parsed column-wise.
+
+    Same reading as `csv.DictReader` row by row: every cell is text, an empty `sf__Id` falls back
+    to `Id`, and a row with neither is the empty Id.
+    """
+    if not text.strip():
+        return np.empty(0, dtype=object)
+    # Bytes, not a StringIO: a StringIO holds 4 bytes per character of a file of a million rows.
+    table = pd.read_csv(
+        io.BytesIO(text.encode("utf-8")),
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        usecols=lambda name: name in ("sf__Id", "Id"),
+    )
+    empty = pd.Series("", index=table.index, dtype=object)
+    ids = table["sf__Id"] if "sf__Id" in table.columns else empty
+    if "Id" in table.columns:
+        ids = ids.where(ids != "", table["Id"])
+    return np.asarray(ids.str.slice(0, 15).to_numpy(dtype=object))

@@ -31,7 +31,7 @@ import pandas as pd
 from include.walkme_sync.errors import SyncError
 from include.walkme_sync.frames import KEY
 from include.walkme_sync.keys import normalize_keys
-from include.walkme_sync.salesforce.bulk import wait_for_bulk_job
+from include.walkme_sync.salesforce.bulk import RetryAfter, wait_for_bulk_job
 from include.walkme_sync.salesforce.errors import translate
 from include.walkme_sync.salesforce.soql import (
     MAX_LITERAL_CHARS,
@@ -49,7 +49,10 @@ log = logging.getLogger(__name__)
 
 #: Full-scan Bulk query when the object has at most this many keyed records per wanted key.
 SCAN_RATIO = 4
-BULK_QUERY_PAGE_SIZE = 50_000
+#: Records per Bulk query result page (`maxRecords`). Salesforce documents no maximum, only
+#: the size limits; every page is one API call, and each is parsed (and its text dropped) before
+#: the next is read, so 500,000 records (about 50 MB of CSV) bound the memory per page.
+BULK_QUERY_PAGE_SIZE = 500_000
 
 LOOKUP_BULK_THRESHOLD = 20_000
 
@@ -106,7 +109,7 @@ def lookup_frame(
     distinct = set(keys)
     distinct.discard(None)  # a normalised null key
     wanted = cast("set[str]", distinct)
-    if "" in wanted or any(len(k) > MAX_LITERAL_CHARS for k in wanted):
+    if "" in wanted or max(map(len, wanted), default=0) > MAX_LITERAL_CHARS:
         wanted = {k for k in wanted if k and len(k) <= MAX_LITERAL_CHARS}
     if not wanted:
         return _records_frame({c: [] for c in columns}, key_field, key_kind, wanted, columns)
@@ -175,7 +178,7 @@ def _bulk_lookup(
         queries = [in_query(prefix, batch) for batch in batches]
     parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
     for soql in queries:
-        for page in _bulk_query_pages(bulk._client, soql):
+        for page in _bulk_query_pages(bulk._client, soql, lambda: session.meter.retry_after):
             for name, values in _parse_bulk_page(page, columns).items():
                 parts[name].append(values)
     return {
@@ -190,8 +193,13 @@ def _parse_bulk_page(page: str, columns: Sequence[str]) -> dict[str, np.ndarray]
     if not page.strip():
         return {}
     # Every cell as its text (no NA detection: "" stays "", "NA" stays "NA"); one pass.
+    # Bytes, not a StringIO: a StringIO holds 4 bytes per character of a 500,000-record page.
     table = pd.read_csv(
-        io.StringIO(page), dtype=object, keep_default_na=False, na_filter=False, low_memory=False
+        io.BytesIO(page.encode("utf-8")),
+        dtype=object,
+        keep_default_na=False,
+        na_filter=False,
+        low_memory=False,
     )
     by_lower: dict[str, str] = {}
     for header in reversed(table.columns.tolist()):
@@ -208,11 +216,11 @@ def _parse_bulk_page(page: str, columns: Sequence[str]) -> dict[str, np.ndarray]
     return result
 
 
-def _bulk_query_pages(client: Any, soql: str) -> Iterator[str]:
+def _bulk_query_pages(client: Any, soql: str, retry_after: RetryAfter) -> Iterator[str]:
     """CSV pages of one Bulk 2.0 query job (simple-salesforce's low-level client, our polling)."""
     job = client.create_job("query", soql)
     job_id = str(job["id"])
-    info = wait_for_bulk_job(client, job_id, is_query=True)
+    info = wait_for_bulk_job(client, job_id, is_query=True, retry_after=retry_after)
     if info.get("state") != "JobComplete":
         raise SyncError(
             f"Bulk API 2.0 query job {job_id} ended {info.get('state')}: "

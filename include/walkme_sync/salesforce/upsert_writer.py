@@ -17,6 +17,8 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from include.walkme_sync.records import RecordChange, WriteResult
 from include.walkme_sync.salesforce.bulk import bulk_cell, parse_bulk_error, read_with_retries
 from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key
@@ -105,26 +107,31 @@ class BulkUpsertJob(BulkUpdateJob):
     def _read_results(self, client: Any) -> None:
         try:
             successful = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "successfulResults")
+                lambda: client.get_ingest_results(self.job_id, "successfulResults"),
+                retry_after=self._retry_after,
             )
             failed = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "failedResults")
+                lambda: client.get_ingest_results(self.job_id, "failedResults"),
+                retry_after=self._retry_after,
             )
         except Exception:
             if self.state == "JobComplete":
                 raise
-            return
+            return  # a Failed job may have no result files: its records are handled as missing
+        # Result rows carry the external id we sent, not our Ids: map them back to the changes
+        # (the writer settles a job by the changes' Id[:15]).
+        succeeded: list[str] = []
         for row in csv.DictReader(io.StringIO(successful)):
             change = self._by_key.get(row.get(self.key_field) or "")
             if change is not None:
-                self.outcomes[change] = (True, None, None)
+                succeeded.append(change)
                 created = (row.get("sf__Created") or "").lower() == "true"
                 self.saved[change] = (created, row.get("sf__Id") or "")
+        self.successful = np.asarray(succeeded, dtype=object)
         for row in csv.DictReader(io.StringIO(failed)):
             change = self._by_key.get(row.get(self.key_field) or "")
             if change is not None:
-                code, message = parse_bulk_error(row.get("sf__Error") or "")
-                self.outcomes[change] = (False, code, message)
+                self.failures[change] = parse_bulk_error(row.get("sf__Error") or "")
 
 
 class _UpsertWriter(_Writer):

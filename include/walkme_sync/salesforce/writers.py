@@ -15,18 +15,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from include.walkme_sync.errors import (
     QuotaError,
     SyncError,
     TransientError,
 )
-from include.walkme_sync.records import RecordChange, WriteResult
+from include.walkme_sync.records import RecordChange, ResultColumns, WriteResult, object_array
 from include.walkme_sync.salesforce.bulk import (
     BULK_JOB_CALLS,
+    BULK_NULL,
+    MAX_BULK_FIELD_CHARS,
     MAX_BULK_JOB_BYTES,
+    MAX_BULK_RECORD_CHARS,
+    MAX_RETRY_AFTER_SECONDS,
     bulk_csv,
     bulk_unsafe_reason,
 )
@@ -40,8 +46,9 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-#: The longest `Retry-After` honoured inside a task; a longer wait is Airflow's retry's job.
-MAX_RETRY_AFTER_SECONDS = 300.0
+
+#: Changes sampled to estimate the size of a Bulk job's CSV.
+SIZE_SAMPLE = 1_000
 
 STOP_CODES = {
     "budget": "API_BUDGET_EXCEEDED",
@@ -51,21 +58,43 @@ STOP_CODES = {
 }
 
 
-@dataclass
 class WriteOutcome:
-    """Results of `write_changes`, one per change, and why the writing stopped early (if it did)."""
+    """Results of `write_changes`, one per change, and why the writing stopped early (if it did).
 
-    results: list[WriteResult]
-    stopped_reason: str | None = None
-    stop_error: SyncError | None = field(default=None, repr=False)
+    Held column-wise (`columns`); `results` builds one `WriteResult` per change when first read.
+    """
+
+    def __init__(
+        self,
+        results: Sequence[WriteResult] | None = None,
+        stopped_reason: str | None = None,
+        stop_error: SyncError | None = None,
+        *,
+        columns: ResultColumns | None = None,
+    ) -> None:
+        if columns is None:
+            columns = ResultColumns.from_results(results or [])
+        self.columns = columns
+        self.stopped_reason = stopped_reason
+        self.stop_error = stop_error
+
+    @cached_property
+    def results(self) -> list[WriteResult]:
+        return [self.columns.result(index) for index in range(len(self.columns.rows))]
 
     @property
     def written(self) -> int:
-        return sum(result.success for result in self.results)
+        return int(np.count_nonzero(self.columns.success))
 
     @property
     def failed(self) -> int:
-        return sum(not result.success for result in self.results)
+        return len(self.columns.rows) - self.written
+
+    def __repr__(self) -> str:
+        return (
+            f"WriteOutcome(written={self.written}, failed={self.failed}, "
+            f"stopped_reason={self.stopped_reason!r})"
+        )
 
 
 def write_changes(
@@ -88,6 +117,19 @@ def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
     """Consecutive slices of at most `size` items."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+def _maybe_bulk_unsafe(fields: list[dict[str, Any]]) -> bool:
+    """A quick superset of "some change is not Bulk-safe" (`bulk_unsafe_reason`), in one pass
+    over every value: some text is the null marker, or longer than a field may be or than its
+    share of the widest record (if every value fits its share, every record fits too)."""
+    widest = max(map(len, fields), default=1)
+    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
+    return any(
+        value.__class__ is str and (len(value) > longest or value == BULK_NULL)
+        for names in fields
+        for value in names.values()
+    )
 
 
 class _Stop(Exception):
@@ -113,13 +155,22 @@ class _Writer:
         self.options = options
         self.budget = budget
         self.log = log
-        self.results: dict[int, WriteResult] = {}
-        self.attempts = [0] * len(changes)
+        size = len(changes)
+        self.settled = np.zeros(size, dtype=bool)
+        self.success = np.zeros(size, dtype=bool)
+        self.codes = np.full(size, None, dtype=object)
+        self.messages = np.full(size, None, dtype=object)
+        self.attempts = np.zeros(size, dtype=np.int64)
+        self.attempted = np.ones(size, dtype=bool)
+        #: Id[:15] per change: how Bulk result files are matched back to changes.
+        self.id15 = object_array([id_key(change.record_id) for change in changes])
         self.retry: list[int] = []
         self.stop: _Stop | None = None
         self._check_unique_ids()
 
     def _check_unique_ids(self) -> None:
+        if len(set(self.id15.tolist())) == len(self.changes):
+            return
         seen: dict[str, int] = {}
         for change in self.changes:
             key = id_key(change.record_id)
@@ -163,27 +214,28 @@ class _Writer:
 
     def _outcome(self) -> WriteOutcome:
         stop = self.stop
-        for index, change in enumerate(self.changes):
-            if index in self.results:
-                continue
-            # Only reachable when the run stopped: say why this change was not written.
+        unsettled = np.flatnonzero(~self.settled)
+        if len(unsettled):
+            # Only reachable when the run stopped: say why these changes were not written.
             assert stop is not None, "a change has no result although the run did not stop"
-            self.results[index] = WriteResult(
-                change.record_id,
-                change.row,
-                False,
-                stop.code,
-                f"Not attempted: {stop.error.args[0]}",
-                self.attempts[index],
-                attempted=False,
-            )
-        results = [self.results[index] for index in range(len(self.changes))]
-        if len(results) != len(self.changes):  # pragma: no cover - defensive
-            raise RuntimeError("write results do not cover every change")
+            self.success[unsettled] = False
+            self.codes[unsettled] = stop.code
+            self.messages[unsettled] = f"Not attempted: {stop.error.args[0]}"
+            self.attempted[unsettled] = False
+            self.settled[unsettled] = True
+        columns = ResultColumns(
+            record_ids=[change.record_id for change in self.changes],
+            rows=[change.row for change in self.changes],
+            success=self.success,
+            error_codes=self.codes,
+            messages=self.messages,
+            attempts=self.attempts,
+            attempted=self.attempted,
+        )
         return WriteOutcome(
-            results,
             stopped_reason=None if stop is None else str(stop.error.args[0]),
             stop_error=None if stop is None else stop.error,
+            columns=columns,
         )
 
     def _settle(
@@ -197,19 +249,22 @@ class _Writer:
     ) -> None:
         """Record one record's result; queue it for another round when the error is transient."""
         self.attempts[index] += 1
-        change = self.changes[index]
-        self.results[index] = WriteResult(
-            change.record_id,
-            change.row,
-            success,
-            code,
-            redact(message) if message else None,
-            self.attempts[index],
-        )
+        self.settled[index] = True
+        self.success[index] = success
+        self.codes[index] = code
+        self.messages[index] = redact(message) if message else None
         if retryable is None:
             retryable = code in TRANSIENT_RECORD_CODES
         if not success and retryable and self.attempts[index] <= self.options.retries:
             self.retry.append(index)
+
+    def _settle_successes(self, indices: np.ndarray) -> None:
+        """`_settle(index, True)` for many records at once (a Bulk job's successful file)."""
+        self.attempts[indices] += 1
+        self.settled[indices] = True
+        self.success[indices] = True
+        self.codes[indices] = None
+        self.messages[indices] = None
 
     def _split_bulk_safe(self, indices: Sequence[int]) -> tuple[list[int], list[int]]:
         """(changes the Bulk CSV carries literally, changes that must go through Collections).
@@ -219,6 +274,8 @@ class _Writer:
         """
         bulk: list[int] = []
         rest: list[int] = []
+        if not _maybe_bulk_unsafe([self.changes[index].fields for index in indices]):
+            return list(indices), rest
         for index in indices:
             reason = bulk_unsafe_reason(self.changes[index])
             if reason is None:
@@ -350,9 +407,11 @@ class _Writer:
             yield from self._split_by_size(chunk)
 
     def _split_by_size(self, chunk: list[int]) -> Iterator[list[int]]:
-        approx = sum(len(bulk_csv([self.changes[i]])) for i in chunk[:100]) / max(
-            len(chunk[:100]), 1
-        )
+        # Bytes per row from one CSV of up to 1,000 changes spread over the chunk (the header
+        # and the union of columns as in the real file), not one CSV per change: a header per
+        # row doubled the estimate and split a million changes into two jobs.
+        sample = chunk[:: max(len(chunk) // SIZE_SAMPLE, 1)][:SIZE_SAMPLE]
+        approx = len(bulk_csv([self.changes[i] for i in sample])) / max(len(sample), 1)
         if len(chunk) > 1 and approx * len(chunk) > MAX_BULK_JOB_BYTES:
             middle = len(chunk) // 2
             yield from self._split_by_size(chunk[:middle])
@@ -361,24 +420,24 @@ class _Writer:
             yield chunk
 
     def _settle_bulk(self, chunk: list[int], job: BulkUpdateJob) -> None:
+        indices = np.asarray(chunk, dtype=np.int64)
+        succeeded, failed = job.settle(self.id15[indices])
+        self._settle_successes(indices[succeeded])
         missing: list[int] = []
-        ok = failed = 0
-        for index in chunk:
-            outcome = job.outcomes.get(id_key(self.changes[index].record_id))
-            if outcome is None:
-                missing.append(index)
-            elif outcome[0]:
-                ok += 1
-                self._settle(index, True)
+        for index, was_failed in zip(
+            indices[~succeeded].tolist(), failed[~succeeded].tolist(), strict=True
+        ):
+            if was_failed:
+                code, message = job.failures[str(self.id15[index])]
+                self._settle(index, False, code, message)
             else:
-                failed += 1
-                self._settle(index, False, outcome[1], outcome[2])
+                missing.append(index)
         self.log.info(
             "Bulk API 2.0 job %s (%s): %d ok, %d failed, %d without result.",
             job.job_id,
             job.state,
-            ok,
-            failed,
+            int(np.count_nonzero(succeeded)),
+            int(np.count_nonzero(failed)),
             len(missing),
         )
         if not missing:

@@ -71,17 +71,19 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
     info = describe_and_check(session, config)
     save_describe(ctx, info)
     validated = read_frame(ctx.path(VALIDATED))
+    rows = len(validated)
     result = match_rows(session, config, validated)
     if config.creates_records or config.lookups:
         result = relate_rows(session, config, info, validated, result)
+    del validated  # the matched rows hold what is kept of it
     write_frame(ctx.path(OUTCOME_FILES[Step.MATCH]), result.outcomes)
     write_frame(ctx.path(MATCHED), result.matched)
 
     matched_rows = int(result.matched["__row"].nunique()) if len(result.matched) else 0
-    match_rate = matched_rows / len(validated) if len(validated) else 1.0
+    match_rate = matched_rows / rows if rows else 1.0
     summary = asdict(
         MatchSummary(
-            rows=len(validated),
+            rows=rows,
             matched_rows=matched_rows,
             matched_records=len(result.matched),
             unmatched=int((result.outcomes["bucket"] == Bucket.UNMATCHED).sum()),

@@ -13,6 +13,7 @@ import json
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from include.walkme_sync.config import IntegrationConfig
@@ -26,7 +27,7 @@ from include.walkme_sync.reconcile.relations import (
     settle_creations,
 )
 from include.walkme_sync.reconcile.results import row_outcomes
-from include.walkme_sync.records import WriteResult
+from include.walkme_sync.records import ResultColumns
 from include.walkme_sync.salesforce.client import SalesforceSession, connect
 from include.walkme_sync.salesforce.quota import ApiBudget
 from include.walkme_sync.salesforce.upsert_writer import upsert_changes
@@ -56,6 +57,8 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     # Lookups are planned like mappings (their parent Ids are diffed with the current ones).
     plan = plan_changes(planned_mappings(config), info, matched, full_sync=ctx.full_sync)
     prepare_writes(config, info, matched, plan.changes)
+    plan.fields_extended = config.creates_records
+    del matched  # the plan holds what it needs; the frame is the task's largest object
     if ctx.dry_run:
         _log_dry_run(ctx, plan)
     session = connect(
@@ -91,11 +94,17 @@ def apply_plan(
     calls_before = session.meter.calls
     if dry_run or not plan.changes:
         # Nothing is sent: every planned change counts as done, with no attempt made.
+        size = len(plan.changes)
         outcome = WriteOutcome(
-            [
-                WriteResult(c.record_id, c.row, True, attempts=0, attempted=False)
-                for c in plan.changes
-            ]
+            columns=ResultColumns(
+                record_ids=[c.record_id for c in plan.changes],
+                rows=[c.row for c in plan.changes],
+                success=np.ones(size, dtype=bool),
+                error_codes=np.full(size, None, dtype=object),
+                messages=np.full(size, None, dtype=object),
+                attempts=np.zeros(size, dtype=np.int64),
+                attempted=np.zeros(size, dtype=bool),
+            )
         )
     elif config.creates_records:
         outcome = upsert_changes(
@@ -111,9 +120,10 @@ def apply_plan(
         outcome = write_changes(
             session, config.object.name, plan.changes, config.write, budget, log=log
         )
-    results = {r.record_id: r for r in outcome.results}
-    outcomes = row_outcomes(plan, results, dry_run=dry_run)
+    outcomes = row_outcomes(plan, outcome.columns, dry_run=dry_run)
     if config.creates_records:
+        # Upserts only: which records were created (and their new Ids), one result per change.
+        results = {r.record_id: r for r in outcome.results}
         outcomes = settle_creations(outcomes, results, dry_run=dry_run)
     counts = outcomes["bucket"].value_counts()
     meter = session.meter

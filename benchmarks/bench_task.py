@@ -1,0 +1,77 @@
+"""One pipeline step in its own process, as an Airflow worker runs one task: measured alone.
+
+    python benchmarks/bench_task.py --step match --run-id bench__first --run-date 2026-11-24 \\
+        --out result.json
+
+The environment names the integrations folder, the storage root, the ledger and the connection
+(`sync_throughput.write_config`). The step runs through `steps.runner.run_step` (or
+`record_step`), exactly what the DAG's task runs. Airflow's task process is a fork of a process
+that has already imported Airflow, so Airflow is imported first and counted in the peak RSS but
+not in the step's CPU. Written to `--out`: wall and CPU seconds of the step, the process's CPU
+seconds in all (imports included) and its peak RSS (`ru_maxrss`, the whole process life).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run(step: str, integration_id: str, run_id: str, run_date: date) -> dict[str, Any]:
+    import airflow.sdk  # noqa: F401 - what the forked task process already holds
+
+    from include.walkme_sync.config import find_integration
+    from include.walkme_sync.steps.context import RunContext, Step
+    from include.walkme_sync.steps.record import record_step
+    from include.walkme_sync.steps.runner import run_step
+
+    ctx = RunContext(
+        integration=find_integration(integration_id),
+        dag_id=f"walkme_sync__{integration_id}",
+        run_id=run_id,
+        run_date=run_date,
+        started_at=datetime(run_date.year, run_date.month, run_date.day, 8, tzinfo=UTC),
+    )
+    setup_cpu = _process_cpu()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    value = record_step(ctx) if step == "record" else run_step(Step(step), ctx)
+    return {
+        "wall_s": time.perf_counter() - started,
+        "step_cpu_s": time.process_time() - started_cpu,
+        "setup_cpu_s": setup_cpu,
+        "value": value,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--step", required=True)
+    parser.add_argument("--integration", required=True)
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--run-date", type=date.fromisoformat, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    result = run(args.step, args.integration, args.run_id, args.run_date)
+    result["process_cpu_s"] = _process_cpu()
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    args.out.write_text(json.dumps(result, default=str), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
