@@ -19,7 +19,9 @@ from tests.ui.airflow_server import free_port
 pytestmark = pytest.mark.ui
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 300
-STOP_TIMEOUT = 60
+# The script hard-kills what ignores SIGTERM for 20 s (STOP_SECONDS); the rest is margin for a
+# loaded machine, where each component's own shutdown is slow.
+STOP_TIMEOUT = 120
 
 
 def start(var: Path, ports: dict[str, int]) -> tuple[subprocess.Popen[str], Path]:
