@@ -11,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, AssetAlias, CronTriggerTimetable, Param, TriggerRule, chain, task
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG, AssetAlias, CronTriggerTimetable, Param, TriggerRule, chain
 
 from include.walkme_sync.airflow.assets import changes_alias
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
@@ -94,13 +95,15 @@ def build_integration_dag(
         # wrote records attaches an event for the object's asset to it; other runs attach none.
         alias: AssetAlias = changes_alias(config)
 
-        @task(task_id="record_run", trigger_rule=TriggerRule.ALL_DONE, retries=1, outlets=[alias])
-        def record_run() -> dict[str, Any]:
-            from include.walkme_sync.airflow.tasks import record_run as record
-
-            return record(integration_id, config_file)
-
-        chain(*steps, record_run())
+        record_run = PythonOperator(
+            task_id="record_run",
+            python_callable=_record_run,
+            op_args=[integration_id, config_file],
+            trigger_rule=TriggerRule.ALL_DONE,
+            retries=1,
+            outlets=[alias],
+        )
+        chain(*steps, record_run)
     dag.fileloc = dag_file
     return dag
 
@@ -126,15 +129,35 @@ def _timeout(config: IntegrationConfig) -> timedelta | None:
 
 
 def _step_task(task_id: str, step: str, integration_id: str, config_file: str) -> Any:
-    """One pipeline step as a TaskFlow task (in the DAG being built); returns its output."""
+    """One pipeline step as a task of the DAG being built.
 
-    @task(task_id=task_id)
-    def run() -> dict[str, Any]:
-        from include.walkme_sync.airflow.tasks import run_step
+    A plain PythonOperator, not `@task`: the decorator's machinery costs about a third of a DAG's
+    parse time, and hundreds of integrations are parsed in one file.
+    """
+    return PythonOperator(
+        task_id=task_id,
+        python_callable=_run_step,
+        op_args=[step, integration_id, config_file],
+    )
 
-        return run_step(step, integration_id, config_file)
 
-    return run()
+def _run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]:
+    # Imported when the task runs: the DAG file must stay free of pandas and the engine.
+    from include.walkme_sync.airflow.tasks import run_step
+
+    return run_step(step, integration_id, config_file)
+
+
+def _record_run(integration_id: str, config_file: str) -> dict[str, Any]:
+    from include.walkme_sync.airflow.tasks import record_run
+
+    return record_run(integration_id, config_file)
+
+
+def _fail_for_invalid_config(file: str, problems: list[str]) -> None:
+    from include.walkme_sync.airflow.tasks import fail_for_invalid_config
+
+    fail_for_invalid_config(file, problems)
 
 
 def build_invalid_config_dag(file: str, problems: list[ConfigProblem], dag_file: str) -> DAG:
@@ -151,14 +174,12 @@ def build_invalid_config_dag(file: str, problems: list[ConfigProblem], dag_file:
         f"`{file}` could not be loaded, so its integration does not run. Fix these problems:\n\n"
         + "\n".join(f"- {message}" for message in messages),
     ) as dag:
-
-        @task(task_id="config_error", retries=0)
-        def config_error() -> None:
-            from include.walkme_sync.airflow.tasks import fail_for_invalid_config
-
-            fail_for_invalid_config(file, messages)
-
-        config_error()
+        PythonOperator(
+            task_id="config_error",
+            python_callable=_fail_for_invalid_config,
+            op_args=[file, messages],
+            retries=0,
+        )
     dag.fileloc = dag_file
     return dag
 
