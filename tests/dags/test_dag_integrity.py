@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,60 @@ def test_config_warnings_show_in_the_dags_docs(tmp_path: Path) -> None:
 
     assert "**Config warnings**" in dag.doc_md
     assert "Login_Count__c" in dag.doc_md.split("**Config warnings**", 1)[1]
+
+
+def _parse_as_a_task_of(dag_id: str, monkeypatch: pytest.MonkeyPatch, folder: Path) -> Any:
+    """The DagBag a worker gets when it parses the DAG file to run a task of `dag_id`."""
+    from airflow.models import DagBag
+    from airflow.sdk.definitions.context import (
+        _AIRFLOW_PARSING_CONTEXT_DAG_ID,
+        _AIRFLOW_PARSING_CONTEXT_TASK_ID,
+    )
+
+    monkeypatch.setenv("WALKME_SYNC_INTEGRATIONS_DIR", str(folder))
+    # What Airflow's task runner sets around its parse (monkeypatch unsets it afterwards).
+    with monkeypatch.context() as task_process:
+        task_process.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
+        task_process.setenv(_AIRFLOW_PARSING_CONTEXT_TASK_ID, "upsert")
+        bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert bag.import_errors == {}
+    return bag
+
+
+def test_a_task_process_builds_only_its_own_dag_the_same_way(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow.models import DagBag
+
+    folder = tmp_path / "integrations"
+    shutil.copytree(DEMO_INTEGRATIONS, folder)
+    dag_id = "walkme_sync__nps_to_contact"
+
+    alone_bag = _parse_as_a_task_of(dag_id, monkeypatch, folder)
+
+    assert alone_bag.dag_ids == [dag_id]
+    alone = alone_bag.dags[dag_id]
+    full = DagBag(dag_folder=str(ROOT / "dags")).dags[dag_id]
+    assert len(DagBag(dag_folder=str(ROOT / "dags")).dag_ids) > 1
+    assert [t.task_id for t in alone.tasks] == [t.task_id for t in full.tasks]
+    assert [type(t) for t in alone.tasks] == [type(t) for t in full.tasks]
+    assert [t.op_args for t in alone.tasks] == [t.op_args for t in full.tasks]
+    assert alone.params.dump() == full.params.dump()
+    assert alone.doc_md == full.doc_md
+
+
+def test_a_task_of_an_id_two_files_claim_parses_everything(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Reading one file is only a shortcut: when it cannot decide, the whole folder is parsed
+    (which flags both files and builds no DAG for that id)."""
+    folder = tmp_path / "integrations"
+    shutil.copytree(DEMO_INTEGRATIONS, folder)
+    twin = (folder / "nps_to_contact.yaml").read_text()
+    (folder / "nps_copy.yaml").write_text(twin)
+
+    parsed = _parse_as_a_task_of("walkme_sync__nps_to_contact", monkeypatch, folder).dag_ids
+
+    assert "walkme_sync__nps_to_contact" not in parsed
+    assert "walkme_sync__login_review_to_lead" in parsed
+    assert "walkme_sync__invalid__nps_copy" in parsed

@@ -12,10 +12,19 @@ from pathlib import Path
 from typing import Any
 
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, AssetAlias, CronTriggerTimetable, Param, TriggerRule, chain
+from airflow.sdk import (
+    DAG,
+    AssetAlias,
+    CronTriggerTimetable,
+    Param,
+    TriggerRule,
+    chain,
+    get_parsing_context,
+)
 
 from include.walkme_sync.airflow.assets import changes_alias
 from include.walkme_sync.config import ConfigProblem, IntegrationConfig, load_integrations
+from include.walkme_sync.config.loading import load_integration_by_id
 from include.walkme_sync.locations import DAG_ID_PREFIX
 
 # Task ids (what the Airflow UI shows) and the pipeline step each one runs, in order.
@@ -37,7 +46,18 @@ DEFAULT_ARGS: dict[str, Any] = {
 
 
 def build_all(dag_file: str, folder: Path | None = None) -> list[DAG]:
-    """Every valid config yields its DAG; every invalid file yields a placeholder showing why."""
+    """Every valid config yields its DAG; every invalid file yields a placeholder showing why.
+
+    A worker running a task parses this file for that task's DAG only (Airflow's parsing
+    context names it): then only that integration's file is read and its DAG built, instead of
+    all of them (hundreds of integrations would cost every task a second).
+    """
+    running = get_parsing_context().dag_id
+    if running and running.startswith(DAG_ID_PREFIX):
+        found = load_integration_by_id(running.removeprefix(DAG_ID_PREFIX), folder)
+        if found is not None:
+            config, problems = found
+            return [build_integration_dag(config, dag_file, problems)]
     result = load_integrations(folder)
     dags = [
         build_integration_dag(config, dag_file, result.problems.get(config.source_file, []))

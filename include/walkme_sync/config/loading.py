@@ -7,6 +7,7 @@ the good ones. Integration ids must be unique across files.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,38 @@ def load_integrations(folder: Path | None = None, catalog: Catalog | None = None
             ids_by_file[file] = raw_id
     _flag_duplicate_ids(ids_by_file, configs, problems)
     return LoadResult(list(configs.values()), problems, ids_by_file)
+
+
+def load_integration_by_id(
+    integration_id: str, folder: Path | None = None, catalog: Catalog | None = None
+) -> tuple[IntegrationConfig, list[ConfigProblem]] | None:
+    """The one valid integration with this id and its warnings, reading only its own file.
+
+    Files are picked by a top-level `id: <integration_id>` line; None when no file or several
+    files have it, or it does not load: the caller then loads the whole folder, whose answer
+    (duplicate ids included) is the reference.
+    """
+    folder = integrations_folder(folder)
+    if not folder.is_dir():
+        return None
+    id_line = re.compile(rf"^id:[ \t]*(['\"]?){re.escape(integration_id)}\1[ \t]*(#.*)?$", re.M)
+    files = [*folder.glob("*.yaml"), *folder.glob("*.yml")]
+    candidates = [path for path in files if id_line.search(_text_or_empty(path))]
+    if len(candidates) != 1:
+        return None
+    config, problems, _raw_id = _validate(
+        candidates[0], catalog if catalog is not None else load_catalog()
+    )
+    if config is None or config.id != integration_id:
+        return None
+    return config, problems
+
+
+def _text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _flag_duplicate_ids(
