@@ -81,6 +81,20 @@ def write_integration(harness: SyncHarness, config: dict[str, Any]) -> None:
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
+def demo_config(integration_id: str, exports: Path) -> dict[str, Any]:
+    """A demo integration's config, reading its report from `exports` instead of the samples."""
+    config: dict[str, Any] = yaml.safe_load(
+        Path(f"demo/integrations/{integration_id}.yaml").read_text()
+    )
+    config["report"]["source"] = {
+        "kind": "files",
+        "location": str(exports),
+        "pattern": "*.csv",
+        "pick": "newest",
+    }
+    return config
+
+
 def write_csv(folder: Path, name: str, header: list[str], rows: list[list[Any]]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with (folder / name).open("w", encoding="utf-8", newline="") as handle:
@@ -345,13 +359,7 @@ def test_logins_upsert_into_a_managed_package_object(
             [U3, "nobody@example.com", "2025-06-01 00:00:00", "2026-11-01 09:00:00", 3],
         ],
     )
-    config = yaml.safe_load(Path("demo/integrations/logins_to_usage_data.yaml").read_text())
-    config["report"]["source"] = {
-        "kind": "files",
-        "location": str(folder),
-        "pattern": "*.csv",
-        "pick": "newest",
-    }
+    config = demo_config("logins_to_usage_data", folder)
     write_integration(harness, config)
 
     first = harness.run("logins_to_usage_data")
@@ -391,13 +399,7 @@ def test_logins_land_on_contacts_by_email(harness: SyncHarness, sf_emulator: Any
             [U3, "", "2025-06-01 00:00:00", "2026-11-01 09:00:00", 3],  # no e-mail: no key
         ],
     )
-    config = yaml.safe_load(Path("demo/integrations/logins_to_contact.yaml").read_text())
-    config["report"]["source"] = {
-        "kind": "files",
-        "location": str(folder),
-        "pattern": "*.csv",
-        "pick": "newest",
-    }
+    config = demo_config("logins_to_contact", folder)
     write_integration(harness, config)
 
     first = harness.run("logins_to_contact")
@@ -437,13 +439,7 @@ def test_onboarding_completion_lands_as_a_percent_on_contacts(
             [U2, "BO@example.com", "12.345", 1, 8, "2026-11-20 10:00:00"],
         ],
     )
-    config = yaml.safe_load(Path("demo/integrations/onboarding_to_contact.yaml").read_text())
-    config["report"]["source"] = {
-        "kind": "files",
-        "location": str(folder),
-        "pattern": "*.csv",
-        "pick": "newest",
-    }
+    config = demo_config("onboarding_to_contact", folder)
     write_integration(harness, config)
 
     first = harness.run("onboarding_to_contact")
@@ -468,14 +464,8 @@ def test_a_percentage_exported_on_a_0_to_1_scale_is_stated_in_the_config(
         ["User ID", "Email", "Onboarding Completion Rate"],
         [[U1, "ana@example.com", "0.875"]],
     )
-    config = yaml.safe_load(Path("demo/integrations/onboarding_to_contact.yaml").read_text())
+    config = demo_config("onboarding_to_contact", folder)
     config["id"] = "fraction"
-    config["report"]["source"] = {
-        "kind": "files",
-        "location": str(folder),
-        "pattern": "*.csv",
-        "pick": "newest",
-    }
     config["mappings"][0]["percent_scale"] = "0-1"
     write_integration(harness, config)
 

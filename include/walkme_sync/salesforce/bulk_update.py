@@ -138,7 +138,9 @@ class BulkUpdateJob:
         with contextlib.suppress(Exception):
             client.abort_job(self.job_id, False)
 
-    def _read_results(self, client: Any) -> None:
+    def _result_files(self, client: Any) -> tuple[str, str] | None:
+        """The successful- and failed-results files; None when a job that did not complete has
+        none (its records are then handled as missing)."""
         # A completed job that counted no failed record has an empty failed-results file: not
         # worth an API call.
         skip_failed = self.state == "JobComplete" and self.records_failed == 0
@@ -158,7 +160,14 @@ class BulkUpdateJob:
         except Exception:
             if self.state == "JobComplete":
                 raise
-            return  # a Failed job may have no result files: its records are handled as missing
+            return None
+        return successful, failed
+
+    def _read_results(self, client: Any) -> None:
+        files = self._result_files(client)
+        if files is None:
+            return
+        successful, failed = files
         self.successful = result_ids(successful)
         for row in csv.DictReader(io.StringIO(failed)):
             record_id = row.get("sf__Id") or row.get("Id") or ""

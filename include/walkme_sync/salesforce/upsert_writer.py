@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from include.walkme_sync.records import RecordChange, WriteResult
-from include.walkme_sync.salesforce.bulk import bulk_cell, parse_bulk_error, read_with_retries
+from include.walkme_sync.salesforce.bulk import bulk_cell, parse_bulk_error
 from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key
 from include.walkme_sync.salesforce.writers import WriteOutcome, _Writer
 
@@ -105,19 +105,10 @@ class BulkUpsertJob(BulkUpdateJob):
         return client.create_job("upsert", external_id_field=self.key_field)
 
     def _read_results(self, client: Any) -> None:
-        try:
-            successful = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "successfulResults"),
-                retry_after=self._retry_after,
-            )
-            failed = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "failedResults"),
-                retry_after=self._retry_after,
-            )
-        except Exception:
-            if self.state == "JobComplete":
-                raise
-            return  # a Failed job may have no result files: its records are handled as missing
+        files = self._result_files(client)
+        if files is None:
+            return
+        successful, failed = files
         # Result rows carry the external id we sent, not our Ids: map them back to the changes
         # (the writer settles a job by the changes' Id[:15]).
         succeeded: list[str] = []
