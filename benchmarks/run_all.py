@@ -26,6 +26,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
+import fixed_cost  # noqa: E402
 import parse_time  # noqa: E402
 import sync_throughput  # noqa: E402
 
@@ -127,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     print("  limits allow (benchmarks/api_floor.py)")
     summary = sync_throughput.summary_rows(results)
     print(sync_throughput.comparison_table(summary))
+    cost = fixed_cost.fixed_cost(summary)
+    if cost is not None:
+        print("\n" + fixed_cost.describe(cost))
     for name, output, seconds in extra:
         print(f"\n{name} ({seconds:.0f} s)")
         print(output.rstrip())
@@ -144,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_after": load_after,
             "parse_time": parse_rows,
             "sync": summary,
+            "fixed_cost": cost,
             "results": results,
             "seconds": time.perf_counter() - started,
         },
