@@ -24,7 +24,8 @@ from include.walkme_sync.frames import CURRENT_PREFIX, KEY, OUTCOME_COLUMNS, Buc
 from include.walkme_sync.keys import normalize_keys
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import ValueRejected, coerce_for_field
-from include.walkme_sync.records import RecordChange, WriteResult
+from include.walkme_sync.reconcile.plan import PlanResult
+from include.walkme_sync.records import WriteResult
 
 #: Placeholder Id of a record to create: `new:<report row>` (never a Salesforce Id: has a colon).
 NEW_RECORD_PREFIX = "new:"
@@ -179,17 +180,20 @@ def scale_percentages(config: IntegrationConfig, matched: pd.DataFrame) -> pd.Da
 
 
 def prepare_writes(
-    config: IntegrationConfig, info: ObjectInfo, matched: pd.DataFrame, changes: list[RecordChange]
+    config: IntegrationConfig, info: ObjectInfo, matched: pd.DataFrame, plan: PlanResult
 ) -> None:
-    """Complete the planned changes for Salesforce's upsert (in place).
+    """Complete the plan's changes for Salesforce's upsert (in place).
 
     Every change carries the record's external id value (the key); a record to create gets the
     defaults its mappings do not set; a lookup value becomes relationship syntax naming the
     parent by its key (`Contact__r.Email`), not by a copied Id. In update mode lookups are sent
-    as the parent's Id (the update writer names records by Id).
+    as the parent's Id (the update writer names records by Id). The plan is marked as holding
+    fields beyond its mappings, so its reasons are read from the completed changes.
     """
     if not config.creates_records:
         return
+    plan.fields_extended = True
+    changes = plan.changes
     position = {record_id: at for at, record_id in enumerate(matched["Id"].tolist())}
     keys = matched[KEY].tolist()
     key_field = _described(info, config.object.key_field).name

@@ -56,8 +56,7 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     matched = scale_percentages(config, read_frame(ctx.path(MATCHED)))
     # Lookups are planned like mappings (their parent Ids are diffed with the current ones).
     plan = plan_changes(planned_mappings(config), info, matched, full_sync=ctx.full_sync)
-    prepare_writes(config, info, matched, plan.changes)
-    plan.fields_extended = config.creates_records
+    prepare_writes(config, info, matched, plan)
     del matched  # the plan holds what it needs; the frame is the task's largest object
     if ctx.dry_run:
         _log_dry_run(ctx, plan)
