@@ -36,7 +36,9 @@ class ValidationOutcome:
 def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> ValidationOutcome:
     """Run the suite on `frame` (extracted rows with `__row`); raise on hard failures."""
     key_column = config.report.key_column
-    required = [key_column, *(mapping.column for mapping in config.mappings)]
+    # A column mapped to two fields (TeachMe's course name: the record's Name and a field) is
+    # checked once.
+    required = list(dict.fromkeys([key_column, *(mapping.column for mapping in config.mappings)]))
     work = frame.copy()
     if key_column in work.columns:
         # The same normalisation as matching, so "duplicate" means "would match the same record".
