@@ -1,0 +1,184 @@
+"""The validate step's faster paths give exactly what the slower ones gave.
+
+* The key regex GX receives (`arrow_friendly`) spells `\\s` out so pandas can run it in pyarrow;
+  it must match exactly the strings the original pattern matches in Python's `re`, and pandas'
+  pyarrow path must agree with `re.search` row by row (the previous path) on varied keys.
+* GX is imported with scipy.stats and altair deferred (`gx_import`): a deferred module turns into
+  the real one on first use, and the suite's results are the same.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import types
+
+import pandas as pd
+import pytest
+
+from include.walkme_sync.keys import KEY_PATTERNS
+from include.walkme_sync.report.gx_import import DeferredModule, defer_unused_modules
+from include.walkme_sync.report.validation import PYTHON_WHITESPACE_CLASS, arrow_friendly
+
+WHITESPACE = [chr(code) for code in range(0x110000) if chr(code).isspace()]
+KEYS: list[str | None] = [
+    None,
+    "",
+    "a@b.co",
+    "emma.levi1@stark-logistics.example.com",
+    "ÜBER.straße@bücher.de",
+    "名前@例え.テスト",
+    "a@b",
+    "a@@b.co",
+    "@b.co",
+    "a@b.",
+    "a@b.c.",
+    "a@.co",
+    "a.b@c.d.e",
+    "a@b.co\n",  # Python's `$` also matches before a trailing line break
+    "a@b.co\n\n",
+    "a\n@b.co",
+    "a@b.co\x00",
+    "a\x1f@b.co",
+    "3f2a0c4e-9c1d-4b7e-8f00-0a1b2c3d4e5f",
+    "3F2A0C4E-9C1D-4B7E-8F00-0A1B2C3D4E5F",
+    "{3f2a0c4e-9c1d-4b7e-8f00-0a1b2c3d4e5f}",
+    "3f2a0c4e9c1d4b7e8f000a1b2c3d4e5f",
+    *(f"a{space}b@c.de" for space in WHITESPACE),
+    *(f"ab@c.de{space}" for space in WHITESPACE),
+    *(f"ab@c{space}.de" for space in WHITESPACE),
+]
+PATTERNS = [
+    *(pattern.pattern for pattern in KEY_PATTERNS.values()),
+    r"\s",
+    r"^\S+$",
+    r"a\sb",
+    r"[\s]",
+    r"[^\s@]+@",
+    r"[]\s]x",
+    r"[^]\s]+",
+    r"\[\s]",
+    r"\\s",
+    r"[a\]\s]+$",
+]
+
+
+def test_the_whitespace_class_is_what_python_calls_whitespace() -> None:
+    spelled = re.compile(f"[{PYTHON_WHITESPACE_CLASS}]")
+    python = re.compile(r"\s")
+    every = (chr(code) for code in range(0x110000))
+    assert [c for c in every if bool(spelled.match(c)) != bool(python.match(c))] == []
+    assert all(spelled.match(c) for c in WHITESPACE)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_arrow_friendly_patterns_match_the_same_strings(pattern: str) -> None:
+    original, friendly = re.compile(pattern), re.compile(arrow_friendly(pattern))
+    texts = [key for key in KEYS if key is not None] + [
+        "a b",
+        "a\u3000b",
+        "]x",
+        " x",
+        "[ ]",
+        "\\s",
+        "a]\u2028",
+    ]
+    for text in texts:
+        assert bool(original.search(text)) == bool(friendly.search(text)), (pattern, text)
+
+
+def test_arrow_friendly_removes_every_backslash_s_from_the_key_patterns() -> None:
+    for pattern in KEY_PATTERNS.values():
+        assert "\\s" not in arrow_friendly(pattern.pattern).replace("\\\\", "")
+
+
+@pytest.mark.parametrize("storage", ["string", "str", "object"])
+@pytest.mark.parametrize("kind", sorted(KEY_PATTERNS))
+def test_pandas_contains_agrees_with_re_search_row_by_row(kind: str, storage: str) -> None:
+    """What GX computes (`column.astype(str).str.contains(regex)`) against the previous path."""
+    pattern = KEY_PATTERNS[kind].pattern
+    column = pd.Series(KEYS * 3, dtype=storage).astype(str)
+    fast = column.str.contains(arrow_friendly(pattern))
+    previous = column.str.contains(pattern)  # `\s` in it: Python's `re`, row by row
+    assert fast.tolist() == previous.tolist()
+    assert fast.dtype == previous.dtype
+    for value, matched in zip(column.tolist(), fast.tolist(), strict=True):
+        if isinstance(value, str):
+            assert matched == bool(re.search(pattern, value)), value
+
+
+def test_a_deferred_module_becomes_the_real_one_on_first_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import colorsys
+
+    monkeypatch.delitem(sys.modules, "colorsys")
+    defer_unused_modules(("colorsys",))
+    stand_in = sys.modules["colorsys"]
+    assert isinstance(stand_in, DeferredModule)
+    import colorsys as imported  # the import system hands out the stand-in
+
+    assert imported is stand_in
+    assert stand_in.rgb_to_hsv(1.0, 0.0, 0.0) == colorsys.rgb_to_hsv(1.0, 0.0, 0.0)
+    real = sys.modules["colorsys"]
+    assert isinstance(real, types.ModuleType)
+    assert not isinstance(real, DeferredModule)
+    assert stand_in.hsv_to_rgb is real.hsv_to_rgb
+
+
+def test_a_module_already_imported_is_left_alone() -> None:
+    import json as already
+
+    defer_unused_modules(("json",))
+    assert sys.modules["json"] is already
+
+
+VALIDATE_IN_A_FRESH_PROCESS = """
+import json, sys
+import pandas as pd
+from include.walkme_sync.report.validation import validate_report
+from tests.configs import login_review_config
+config = login_review_config()
+frame = pd.DataFrame({
+    "User ID": pd.Series(["a@b.co", "bad key", None, "A@B.CO", "c@d.ef"], dtype="string"),
+    "Last Login": pd.Series([None] * 5, dtype="datetime64[ns, UTC]"),
+    "First Login": pd.Series([None] * 5, dtype="datetime64[ns, UTC]"),
+    "Logins in Past 30 days": pd.Series([1, 2, 3, 4, 5], dtype="Int64"),
+    "__row": pd.Series([1, 2, 3, 4, 5], dtype="int64"),
+})
+outcome = validate_report(frame, config)
+print(json.dumps({
+    "summary": outcome.summary,
+    "rejected": outcome.rejected.astype(object).where(outcome.rejected.notna(), None)
+        .to_dict("records"),
+    "kept": outcome.kept["__row"].tolist(),
+    "deferred": sorted(
+        name for name in ("scipy.stats", "altair")
+        if type(sys.modules.get(name)).__name__ == "DeferredModule"
+    ),
+}))
+"""
+
+
+def test_validation_runs_without_loading_scipy_stats_or_altair() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", VALIDATE_IN_A_FRESH_PROCESS],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["deferred"] == ["altair", "scipy.stats"]
+    assert result["kept"] == [5]
+    reasons = {row["__row"]: row["reason"] for row in result["rejected"]}
+    assert reasons == {
+        1: "duplicate report key 'a@b.co' (2 rows)",
+        2: "User ID: 'bad key' is not a valid email key",
+        3: "User ID: the key is empty",
+        4: "duplicate report key 'a@b.co' (2 rows)",
+    }
+    checks = {e["expectation"]: e for e in result["summary"]["expectations"]}
+    assert checks["expect_column_values_to_match_regex"]["unexpected_count"] == 1
+    assert checks["expect_column_values_to_match_regex"]["examples"] == ["bad key"]
