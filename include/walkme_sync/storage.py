@@ -106,6 +106,24 @@ def _is_local(path: ObjectStoragePath) -> bool:
     return str(path.protocol) in {"file", "local", ""}
 
 
+def _open(path: ObjectStoragePath) -> IO[bytes]:
+    """Open a file for reading: a local one with plain `open`.
+
+    The first use of an `ObjectStoragePath`'s file system makes Airflow discover every provider's
+    file systems (~0.25 s of CPU per task process); a local storage root never needs them.
+    """
+    if _is_local(path):
+        return open(path.path, "rb")
+    return path.open("rb")
+
+
+def exists(path: ObjectStoragePath) -> bool:
+    """Whether the file exists (a local one is checked without Airflow's file systems)."""
+    if _is_local(path):
+        return Path(path.path).exists()
+    return bool(path.exists())
+
+
 def _write(path: ObjectStoragePath, write: Callable[[IO[bytes]], object]) -> None:
     """Write a file whole or not at all (see the module docstring)."""
     if not _is_local(path):
@@ -146,7 +164,7 @@ def read_frame(path: ObjectStoragePath, columns: list[str] | None = None) -> pd.
     """A Parquet file written by :func:`write_frame` (only ``columns`` when given)."""
     import pandas as pd
 
-    with path.open("rb") as handle:
+    with _open(path) as handle:
         return pd.read_parquet(handle, columns=columns)
 
 
@@ -154,9 +172,9 @@ def count_rows(path: ObjectStoragePath) -> int:
     """Rows of a Parquet file (read from its footer), 0 when the file does not exist."""
     import pyarrow.parquet as pq
 
-    if not path.exists():
+    if not exists(path):
         return 0
-    with path.open("rb") as handle:
+    with _open(path) as handle:
         return int(pq.ParquetFile(handle).metadata.num_rows)
 
 
@@ -176,7 +194,7 @@ def _json_default(value: Any) -> Any:
 def read_json(path: ObjectStoragePath) -> Any | None:
     """A JSON document written by :func:`write_json`, or None when there is none."""
     try:
-        with path.open("rb") as handle:
+        with _open(path) as handle:
             return json.loads(handle.read().decode("utf-8"))
     except FileNotFoundError:
         return None
@@ -185,7 +203,11 @@ def read_json(path: ObjectStoragePath) -> Any | None:
 def read_json_files(folder: ObjectStoragePath) -> list[Any]:
     """Every JSON document directly in ``folder`` (none when the folder does not exist)."""
     try:
-        paths = [child for child in folder.iterdir() if child.name.endswith(".json")]
+        if _is_local(folder):
+            names = [child.name for child in Path(folder.path).iterdir()]
+            paths = [folder / name for name in names if name.endswith(".json")]
+        else:
+            paths = [child for child in folder.iterdir() if child.name.endswith(".json")]
     except (FileNotFoundError, NotADirectoryError):  # no such folder (UPath says "not a dir")
         return []
     return [value for path in sorted(paths, key=str) if (value := read_json(path)) is not None]
@@ -193,6 +215,9 @@ def read_json_files(folder: ObjectStoragePath) -> list[Any]:
 
 def remove(path: ObjectStoragePath) -> None:
     """Delete one file; a missing file is fine."""
+    if _is_local(path):
+        Path(path.path).unlink(missing_ok=True)
+        return
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
 
@@ -233,8 +258,9 @@ def remove_expired_runs(
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     newest: dict[str, datetime] = {}
     base = folder.path.rstrip("/") + "/"
+    fs = _file_system(folder)
     try:
-        listing = folder.fs.find(folder.path, detail=True)
+        listing = fs.find(folder.path, detail=True)
     except FileNotFoundError:
         return []
     for name, info in listing.items():
@@ -244,10 +270,20 @@ def remove_expired_runs(
             newest[run_name] = modified
     expired = sorted(run for run, moment in newest.items() if moment < cutoff and run != keep)
     for run_name in expired:
-        folder.fs.rm(f"{base}{run_name}", recursive=True)
+        fs.rm(f"{base}{run_name}", recursive=True)
     if expired:
         log.info("Removed %d run folder(s) older than %d days", len(expired), days)
     return expired
+
+
+def _file_system(folder: ObjectStoragePath) -> Any:
+    """The folder's fsspec file system; fsspec's local one directly for a local folder (see
+    `_open`)."""
+    if _is_local(folder):
+        from fsspec.implementations.local import LocalFileSystem
+
+        return LocalFileSystem()
+    return folder.fs
 
 
 def _modified(info: dict[str, Any]) -> datetime:

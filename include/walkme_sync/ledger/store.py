@@ -93,7 +93,9 @@ class Ledger:
     def record_run(self, run: RunRecord, problems: Iterable[RowProblem] = ()) -> int:
         """Store a run and its row problems in one transaction; returns the run's ledger id."""
         values = _run_values(run)
-        rows = [asdict(problem) for problem in problems]
+        # `vars`, not `asdict`: the fields are flat values, and asdict deep-copies each one
+        # (~25 µs a row).
+        rows = [dict(vars(problem)) for problem in problems]
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 return self._write_run(values, rows)

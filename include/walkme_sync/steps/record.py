@@ -38,6 +38,7 @@ from include.walkme_sync.steps.context import (
     read_step_status,
 )
 from include.walkme_sync.storage import (
+    exists,
     read_frame,
     remove_expired_runs,
     retention_days,
@@ -172,18 +173,19 @@ def _row_problems(outcomes: pd.DataFrame) -> list[RowProblem]:
     """Ledger rows for every report row that was not written or unchanged."""
     settled = [str(bucket) for bucket in SETTLED_BUCKETS]
     problems = outcomes[~outcomes["bucket"].isin(settled)].sort_values(ROW)
-    records = problems.astype(object).where(problems.notna(), None).to_dict("records")
-    return [
-        RowProblem(
-            row_number=int(record[ROW]),
-            key=record["key"],
-            bucket=str(record["bucket"]),
-            reason=record["reason"],
-            error_code=record["error_code"],
-            record_id=record["record_id"],
-        )
-        for record in records
+    # Column by column into plain Python values (None for a null), then one object per row.
+    columns = [
+        problems[ROW].astype("int64").tolist(),
+        _values(problems["key"]),
+        [str(bucket) for bucket in problems["bucket"].tolist()],
+        *(_values(problems[name]) for name in ("reason", "error_code", "record_id")),
     ]
+    return [RowProblem(*values) for values in zip(*columns, strict=True)]
+
+
+def _values(column: pd.Series) -> list[Any]:
+    """A column's values as Python objects, None where null."""
+    return column.astype(object).where(column.notna(), None).tolist()
 
 
 def _log_row_problems(problems: list[RowProblem], examples: int = PROBLEM_EXAMPLES) -> None:
@@ -217,7 +219,7 @@ def _collect_outcomes(ctx: RunContext) -> pd.DataFrame:
     frames = [
         read_frame(path, columns=OUTCOME_COLUMNS)
         for name in OUTCOME_FILES.values()
-        if (path := ctx.path(name)).exists()
+        if exists(path := ctx.path(name))
     ]
     frames = [frame for frame in frames if len(frame)]
     if not frames:
@@ -228,7 +230,7 @@ def _collect_outcomes(ctx: RunContext) -> pd.DataFrame:
 def _unaccounted_rows(ctx: RunContext, outcomes: pd.DataFrame) -> pd.DataFrame:
     """Extracted rows that no step has put in a bucket yet (the run stopped before them)."""
     extracted = ctx.path(EXTRACTED)
-    if not extracted.exists():
+    if not exists(extracted):
         return pd.DataFrame({ROW: [], "key": []})
     key_column = ctx.integration.report.key_column
     frame = read_frame(extracted, columns=[ROW, key_column])

@@ -1,0 +1,81 @@
+"""`record`'s row problems, built column by column, are the ones the row-by-row code built.
+
+`reference_row_problems` is the previous `_row_problems` (one `to_dict` record per row).
+"""
+
+from __future__ import annotations
+
+import io
+import random
+
+import pandas as pd
+import pytest
+
+from include.walkme_sync.frames import BUCKETS, OUTCOME_COLUMNS, ROW, SETTLED_BUCKETS
+from include.walkme_sync.ledger import RowProblem
+from include.walkme_sync.steps.record import _row_problems
+
+TEXTS = [None, "", "x@example.com", "ÜBER@bücher.de", "名前", "a\nb", "  spaced  ", "'quoted'"]
+
+
+def reference_row_problems(outcomes: pd.DataFrame) -> list[RowProblem]:
+    settled = [str(bucket) for bucket in SETTLED_BUCKETS]
+    problems = outcomes[~outcomes["bucket"].isin(settled)].sort_values(ROW)
+    records = problems.astype(object).where(problems.notna(), None).to_dict("records")
+    return [
+        RowProblem(
+            row_number=int(record[ROW]),
+            key=record["key"],
+            bucket=str(record["bucket"]),
+            reason=record["reason"],
+            error_code=record["error_code"],
+            record_id=record["record_id"],
+        )
+        for record in records
+    ]
+
+
+def outcomes(rows: int, seed: int) -> pd.DataFrame:
+    pick = random.Random(seed)
+    numbers = list(range(1, rows + 1))
+    pick.shuffle(numbers)
+    frame = pd.DataFrame(
+        {
+            ROW: pd.Series(numbers, dtype="int64"),
+            "key": pd.Series([pick.choice(TEXTS) for _ in numbers], dtype="string"),
+            "bucket": pd.Series([str(pick.choice(BUCKETS)) for _ in numbers], dtype="string"),
+            "reason": pd.Series([pick.choice(TEXTS) for _ in numbers], dtype="string"),
+            "error_code": pd.Series([pick.choice([None, "X_Y"]) for _ in numbers], dtype="string"),
+            "record_id": pd.Series(
+                [pick.choice([None, "00Q000000000001AAA"]) for _ in numbers], dtype="string"
+            ),
+        }
+    )
+    return frame[OUTCOME_COLUMNS]
+
+
+def through_parquet(frame: pd.DataFrame) -> pd.DataFrame:
+    """How `record` reads outcome files (their dtypes after a round trip)."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    buffer.seek(0)
+    return pd.read_parquet(buffer)
+
+
+@pytest.mark.parametrize("rows", [0, 1, 7, 500])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("parquet", [False, True])
+def test_row_problems_match_the_row_by_row_reference(rows: int, seed: int, parquet: bool) -> None:
+    frame = outcomes(rows, seed)
+    if parquet:
+        frame = through_parquet(frame)
+    got = _row_problems(frame)
+    assert got == reference_row_problems(frame)
+    assert all(type(problem.row_number) is int for problem in got)
+
+
+def test_object_columns_and_all_settled_rows() -> None:
+    frame = outcomes(50, 9).astype({"key": object, "reason": object})
+    assert _row_problems(frame) == reference_row_problems(frame)
+    settled = frame.assign(bucket="written")
+    assert _row_problems(settled) == [] == reference_row_problems(settled)
