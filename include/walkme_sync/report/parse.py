@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from include.walkme_sync.config.catalog import ColumnDef, ReportDefinition, closest_names
 from include.walkme_sync.errors import SourceError
@@ -82,7 +84,58 @@ class _Parsed:
     expected: str  # "an integer", used in rejection reasons
 
 
+# Fast paths: a column whose every value has the plain form an export writes is parsed by pyarrow
+# (no Python object per value). Any other value anywhere sends the whole column down the general
+# path below, so the results are the same either way (tests/unit/test_parse_fast_paths.py).
+#: Up to 15 digits: every such integer is exact as a float too, as `pd.to_numeric` reads it.
+_PLAIN_INTEGER = r"^-?[0-9]{1,15}$"
+#: `2026-11-24 09:15:02`, hours 00-23, no leap second.
+_PLAIN_DATETIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
+#: Plain date-times outside these years take the general path (nanosecond range checks).
+_FAST_YEARS = (1700, 2200)
+
+
+def _all_plain(text: pd.Series, pattern: str) -> pa.ChunkedArray | pa.Array | None:
+    """The column as Arrow text when every non-null value matches `pattern`, else None."""
+    values = pa.array(text.array, type=pa.string())
+    plain = pc.match_substring_regex(values, pattern)
+    return values if pc.all(pc.or_kleene(plain, pc.is_null(values))).as_py() else None
+
+
+def _plain_integers(text: pd.Series) -> _Parsed | None:
+    values = _all_plain(text, _PLAIN_INTEGER)
+    if values is None:
+        return None
+    numbers = pc.cast(values, pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    # `bad` in the general path's dtype (pandas' nullable boolean, from `to_numeric`).
+    bad = _nothing_bad(text).astype("boolean")
+    return _Parsed(pd.Series(numbers.array, index=text.index), bad, "an integer")
+
+
+def _plain_datetimes(text: pd.Series, expected: str) -> _Parsed | None:
+    values = _all_plain(text, _PLAIN_DATETIME)
+    if values is None:
+        return None
+    try:  # Arrow's ISO 8601 reader also checks the day exists in its month
+        seconds = pc.cast(values, pa.timestamp("s"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    years = pc.year(seconds)
+    low, high = pc.min_max(years).values()
+    if low.is_valid and (low.as_py() < _FAST_YEARS[0] or high.as_py() >= _FAST_YEARS[1]):
+        return None
+    stamps = pc.cast(seconds, pa.timestamp("ns", tz="UTC")).to_pandas()
+    return _Parsed(pd.Series(stamps.array, index=text.index), _nothing_bad(text), expected)
+
+
+def _nothing_bad(text: pd.Series) -> pd.Series:
+    return pd.Series(False, index=text.index)
+
+
 def _parse_integer(text: pd.Series) -> _Parsed:
+    fast = _plain_integers(text)
+    if fast is not None:
+        return fast
     numbers = pd.to_numeric(text, errors="coerce")
     integral = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**63)
     values = numbers.where(integral).astype("Float64").astype("Int64")
@@ -108,16 +161,20 @@ def _parse_boolean(text: pd.Series) -> _Parsed:
     return _Parsed(values, text.notna() & values.isna(), "a boolean (true/false, yes/no, 1/0)")
 
 
+_DATETIME_EXPECTED = (
+    "a date-time (2026-11-24 09:15:02 UTC or ISO 8601) from 1677-09-22 to 2262-04-11"
+)
+
+
 def _parse_datetime(text: pd.Series) -> _Parsed:
+    fast = _plain_datetimes(text, _DATETIME_EXPECTED)
+    if fast is not None:
+        return fast
     stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     in_range = stamps.notna() & (stamps >= _NS_MIN) & (stamps <= _NS_MAX)
     values = stamps.where(in_range).astype("datetime64[ns, UTC]")
     return _with_day_first_hint(
-        _Parsed(
-            values,
-            text.notna() & ~in_range,
-            "a date-time (2026-11-24 09:15:02 UTC or ISO 8601) from 1677-09-22 to 2262-04-11",
-        ),
+        _Parsed(values, text.notna() & ~in_range, _DATETIME_EXPECTED),
         text,
     )
 

@@ -1,0 +1,133 @@
+"""Report parsing's pyarrow fast paths give exactly what the general pandas path gives.
+
+`reference_integer` and `reference_datetime` are the previous `_parse_integer` and
+`_parse_datetime` (pandas `to_numeric` / `to_datetime`, one Python object per value). Each case
+parses a column made of plain values (the fast path) and the same column with one odd value in it
+(the general path for the whole column), and compares values, dtypes, rejected rows and reasons.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from include.walkme_sync.config.catalog import ColumnDef
+from include.walkme_sync.report import parse
+from include.walkme_sync.report.parse import _NS_MAX, _NS_MIN, _Parsed, parse_column
+
+PLAIN_INTEGERS = ["0", "7", "-3", "007", "-0", "42", "999999999999999", "-999999999999999", ""]
+ODD_INTEGERS = [
+    "+5",
+    "42.0",
+    "42.5",
+    "1e3",
+    "1000000000000000",
+    "9223372036854775808",
+    "abc",
+    "١٢",
+    "\uff14\uff12",  # full-width digits
+    "1_000",
+    "0x1A",
+    "inf",
+    "nan",
+    " 12 ",
+    "--1",
+]
+PLAIN_DATETIMES = [
+    "2026-11-24 09:15:02",
+    "2025-01-15 00:30:48",
+    "2024-02-29 23:59:59",
+    "1700-01-01 00:00:00",
+    "2199-12-31 23:59:59",
+    "",
+    "  2026-11-24 09:15:02  ",
+]
+ODD_DATETIMES = [
+    "2026-02-30 10:00:00",
+    "2025-02-29 10:00:00",
+    "2026-11-24 24:00:00",
+    "2026-11-24 23:59:60",
+    "2026-13-01 00:00:00",
+    "2026-11-24T09:15:02",
+    "2026-11-24T09:15:02Z",
+    "2026-11-24 09:15:02+02:00",
+    "2026-11-24 09:15",
+    "2026-11-24",
+    "2026-11-24 09:15:02.5",
+    "24/11/2026 09:15:02",
+    "1677-09-21 00:00:00",
+    "1699-12-31 23:59:59",
+    "2200-01-01 00:00:00",
+    "2262-04-12 00:00:00",
+    "9999-12-31 00:00:00",
+    "0000-01-01 00:00:00",
+    "never",
+    "\uff12\uff10\uff12\uff16-11-24 09:15:02",
+]
+
+
+def reference_integer(text: pd.Series) -> _Parsed:
+    numbers = pd.to_numeric(text, errors="coerce")
+    integral = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**63)
+    values = numbers.where(integral).astype("Float64").astype("Int64")
+    return _Parsed(values, text.notna() & ~integral, "an integer")
+
+
+def reference_datetime(text: pd.Series) -> _Parsed:
+    stamps = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+    in_range = stamps.notna() & (stamps >= _NS_MIN) & (stamps <= _NS_MAX)
+    values = stamps.where(in_range).astype("datetime64[ns, UTC]")
+    return parse._with_day_first_hint(
+        _Parsed(values, text.notna() & ~in_range, parse._DATETIME_EXPECTED), text
+    )
+
+
+def cleaned(values: list[str | None], dtype: str) -> pd.Series:
+    """What `parse_column` hands a parser: stripped text, null where empty."""
+    text = pd.Series(values, dtype=dtype).astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def assert_same(got: _Parsed, want: _Parsed) -> None:
+    pd.testing.assert_series_equal(got.values, want.values)
+    pd.testing.assert_series_equal(got.bad, want.bad)
+    assert got.expected == want.expected
+
+
+def columns(plain: list[str], odd: list[str]) -> list[list[str | None]]:
+    base: list[str | None] = [*plain, None, *plain]
+    return [base, [None, None], [], *([*base, value] for value in odd)]
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+@pytest.mark.parametrize("values", columns(PLAIN_INTEGERS, ODD_INTEGERS))
+def test_integers_parse_as_before(values: list[str | None], dtype: str) -> None:
+    text = cleaned(values, dtype)
+    assert_same(parse._parse_integer(text), reference_integer(text))
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+@pytest.mark.parametrize("values", columns(PLAIN_DATETIMES, ODD_DATETIMES))
+def test_datetimes_parse_as_before(values: list[str | None], dtype: str) -> None:
+    text = cleaned(values, dtype)
+    assert_same(parse._parse_datetime(text), reference_datetime(text))
+
+
+def test_dates_and_whole_columns_parse_as_before() -> None:
+    raw = pd.Series([*PLAIN_DATETIMES, None], dtype="string")
+    for kind in ("date", "datetime"):
+        got = parse_column(raw, ColumnDef(name="When", type=kind))
+        text = cleaned(list(raw), "string")
+        want = reference_datetime(text)
+        if kind == "date":
+            want = _Parsed(want.values.dt.floor("D"), want.bad, "a date (2026-11-24)")
+        assert_same(got, want)
+
+
+def test_the_fast_paths_are_taken_for_plain_columns() -> None:
+    assert parse._plain_integers(cleaned(PLAIN_INTEGERS, "string")) is not None
+    assert parse._plain_datetimes(cleaned(PLAIN_DATETIMES, "string"), "x") is not None
+    for odd in ODD_INTEGERS:
+        if odd.strip() not in {"42", "12"}:
+            column = cleaned([*PLAIN_INTEGERS, odd], "string")
+            assert parse._plain_integers(column) is None, odd
