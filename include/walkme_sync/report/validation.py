@@ -60,8 +60,11 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
     _raise_on_hard_failures(results, config)
 
     reasons = _row_rejections(work, results, config)
-    duplicates = _duplicate_rejections(work.drop(index=list(reasons)) if reasons else work, config)
-    reasons.update(duplicates)
+    if not _keys_unique(results):
+        # Rows already rejected take no part in the duplicate policy. (When every key is unique,
+        # so is every subset: nothing to look for.)
+        kept_so_far = work.drop(index=list(reasons)) if reasons else work
+        reasons.update(_duplicate_rejections(kept_so_far, config))
     rejected_index = list(reasons)
     rejected = outcome_frame(
         rows=work.loc[rejected_index, ROW],
@@ -177,6 +180,15 @@ def _row_rejections(work: pd.DataFrame, results: Any, config: IntegrationConfig)
                     f"{key_column}: '{value}' is not a valid {config.report.key_kind} key"
                 )
     return reasons
+
+
+def _keys_unique(results: Any) -> bool:
+    """Whether GX found no two rows with the same (non-empty) normalised key."""
+    return any(
+        result.success
+        for result in results.results
+        if result.expectation_config.type == "expect_column_values_to_be_unique"
+    )
 
 
 def _duplicate_rejections(work: pd.DataFrame, config: IntegrationConfig) -> dict[Any, str]:
