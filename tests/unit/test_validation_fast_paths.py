@@ -182,3 +182,75 @@ def test_validation_runs_without_loading_scipy_stats_or_altair() -> None:
     checks = {e["expectation"]: e for e in result["summary"]["expectations"]}
     assert checks["expect_column_values_to_match_regex"]["unexpected_count"] == 1
     assert checks["expect_column_values_to_match_regex"]["examples"] == ["bad key"]
+
+
+def test_gx_no_longer_fingerprints_the_batch() -> None:
+    """The fingerprint is skipped (GX still honours its threshold) and the results are kept."""
+    from include.walkme_sync.frames import KEY
+    from include.walkme_sync.report import validation
+    from tests.configs import login_review_config
+
+    config = login_review_config()
+    work = pd.DataFrame(
+        {
+            "User ID": pd.Series(["a@b.co", "x"], dtype="string"),
+            KEY: pd.Series(["a@b.co", "x"], dtype="string"),
+            "__row": pd.Series([1, 2], dtype="int64"),
+        }
+    )
+    results = validation._run_suite(work, config, ["User ID"])
+    markers = (
+        results.results[0].meta.get("batch_markers") or results.meta.get("batch_markers") or {}
+    )
+    assert "pandas_data_fingerprint" not in markers
+    assert "ge_load_time" in markers  # the markers are there, only without the fingerprint
+    regex = next(r for r in results.results if r.expectation_config.type.endswith("match_regex"))
+    assert regex.result["unexpected_index_list"] == [1]
+
+
+POLICIES = ["reject", "keep_first", "keep_last"]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["a@b.co", "c@d.ef", "g@h.ij"],
+        ["a@b.co", "A@B.CO ", "c@d.ef", None, "bad", "bad", "c@d.ef", "a@b.co"],
+        [None, None, "x@y.zz"],
+        [],
+    ],
+)
+def test_duplicate_policy_as_before(policy: str, keys: list[str | None]) -> None:
+    """`validate_report` against the previous order: row rejections, then the policy on the rest
+    (always run, even when every key is unique)."""
+    from include.walkme_sync.frames import KEY, ROW
+    from include.walkme_sync.keys import normalize_keys
+    from include.walkme_sync.report import validation
+    from tests.configs import login_review_config
+
+    config = login_review_config(matching={"duplicate_report_keys": policy})
+    size = len(keys)
+    frame = pd.DataFrame(
+        {
+            "User ID": pd.Series(keys, dtype="string"),
+            "Last Login": pd.Series([None] * size, dtype="datetime64[ns, UTC]"),
+            "First Login": pd.Series([None] * size, dtype="datetime64[ns, UTC]"),
+            "Logins in Past 30 days": pd.Series(range(size), dtype="Int64"),
+            ROW: pd.Series(range(1, size + 1), dtype="int64"),
+        }
+    )
+    outcome = validation.validate_report(frame, config)
+    work = frame.copy()
+    work[KEY] = pd.Series(normalize_keys(work["User ID"], "email"), dtype="string")
+    results = validation._run_suite(work, config, ["User ID"])
+    reasons = validation._row_rejections(work, results, config)
+    rest = work.drop(index=list(reasons)) if reasons else work
+    reasons.update(validation._duplicate_rejections(rest, config))
+    got = dict(
+        zip(outcome.rejected[ROW].tolist(), outcome.rejected["reason"].tolist(), strict=True)
+    )
+    assert got == {int(work.at[index, ROW]): reason for index, reason in reasons.items()}
+    assert outcome.kept[ROW].tolist() == [
+        row for index, row in work[ROW].items() if index not in reasons
+    ]
