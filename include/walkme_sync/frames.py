@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,12 +73,12 @@ def outcome_frame(
     """Build outcome rows for one bucket; missing reason/code/record columns are null."""
     import pandas as pd
 
-    row_list = [int(row) for row in rows]
+    row_list = _int64_rows(rows)
     size = len(row_list)
     frame = pd.DataFrame(
         {
             ROW: pd.Series(row_list, dtype="int64"),
-            "key": pd.Series([None if pd.isna(k) else str(k) for k in keys], dtype="string"),
+            "key": _text_keys(keys),
             "bucket": pd.Series([str(bucket)] * size, dtype="string"),
             "reason": pd.Series(
                 list(reasons) if reasons is not None else [None] * size, dtype="string"
@@ -92,6 +92,28 @@ def outcome_frame(
         }
     )
     return frame[OUTCOME_COLUMNS]
+
+
+def _int64_rows(rows: Iterable[int]) -> Any:
+    """Row numbers as int64: a whole integer column at once, anything else one by one."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(rows, pd.Series | pd.Index | np.ndarray) and pd.api.types.is_integer_dtype(
+        rows.dtype
+    ):
+        return np.asarray(rows, dtype="int64")
+    return [int(row) for row in rows]
+
+
+def _text_keys(keys: Iterable[object]) -> pd.Series:
+    """Keys as pandas text, null where missing: a text column is converted whole (no Python
+    object per row); anything else goes through `str` value by value."""
+    import pandas as pd
+
+    if isinstance(keys, pd.Series) and isinstance(keys.dtype, pd.StringDtype):
+        return pd.Series(keys.astype("string").array, dtype="string")  # a fresh RangeIndex
+    return pd.Series([None if pd.isna(k) else str(k) for k in keys], dtype="string")
 
 
 def empty_outcomes() -> pd.DataFrame:

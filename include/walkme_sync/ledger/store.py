@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # collide on the unique (dag_id, dag_run_id); SQLite writers queue on its file lock.
 WRITE_ATTEMPTS = 3
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+#: Row problems inserted per statement (one transaction for the whole run either way).
+PROBLEM_BATCH = 20_000
 
 
 @dataclass
@@ -93,9 +95,7 @@ class Ledger:
     def record_run(self, run: RunRecord, problems: Iterable[RowProblem] = ()) -> int:
         """Store a run and its row problems in one transaction; returns the run's ledger id."""
         values = _run_values(run)
-        # `vars`, not `asdict`: the fields are flat values, and asdict deep-copies each one
-        # (~25 µs a row).
-        rows = [dict(vars(problem)) for problem in problems]
+        rows = problems if isinstance(problems, Sequence) else list(problems)
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 return self._write_run(values, rows)
@@ -106,16 +106,22 @@ class Ledger:
                 time.sleep(0.5 * attempt)
         raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _write_run(self, values: dict[str, Any], problem_rows: list[dict[str, Any]]) -> int:
+    def _write_run(self, values: dict[str, Any], problems: Sequence[RowProblem]) -> int:
         with self.engine.begin() as conn:
             self._delete_same_attempt(conn, values)
             inserted = conn.execute(runs_table.insert().values(**values)).inserted_primary_key
             assert inserted is not None  # an autoincrement insert always returns its key
             run_pk = int(inserted[0])
-            if problem_rows:
+            # In batches, so a run whose million rows are all problems holds one batch of row
+            # dicts at a time. `vars`, not `asdict`: the fields are flat values, and asdict
+            # deep-copies each one (~25 µs a row).
+            for start in range(0, len(problems), PROBLEM_BATCH):
                 conn.execute(
                     row_problems_table.insert(),
-                    [dict(row, run_id=run_pk) for row in problem_rows],
+                    [
+                        dict(vars(problem), run_id=run_pk)
+                        for problem in problems[start : start + PROBLEM_BATCH]
+                    ],
                 )
         return run_pk
 

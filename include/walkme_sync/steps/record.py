@@ -232,10 +232,13 @@ def _unaccounted_rows(ctx: RunContext, outcomes: pd.DataFrame) -> pd.DataFrame:
     extracted = ctx.path(EXTRACTED)
     if not exists(extracted):
         return pd.DataFrame({ROW: [], "key": []})
+    rows = read_frame(extracted, columns=[ROW])[ROW]
+    remaining = ~rows.isin(outcomes[ROW])
+    if not remaining.any():  # the usual case: every row has its bucket, no key text to read
+        return pd.DataFrame({ROW: rows[remaining], "key": pd.Series([], dtype=object)})
     key_column = ctx.integration.report.key_column
-    frame = read_frame(extracted, columns=[ROW, key_column])
-    remaining = frame[~frame[ROW].isin(outcomes[ROW])]
-    return pd.DataFrame({ROW: remaining[ROW], "key": remaining[key_column]})
+    keys = read_frame(extracted, columns=[key_column])[key_column]
+    return pd.DataFrame({ROW: rows[remaining], "key": keys[remaining]})
 
 
 def _summary_of(status: StepStatus | None) -> dict[str, Any]:
