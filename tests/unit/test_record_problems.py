@@ -1,6 +1,8 @@
-"""`record`'s row problems, built column by column, are the ones the row-by-row code built.
+"""`record`'s row problems, built column by column a slice at a time, are the ones the row-by-row
+code built, and the task log shows the same lines.
 
-`reference_row_problems` is the previous `_row_problems` (one `to_dict` record per row).
+`reference_row_problems` is the previous `_row_problems` (one `to_dict` record per row) and
+`reference_log` the previous `_log_row_problems`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,26 @@ import pytest
 
 from include.walkme_sync.frames import BUCKETS, OUTCOME_COLUMNS, ROW, SETTLED_BUCKETS
 from include.walkme_sync.ledger import RowProblem
-from include.walkme_sync.steps.record import _row_problems
+from include.walkme_sync.steps.row_problems import ProblemRows, log_row_problems
+
+
+def _row_problems(outcomes: pd.DataFrame) -> list[RowProblem]:
+    return list(ProblemRows(outcomes))
+
+
+def reference_log(problems: list[RowProblem], examples: int) -> None:
+    by_bucket: dict[str, list[RowProblem]] = {}
+    for problem in problems:
+        by_bucket.setdefault(problem.bucket, []).append(problem)
+    for bucket, items in by_bucket.items():
+        print(f"::group::{bucket}: {len(items)} rows")
+        for problem in items[:examples]:
+            code = f" [{problem.error_code}]" if problem.error_code else ""
+            print(f"row {problem.row_number} {problem.key}:{code} {problem.reason or ''}")
+        if len(items) > examples:
+            print(f"... {len(items) - examples} more in the ledger (sync_row_problems)")
+        print("::endgroup::")
+
 
 TEXTS = [None, "", "x@example.com", "ÜBER@bücher.de", "名前", "a\nb", "  spaced  ", "'quoted'"]
 
@@ -79,3 +100,22 @@ def test_object_columns_and_all_settled_rows() -> None:
     assert _row_problems(frame) == reference_row_problems(frame)
     settled = frame.assign(bucket="written")
     assert _row_problems(settled) == [] == reference_row_problems(settled)
+
+
+@pytest.mark.parametrize("rows", [0, 5, 300])
+@pytest.mark.parametrize("examples", [0, 3, 20])
+def test_log_and_slices_as_before(
+    rows: int, examples: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = through_parquet(outcomes(rows, rows + examples))
+    problems = ProblemRows(frame)
+    reference = reference_row_problems(frame)
+    assert len(problems) == len(reference)
+    assert problems[7:19] == reference[7:19]
+    if reference:
+        assert problems[0] == reference[0]
+        assert problems[-1] == reference[-1]
+    log_row_problems(problems, examples)
+    got = capsys.readouterr().out
+    reference_log(reference, examples)
+    assert got == capsys.readouterr().out

@@ -18,13 +18,12 @@ from include.walkme_sync.frames import (
     BUCKETS,
     OUTCOME_COLUMNS,
     ROW,
-    SETTLED_BUCKETS,
     Bucket,
     bucket_counts,
     empty_outcomes,
     outcome_frame,
 )
-from include.walkme_sync.ledger import Ledger, RowProblem, RunRecord
+from include.walkme_sync.ledger import Ledger, RunRecord
 from include.walkme_sync.salesforce.errors import redact
 from include.walkme_sync.steps.context import (
     EXTRACTED,
@@ -37,6 +36,7 @@ from include.walkme_sync.steps.context import (
     api_calls_spent,
     read_step_status,
 )
+from include.walkme_sync.steps.row_problems import ProblemRows, log_row_problems
 from include.walkme_sync.storage import (
     exists,
     read_frame,
@@ -46,8 +46,6 @@ from include.walkme_sync.storage import (
 )
 
 log = logging.getLogger(__name__)
-
-PROBLEM_EXAMPLES = 20
 
 
 def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[str, Any]:
@@ -109,8 +107,8 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         message=None if status == RunStatus.COMPLETED else stop_reason,
         created=int(_summary_of(statuses[Step.UPSERT]).get("created", 0)),
     )
-    problems = _row_problems(outcomes)
-    _log_row_problems(problems)
+    problems = ProblemRows(outcomes)
+    log_row_problems(problems)
     summary = {
         "integration": config.id,
         "dag_run_id": ctx.run_id,
@@ -141,7 +139,7 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
     return summary
 
 
-def _write_ledger(run: RunRecord, problems: list[RowProblem]) -> int:
+def _write_ledger(run: RunRecord, problems: ProblemRows) -> int:
     """Append the run to the ledger; an unreachable database is a `StorageError` (retried)."""
     try:
         return Ledger().record_run(run, problems)
@@ -167,43 +165,6 @@ def _remove_expired_runs(ctx: RunContext) -> None:
         remove_expired_runs(ctx.integration.id, days=retention_days(), keep=ctx.folder.name)
     except Exception as exc:  # storage errors come in many types (OSError, botocore, gcsfs)
         log.warning("Could not remove old run folders: %s: %s", type(exc).__name__, exc)
-
-
-def _row_problems(outcomes: pd.DataFrame) -> list[RowProblem]:
-    """Ledger rows for every report row that was not written or unchanged."""
-    settled = [str(bucket) for bucket in SETTLED_BUCKETS]
-    problems = outcomes[~outcomes["bucket"].isin(settled)].sort_values(ROW)
-    # Column by column into plain Python values (None for a null), then one object per row.
-    columns = [
-        problems[ROW].astype("int64").tolist(),
-        _values(problems["key"]),
-        [str(bucket) for bucket in problems["bucket"].tolist()],
-        *(_values(problems[name]) for name in ("reason", "error_code", "record_id")),
-    ]
-    return [RowProblem(*values) for values in zip(*columns, strict=True)]
-
-
-def _values(column: pd.Series) -> list[Any]:
-    """A column's values as Python objects, None where null."""
-    return column.astype(object).where(column.notna(), None).tolist()
-
-
-def _log_row_problems(problems: list[RowProblem], examples: int = PROBLEM_EXAMPLES) -> None:
-    """The task log shows, per bucket, the first rows that were not written and why.
-
-    `print`, not logging: Airflow folds the lines between `::group::` markers printed to stdout.
-    """
-    by_bucket: dict[str, list[RowProblem]] = {}
-    for problem in problems:
-        by_bucket.setdefault(problem.bucket, []).append(problem)
-    for bucket, items in by_bucket.items():
-        print(f"::group::{bucket}: {len(items)} rows")
-        for problem in items[:examples]:
-            code = f" [{problem.error_code}]" if problem.error_code else ""
-            print(f"row {problem.row_number} {problem.key}:{code} {problem.reason or ''}")
-        if len(items) > examples:
-            print(f"... {len(items) - examples} more in the ledger (sync_row_problems)")
-        print("::endgroup::")
 
 
 def _stop_reason(failure: tuple[Step, StepStatus] | None, missing: list[Step]) -> str:
