@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 RUNS_FOLDER = "runs"
+COPY_CHUNK_BYTES = 8 * 2**20
 
 
 def storage_root_setting() -> str:
@@ -158,6 +160,12 @@ def _storage_error(verb: str, path: ObjectStoragePath, exc: Exception) -> Storag
 def write_frame(path: ObjectStoragePath, frame: pd.DataFrame) -> None:
     """A data frame as one Parquet file."""
     _write(path, lambda handle: frame.to_parquet(handle, index=False))
+
+
+def copy_file(source: ObjectStoragePath, target: ObjectStoragePath) -> None:
+    """`target` becomes a byte-for-byte copy of `source` (written whole or not at all)."""
+    with _open(source) as handle:
+        _write(target, lambda out: shutil.copyfileobj(handle, out, COPY_CHUNK_BYTES))
 
 
 def read_frame(path: ObjectStoragePath, columns: list[str] | None = None) -> pd.DataFrame:

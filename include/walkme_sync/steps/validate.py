@@ -11,9 +11,10 @@ import logging
 from typing import Any
 
 from include.walkme_sync.errors import DataValidationError
+from include.walkme_sync.frames import KEY
 from include.walkme_sync.report.validation import validate_report
 from include.walkme_sync.steps.context import EXTRACTED, OUTCOME_FILES, VALIDATED, RunContext, Step
-from include.walkme_sync.storage import count_rows, read_frame, write_frame
+from include.walkme_sync.storage import copy_file, count_rows, read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,13 @@ def validate_step(ctx: RunContext) -> dict[str, Any]:
     frame = read_frame(ctx.path(EXTRACTED))
     outcome = validate_report(frame, ctx.integration)
     write_frame(ctx.path(OUTCOME_FILES[Step.VALIDATE]), outcome.rejected)
-    write_frame(ctx.path(VALIDATED), outcome.kept)
+    if len(outcome.rejected) or KEY in frame.columns:
+        write_frame(ctx.path(VALIDATED), outcome.kept)
+    else:
+        # Every row kept (and no report column named like the internal key column, which
+        # validation replaces and drops): `kept` is the extracted frame itself, so its file is
+        # too. A copy instead of encoding a million rows again.
+        copy_file(ctx.path(EXTRACTED), ctx.path(VALIDATED))
     rejected_total = count_rows(ctx.path(OUTCOME_FILES[Step.EXTRACT])) + len(outcome.rejected)
     limit = ctx.integration.thresholds.max_rejected_rows
     if limit is not None and rejected_total > limit:
