@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.errors import DataValidationError
@@ -30,58 +32,44 @@ class MatchResult:
 def pair_rows(
     config: IntegrationConfig,
     frame: pd.DataFrame,
-    keys: np.ndarray,
+    keys: np.ndarray | pa.Array,
     found: pd.DataFrame,
     fields: list[str],
 ) -> MatchResult:
     """Pair report rows with records column-wise: records are grouped by key (stable, in
     Salesforce's order), each row looks its key's group up, and the matched frame is built with
-    two `take`s (report rows repeated once per record; the records in group order)."""
+    two `take`s (report rows repeated once per record; the records in group order).
+
+    `keys` are the rows' normalised keys (`keys.normalize_keys` or `keys.key_array`); `found` is
+    `salesforce.lookup.lookup_frame`'s result (object or Arrow columns)."""
     key_column = config.report.key_column
-    update_all = config.matching.multiple_records == "update_all"
-
-    # One hash pass codes the records' keys and the rows' keys alike (None -> -1).
-    record_keys = found[KEY].to_numpy(dtype=object)
-    all_codes, uniques = pd.factorize(np.concatenate([record_keys, keys]))
-    codes, row_code = all_codes[: len(record_keys)], all_codes[len(record_keys) :]
-    counts = np.bincount(codes, minlength=len(uniques) + 1).astype(np.int64)
-    counts[-1] = 0  # row_code -1 (null key) indexes this slot: no records
-    order = np.argsort(codes, kind="stable")  # records grouped by key, each group in order
-    starts = np.cumsum(counts) - counts
-    row_count = counts[row_code]
-
-    unmatched = row_count == 0
-    ambiguous = (row_count > 1) & (not update_all)
-    positions = np.flatnonzero(~unmatched & ~ambiguous)
-    repeats = row_count[positions]
-    row_positions = np.repeat(positions, repeats)
-    within = np.arange(int(repeats.sum())) - np.repeat(np.cumsum(repeats) - repeats, repeats)
-    record_positions = order[np.repeat(starts[row_code[positions]], repeats) + within]
+    row_keys = _key_strings(keys)
+    pairs = _pair_positions(
+        _key_strings(found[KEY]), row_keys, config.matching.multiple_records == "update_all"
+    )
+    row_positions, record_positions = pairs.row_positions, pairs.record_positions
 
     matched = frame.iloc[row_positions].reset_index(drop=True)
-    matched.insert(1, "__key", pd.Series(keys[row_positions], dtype="string"))
-    ids = found["Id"].to_numpy(dtype=object)
-    matched_ids = ids[record_positions]
-    if pd.api.types.infer_dtype(matched_ids, skipna=False) != "string":
-        matched_ids = np.array([str(i) for i in matched_ids], dtype=object)
-    matched["Id"] = pd.Series(matched_ids, dtype="string")
+    matched.insert(1, "__key", pd.Series(pd.arrays.ArrowStringArray(row_keys.take(row_positions))))
+    del row_keys
+    matched["Id"] = _id_series(found["Id"], record_positions)
     for name in fields:
         matched[CURRENT_PREFIX + name] = pd.Series(
-            found[name].to_numpy(dtype=object)[record_positions], dtype=object
+            object_values(found[name], record_positions), dtype=object
         )
     _check_one_row_per_record(matched)
 
-    ambiguous_at = np.flatnonzero(ambiguous)
+    ambiguous_at, unmatched_at = pairs.ambiguous_at, pairs.unmatched_at
     reasons: dict[int, str] = {}
-    for code in pd.unique(row_code[ambiguous_at]).tolist():
-        group = ids[order[starts[code] : starts[code] + counts[code]]]
+    ids = object_values(found["Id"]) if len(ambiguous_at) else np.empty(0, dtype=object)
+    for code, records in pairs.ambiguous_groups.items():
+        group = ids[records]
         shown = ", ".join(str(i) for i in group[:AMBIGUOUS_IDS_SHOWN])
         more = f" and {len(group) - AMBIGUOUS_IDS_SHOWN} more" if len(group) > 10 else ""
         reasons[code] = (
             f"{len(group)} {config.object.name} records have this "
             f"{config.object.key_field}: {shown}{more}"
         )
-    unmatched_at = np.flatnonzero(unmatched)
     rows = frame["__row"]
     originals = frame[key_column]
     outcomes = pd.concat(
@@ -97,13 +85,110 @@ def pair_rows(
                 rows=rows.iloc[ambiguous_at].tolist(),
                 keys=originals.iloc[ambiguous_at].tolist(),
                 bucket=Bucket.AMBIGUOUS,
-                reasons=[reasons[code] for code in row_code[ambiguous_at].tolist()],
+                reasons=[reasons[code] for code in pairs.ambiguous_codes.tolist()],
                 error_codes=["MULTIPLE_RECORDS"] * len(ambiguous_at),
             ),
         ],
         ignore_index=True,
     )[OUTCOME_COLUMNS]
     return MatchResult(matched=matched, outcomes=outcomes)
+
+
+@dataclass
+class _Pairs:
+    """Which report rows go with which records (positions in the frame and in `found`)."""
+
+    #: One entry per matched (row, record): the row's and the record's position.
+    row_positions: np.ndarray
+    record_positions: np.ndarray
+    unmatched_at: np.ndarray
+    ambiguous_at: np.ndarray
+    #: The key code of each ambiguous row, and each such key's records (positions).
+    ambiguous_codes: np.ndarray
+    ambiguous_groups: dict[int, np.ndarray]
+
+
+def _pair_positions(
+    record_keys: pa.ChunkedArray, row_keys: pa.ChunkedArray, update_all: bool
+) -> _Pairs:
+    """Group the records by key (one hash pass codes both sides) and give each row its group:
+    a row with no record is unmatched, with several ambiguous unless `update_all`."""
+    codes, row_code, distinct = _key_codes(record_keys, row_keys)
+    counts = np.bincount(codes, minlength=distinct + 1).astype(np.int64)
+    counts[-1] = 0  # row_code -1 (null key) indexes this slot: no records
+    order = np.argsort(codes, kind="stable")  # records grouped by key, each group in order
+    starts = np.cumsum(counts) - counts
+    row_count = counts[row_code]
+
+    unmatched = row_count == 0
+    ambiguous = (row_count > 1) & (not update_all)
+    positions = np.flatnonzero(~unmatched & ~ambiguous)
+    repeats = row_count[positions]
+    within = np.arange(int(repeats.sum())) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    ambiguous_at = np.flatnonzero(ambiguous)
+    ambiguous_codes = row_code[ambiguous_at]
+    return _Pairs(
+        row_positions=np.repeat(positions, repeats),
+        record_positions=order[np.repeat(starts[row_code[positions]], repeats) + within],
+        unmatched_at=np.flatnonzero(unmatched),
+        ambiguous_at=ambiguous_at,
+        ambiguous_codes=ambiguous_codes,
+        ambiguous_groups={
+            code: order[starts[code] : starts[code] + counts[code]]
+            for code in pd.unique(ambiguous_codes).tolist()
+        },
+    )
+
+
+def object_values(column: pd.Series, positions: np.ndarray | None = None) -> np.ndarray:
+    """A records column (at `positions`, if given) as an object array of Python values, None
+    for null: what `lookup_frame` returns on both paths (object from REST, Arrow from Bulk)."""
+    if isinstance(column.dtype, pd.ArrowDtype):
+        values = pa.array(column.array)
+        if positions is not None:
+            values = values.take(positions)
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+    array = column.to_numpy(dtype=object)
+    return array if positions is None else array[positions]
+
+
+def _key_strings(keys: np.ndarray | pa.Array | pa.ChunkedArray | pd.Series) -> pa.ChunkedArray:
+    """Normalised keys (str or None) as Arrow `large_string` chunks (no copy of Arrow keys)."""
+    if isinstance(keys, pd.Series):
+        keys = pa.array(keys.array) if isinstance(keys.dtype, pd.ArrowDtype) else keys.to_numpy()
+    if isinstance(keys, np.ndarray):
+        keys = pa.array(keys, type=pa.large_string())
+    if isinstance(keys, pa.Array):
+        keys = pa.chunked_array([keys])
+    return keys.cast(pa.large_string())
+
+
+def _key_codes(
+    record_keys: pa.ChunkedArray, row_keys: pa.ChunkedArray
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One dictionary code per record key and per row key (the same code for the same key,
+    -1 for null) and the number of distinct keys: one hash pass over both."""
+    both = pa.chunked_array([*record_keys.chunks, *row_keys.chunks], type=pa.large_string())
+    encoded = pc.dictionary_encode(both)
+    if not encoded.num_chunks:
+        return np.empty(0, np.int64), np.empty(0, np.int64), 0
+    indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks], type=pa.int32())
+    codes = pc.fill_null(indices, -1).to_numpy().astype(np.int64)
+    split = len(record_keys)
+    # Every chunk shares one dictionary: the hash table persists across chunks.
+    return codes[:split], codes[split:], len(encoded.chunk(0).dictionary)
+
+
+def _id_series(ids: pd.Series, positions: np.ndarray) -> pd.Series:
+    """The matched records' Ids as a `string` column."""
+    if isinstance(ids.dtype, pd.ArrowDtype):
+        taken = pa.array(ids.array).take(positions)
+        if taken.null_count == 0:  # always, from Salesforce; else str(None) as below
+            return pd.Series(pd.arrays.ArrowStringArray(taken.cast(pa.large_string())))
+    values = object_values(ids, positions)
+    if pd.api.types.infer_dtype(values, skipna=False) != "string":
+        values = np.array([str(i) for i in values], dtype=object)
+    return pd.Series(values, dtype="string")
 
 
 def _check_one_row_per_record(matched: pd.DataFrame) -> None:

@@ -18,7 +18,7 @@ from include.walkme_sync.config.catalog import load_catalog
 from include.walkme_sync.config.online import check_against_describe
 from include.walkme_sync.errors import ConfigurationError, DataValidationError
 from include.walkme_sync.frames import Bucket
-from include.walkme_sync.keys import normalize_keys
+from include.walkme_sync.keys import key_array, normalize_keys
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo
 from include.walkme_sync.reconcile.pairing import MatchResult, pair_rows
 from include.walkme_sync.reconcile.relations import (
@@ -122,7 +122,7 @@ def match_rows(
     kind = config.report.key_kind
     # Lookup fields too: their current values (parent Ids) are diffed like mapped fields.
     fields = list(dict.fromkeys(m.field for m in planned_mappings(config).mappings))
-    keys = normalize_keys(frame[config.report.key_column], kind)
+    keys = key_array(frame[config.report.key_column], kind)
     found = lookup_frame(
         session,
         config.object.name,
