@@ -53,11 +53,12 @@ def pair_rows(
     matched.insert(1, "__key", pd.Series(pd.arrays.ArrowStringArray(row_keys.take(row_positions))))
     del row_keys
     matched["Id"] = _id_series(found["Id"], record_positions)
+    # Before the current values are added: the check's hash table then adds less to the peak.
+    _check_one_row_per_record(matched)
     for name in fields:
         matched[CURRENT_PREFIX + name] = pd.Series(
             object_values(found[name], record_positions), dtype=object
         )
-    _check_one_row_per_record(matched)
 
     ambiguous_at, unmatched_at = pairs.ambiguous_at, pairs.unmatched_at
     reasons: dict[int, str] = {}
@@ -114,23 +115,34 @@ def _pair_positions(
     """Group the records by key (one hash pass codes both sides) and give each row its group:
     a row with no record is unmatched, with several ambiguous unless `update_all`."""
     codes, row_code, distinct = _key_codes(record_keys, row_keys)
-    counts = np.bincount(codes, minlength=distinct + 1).astype(np.int64)
+    counts = np.bincount(codes, minlength=distinct + 1)
     counts[-1] = 0  # row_code -1 (null key) indexes this slot: no records
-    order = np.argsort(codes, kind="stable")  # records grouped by key, each group in order
-    starts = np.cumsum(counts) - counts
     row_count = counts[row_code]
-
     unmatched = row_count == 0
     ambiguous = (row_count > 1) & (not update_all)
     positions = np.flatnonzero(~unmatched & ~ambiguous)
+    unmatched_at, ambiguous_at = np.flatnonzero(unmatched), np.flatnonzero(ambiguous)
+    del unmatched, ambiguous
+    if counts.max(initial=0) <= 1:  # the usual case: no key has two records, no grouping
+        record_of = np.full(distinct + 1, -1, dtype=np.int64)
+        record_of[codes] = np.arange(len(codes))
+        return _Pairs(
+            row_positions=positions,
+            record_positions=record_of[row_code[positions]],
+            unmatched_at=unmatched_at,
+            ambiguous_at=ambiguous_at,
+            ambiguous_codes=np.empty(0, dtype=np.int64),
+            ambiguous_groups={},
+        )
+    order = np.argsort(codes, kind="stable")  # records grouped by key, each group in order
+    starts = np.cumsum(counts) - counts
     repeats = row_count[positions]
     within = np.arange(int(repeats.sum())) - np.repeat(np.cumsum(repeats) - repeats, repeats)
-    ambiguous_at = np.flatnonzero(ambiguous)
     ambiguous_codes = row_code[ambiguous_at]
     return _Pairs(
         row_positions=np.repeat(positions, repeats),
         record_positions=order[np.repeat(starts[row_code[positions]], repeats) + within],
-        unmatched_at=np.flatnonzero(unmatched),
+        unmatched_at=unmatched_at,
         ambiguous_at=ambiguous_at,
         ambiguous_codes=ambiguous_codes,
         ambiguous_groups={
@@ -192,6 +204,9 @@ def _id_series(ids: pd.Series, positions: np.ndarray) -> pd.Series:
 
 
 def _check_one_row_per_record(matched: pd.DataFrame) -> None:
+    ids = pa.array(matched["Id"].array)
+    if len(pc.unique(ids)) == len(ids):  # the usual case, in one light hash pass
+        return
     duplicated = matched["Id"][matched["Id"].duplicated(keep=False)]
     if len(duplicated):
         rows = matched.loc[duplicated.index, "__row"].tolist()[:10]

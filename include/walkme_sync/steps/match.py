@@ -132,6 +132,10 @@ def match_rows(
         key_kind=kind,
         bulk_threshold=bulk_threshold,
     )
+    # The key field's raw values are not paired (only `__key` is): no need to hold them.
+    key_field = config.object.key_field
+    if key_field != "Id" and key_field not in fields:
+        found = found.drop(columns=[key_field])
     return pair_rows(config, frame, keys, found, fields)
 
 
