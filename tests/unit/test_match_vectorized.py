@@ -339,3 +339,24 @@ def test_object_values_reads_both_record_frames_alike() -> None:
     for frame in (found, as_bulk(found)):
         assert object_values(frame["A"]).tolist() == ["x", None, "ü"]
         assert object_values(frame["A"], positions).tolist() == ["ü", "x", None, "ü"]
+
+
+def read_back(frame: pd.DataFrame) -> pd.DataFrame:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return pd.read_parquet(io.BytesIO(buffer.getvalue()))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_arrow_current_values_read_back_as_the_object_ones(seed: int) -> None:
+    """The match step keeps Bulk current values as Arrow text: `matched.parquet` reads back as
+    it did with Python objects (an all-null column included: it stays an object column)."""
+    rng = random.Random(seed)
+    config = login_review_config()
+    frame, found = random_match_case(rng, 80, duplicate_rows=False)
+    found[FIELDS[1]] = None  # a field no record has a value for (a first sync)
+    keys = key_array(frame["User ID"], "email")
+    objects = pair_rows(config, frame, keys, found, FIELDS).matched
+    arrow = pair_rows(config, frame, keys, as_bulk(found), FIELDS, arrow_current=True).matched
+    assert arrow[CURRENT_PREFIX + FIELDS[1]].dtype == object
+    pd.testing.assert_frame_equal(read_back(arrow), read_back(objects))

@@ -35,13 +35,16 @@ def pair_rows(
     keys: np.ndarray | pa.Array,
     found: pd.DataFrame,
     fields: list[str],
+    *,
+    arrow_current: bool = False,
 ) -> MatchResult:
     """Pair report rows with records column-wise: records are grouped by key (stable, in
     Salesforce's order), each row looks its key's group up, and the matched frame is built with
     two `take`s (report rows repeated once per record; the records in group order).
 
     `keys` are the rows' normalised keys (`keys.normalize_keys` or `keys.key_array`); `found` is
-    `salesforce.lookup.lookup_frame`'s result (object or Arrow columns)."""
+    `salesforce.lookup.lookup_frame`'s result (object or Arrow columns). `arrow_current`: see
+    `current_values`."""
     key_column = config.report.key_column
     row_keys = _key_strings(keys)
     pairs = _pair_positions(
@@ -56,8 +59,8 @@ def pair_rows(
     # Before the current values are added: the check's hash table then adds less to the peak.
     _check_one_row_per_record(matched)
     for name in fields:
-        matched[CURRENT_PREFIX + name] = pd.Series(
-            object_values(found[name], record_positions), dtype=object
+        matched[CURRENT_PREFIX + name] = current_values(
+            found[name], record_positions, arrow=arrow_current
         )
 
     ambiguous_at, unmatched_at = pairs.ambiguous_at, pairs.unmatched_at
@@ -150,6 +153,24 @@ def _pair_positions(
             for code in pd.unique(ambiguous_codes).tolist()
         },
     )
+
+
+#: pandas' default text dtype (`str`): Arrow-backed, NaN for null; what Parquet text reads back as.
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
+
+
+def current_values(column: pd.Series, positions: np.ndarray, *, arrow: bool) -> pd.Series:
+    """The records' current values of one field at `positions`, as a matched column.
+
+    Python objects, None for null, by default. With `arrow`, a Bulk (Arrow text) column stays
+    Arrow, as pandas' `str` dtype: the dtype `matched.parquet` reads back as either way, for a
+    third of the memory of a million Python strings. A column without any value stays an object
+    column of None either way: its Parquet type (null) reads back as object, as before."""
+    if arrow and isinstance(column.dtype, pd.ArrowDtype):
+        values = pa.array(column.array).take(positions)
+        if values.null_count < len(values):
+            return pd.Series(pd.arrays.ArrowStringArray(values, dtype=_TEXT))
+    return pd.Series(object_values(column, positions), dtype=object)
 
 
 def object_values(column: pd.Series, positions: np.ndarray | None = None) -> np.ndarray:

@@ -205,7 +205,7 @@ def _parse_bulk_page(page: bytes, columns: Sequence[str]) -> dict[str, pa.Array]
     """One Bulk CSV page -> an Arrow `large_string` array per wanted column; header names match
     case-insensitively (as `_get` does). Bulk CSV has no nulls: an empty cell, quoted or not, is
     null; any other text ("NA", "null") stays text."""
-    if not page.strip():
+    if not page or page.isspace():  # (no `strip`: it would copy the page)
         return {}
     header = _csv_header(page)
     by_lower: dict[str, str] = {}

@@ -72,7 +72,8 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
     save_describe(ctx, info)
     validated = read_frame(ctx.path(VALIDATED))
     rows = len(validated)
-    result = match_rows(session, config, validated)
+    # Current values as Arrow text: `matched.parquet` reads back the same, the step holds less.
+    result = match_rows(session, config, validated, arrow_current=True)
     if config.creates_records or config.lookups:
         result = relate_rows(session, config, info, validated, result)
     del validated  # the matched rows hold what is kept of it
@@ -117,8 +118,10 @@ def match_rows(
     frame: pd.DataFrame,
     *,
     bulk_threshold: int = LOOKUP_BULK_THRESHOLD,
+    arrow_current: bool = False,
 ) -> MatchResult:
-    """Look up every report row's key and pair the row with its record(s)."""
+    """Look up every report row's key and pair the row with its record(s) (`arrow_current`:
+    see `reconcile.pairing.current_values`)."""
     kind = config.report.key_kind
     # Lookup fields too: their current values (parent Ids) are diffed like mapped fields.
     fields = list(dict.fromkeys(m.field for m in planned_mappings(config).mappings))
@@ -136,7 +139,7 @@ def match_rows(
     key_field = config.object.key_field
     if key_field != "Id" and key_field not in fields:
         found = found.drop(columns=[key_field])
-    return pair_rows(config, frame, keys, found, fields)
+    return pair_rows(config, frame, keys, found, fields, arrow_current=arrow_current)
 
 
 def relate_rows(
