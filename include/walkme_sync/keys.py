@@ -64,7 +64,8 @@ def normalize_keys(values: pd.Series | np.ndarray | Sequence[object], kind: str)
 
 
 def key_array(values: pd.Series, kind: str) -> pa.Array:
-    """`normalize_keys` as an Arrow string array (null for no key), for columnar matching."""
+    """`normalize_keys` as an Arrow `large_string` array (null for no key), for columnar
+    matching (`salesforce.lookup.lookup_frame`, `reconcile.pairing.pair_rows`)."""
     strings = _arrow_strings(values)
     if strings is None:
         return pa.array(normalize_keys(values, kind), type=pa.large_string())
@@ -75,8 +76,11 @@ def key_array(values: pd.Series, kind: str) -> pa.Array:
 _ASCII_WHITESPACE = "".join(chr(code) for code in range(128) if chr(code).isspace())
 
 
-def normalize_key_array(strings: pa.Array | pa.ChunkedArray, kind: str) -> pa.Array:
-    """`normalize_key` over an Arrow string array, as a `large_string` array (null: no key).
+def normalize_key_array(
+    strings: pa.Array | pa.ChunkedArray, kind: str
+) -> pa.Array | pa.ChunkedArray:
+    """`normalize_key` over an Arrow string array, as a `large_string` array (null: no key);
+    a chunked array gives a chunked array.
 
     ASCII values are normalised by Arrow kernels (for ASCII, `casefold` and `lower` are
     `ascii_lower`, and `strip` trims exactly `_ASCII_WHITESPACE`); the rare non-ASCII value goes
@@ -119,7 +123,10 @@ def _arrow_strings(series: pd.Series) -> pa.Array | None:
     if nulls.any():
         raw = raw.copy()
         raw[nulls] = None  # NaN and pd.NA alike
-    return pa.array(raw, type=pa.large_string())
+    try:
+        return pa.array(raw, type=pa.large_string())
+    except UnicodeEncodeError:  # a lone surrogate is no UTF-8: Python's path takes it
+        return None
 
 
 def _normalize_texts(texts: Iterable[str], kind: str) -> list[str | None]:

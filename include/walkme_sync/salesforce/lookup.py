@@ -14,8 +14,9 @@ Lookup strategy (documented choice):
 
 Salesforce compares strings case-insensitively in WHERE, so e-mail keys match whatever their case;
 results are grouped by the normalised `record[key_field]` (`keys.normalize_keys`), which decides
-the final match. Both paths end in one records frame (`lookup_frame`): Bulk CSV pages are parsed
-with `pandas.read_csv`, REST records are gathered per column.
+the final match. Both paths end in one records frame (`lookup_frame`): each Bulk CSV page is
+parsed by Arrow from the bytes received, as it arrives, into Arrow text columns (one chunk per
+page; no Python string per cell); REST records are gathered per column.
 """
 
 from __future__ import annotations
