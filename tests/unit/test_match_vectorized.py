@@ -21,9 +21,16 @@ import pyarrow as pa
 import pytest
 
 from include.walkme_sync.errors import DataValidationError
-from include.walkme_sync.frames import CURRENT_PREFIX, KEY, OUTCOME_COLUMNS, Bucket, outcome_frame
+from include.walkme_sync.frames import (
+    CURRENT_PREFIX,
+    KEY,
+    OUTCOME_COLUMNS,
+    Bucket,
+    object_values,
+    outcome_frame,
+)
 from include.walkme_sync.keys import key_array, normalize_key, normalize_key_array, normalize_keys
-from include.walkme_sync.reconcile.pairing import AMBIGUOUS_IDS_SHOWN, object_values, pair_rows
+from include.walkme_sync.reconcile.pairing import AMBIGUOUS_IDS_SHOWN, pair_rows
 from include.walkme_sync.salesforce.lookup import _parse_bulk_page
 from tests.configs import login_review_config
 

@@ -15,7 +15,14 @@ import pyarrow.compute as pc
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.errors import DataValidationError
-from include.walkme_sync.frames import CURRENT_PREFIX, KEY, OUTCOME_COLUMNS, Bucket, outcome_frame
+from include.walkme_sync.frames import (
+    CURRENT_PREFIX,
+    KEY,
+    OUTCOME_COLUMNS,
+    Bucket,
+    object_values,
+    outcome_frame,
+)
 
 AMBIGUOUS_IDS_SHOWN = 10
 
@@ -44,30 +51,36 @@ def pair_rows(
 
     `keys` are the rows' normalised keys (`keys.normalize_keys` or `keys.key_array`); `found` is
     `salesforce.lookup.lookup_frame`'s result (object or Arrow columns). `arrow_current`: see
-    `current_values`."""
+    `current_values`.
+
+    Each of `found`'s columns is let go once paired: a caller that hands `found` over (keeps no
+    reference to it, as `steps.match.match_rows`) does not hold the records twice at the peak."""
     key_column = config.report.key_column
+    records = {name: found[name] for name in found.columns}
+    del found
     row_keys = _key_strings(keys)
     pairs = _pair_positions(
-        _key_strings(found[KEY]), row_keys, config.matching.multiple_records == "update_all"
+        _key_strings(records.pop(KEY)), row_keys, config.matching.multiple_records == "update_all"
     )
     row_positions, record_positions = pairs.row_positions, pairs.record_positions
 
     matched = frame.iloc[row_positions].reset_index(drop=True)
     matched.insert(1, "__key", pd.Series(pd.arrays.ArrowStringArray(row_keys.take(row_positions))))
     del row_keys
-    matched["Id"] = _id_series(found["Id"], record_positions)
+    ids = records["Id"]
+    matched["Id"] = _id_series(ids, record_positions)
     # Before the current values are added: the check's hash table then adds less to the peak.
     _check_one_row_per_record(matched)
     for name in fields:
         matched[CURRENT_PREFIX + name] = current_values(
-            found[name], record_positions, arrow=arrow_current
+            ids if name == "Id" else records.pop(name), record_positions, arrow=arrow_current
         )
 
     ambiguous_at, unmatched_at = pairs.ambiguous_at, pairs.unmatched_at
     reasons: dict[int, str] = {}
-    ids = object_values(found["Id"]) if len(ambiguous_at) else np.empty(0, dtype=object)
-    for code, records in pairs.ambiguous_groups.items():
-        group = ids[records]
+    id_values = object_values(ids) if len(ambiguous_at) else np.empty(0, dtype=object)
+    for code, group_at in pairs.ambiguous_groups.items():
+        group = id_values[group_at]
         shown = ", ".join(str(i) for i in group[:AMBIGUOUS_IDS_SHOWN])
         more = f" and {len(group) - AMBIGUOUS_IDS_SHOWN} more" if len(group) > 10 else ""
         reasons[code] = (
@@ -171,18 +184,6 @@ def current_values(column: pd.Series, positions: np.ndarray, *, arrow: bool) -> 
         if values.null_count < len(values):
             return pd.Series(pd.arrays.ArrowStringArray(values, dtype=_TEXT))
     return pd.Series(object_values(column, positions), dtype=object)
-
-
-def object_values(column: pd.Series, positions: np.ndarray | None = None) -> np.ndarray:
-    """A records column (at `positions`, if given) as an object array of Python values, None
-    for null: what `lookup_frame` returns on both paths (object from REST, Arrow from Bulk)."""
-    if isinstance(column.dtype, pd.ArrowDtype):
-        values = pa.array(column.array)
-        if positions is not None:
-            values = values.take(positions)
-        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
-    array = column.to_numpy(dtype=object)
-    return array if positions is None else array[positions]
 
 
 def _key_strings(keys: np.ndarray | pa.Array | pa.ChunkedArray | pd.Series) -> pa.ChunkedArray:

@@ -20,11 +20,17 @@ import pandas as pd
 
 from include.walkme_sync.config import IntegrationConfig, LookupConfig, MappingConfig
 from include.walkme_sync.errors import ConfigurationError
-from include.walkme_sync.frames import CURRENT_PREFIX, KEY, OUTCOME_COLUMNS, Bucket, outcome_frame
+from include.walkme_sync.frames import (
+    CURRENT_PREFIX,
+    KEY,
+    OUTCOME_COLUMNS,
+    Bucket,
+    object_values,
+    outcome_frame,
+)
 from include.walkme_sync.keys import normalize_keys
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import ValueRejected, coerce_for_field
-from include.walkme_sync.reconcile.pairing import object_values
 from include.walkme_sync.reconcile.plan import PlanResult
 from include.walkme_sync.records import WriteResult
 

@@ -34,9 +34,8 @@ from pyarrow import csv as pa_csv
 from simple_salesforce.util import exception_handler
 
 from include.walkme_sync.errors import SyncError
-from include.walkme_sync.frames import KEY
+from include.walkme_sync.frames import KEY, object_values
 from include.walkme_sync.keys import normalize_key_array, normalize_keys
-from include.walkme_sync.reconcile.pairing import object_values
 from include.walkme_sync.salesforce.bulk import RetryAfter, wait_for_bulk_job
 from include.walkme_sync.salesforce.errors import translate
 from include.walkme_sync.salesforce.soql import (
@@ -110,7 +109,7 @@ def lookup_frame(
     Columns: `__key` (the record's normalised key, one of `keys`), `Id`, `key_field`, `fields`
     (each once). Values are what Salesforce returned: JSON types from REST (object dtype, None for
     null), text from Bulk CSV (Arrow `large_string` columns, null for an empty cell); read them
-    with `reconcile.pairing.object_values` to get Python values and None on both paths.
+    with `frames.object_values` to get Python values and None on both paths.
     """
     columns = _columns(key_field, fields)
     wanted = _wanted_keys(keys)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.catalog import load_catalog
@@ -126,20 +127,40 @@ def match_rows(
     # Lookup fields too: their current values (parent Ids) are diffed like mapped fields.
     fields = list(dict.fromkeys(m.field for m in planned_mappings(config).mappings))
     keys = key_array(frame[config.report.key_column], kind)
+    # The records go straight to `pair_rows` (no name here holds them): it lets each column go
+    # once paired.
+    return pair_rows(
+        config,
+        frame,
+        keys,
+        find_records(session, config, keys, fields, bulk_threshold),
+        fields,
+        arrow_current=arrow_current,
+    )
+
+
+def find_records(
+    session: SalesforceSession,
+    config: IntegrationConfig,
+    keys: pa.Array,
+    fields: list[str],
+    bulk_threshold: int,
+) -> pd.DataFrame:
+    """The object's records with these keys (`lookup_frame`), without the key field's raw
+    values unless mapped: only the normalised `__key` is paired."""
     found = lookup_frame(
         session,
         config.object.name,
         config.object.key_field,
         keys,  # nulls and repeats are dropped there
         fields,
-        key_kind=kind,
+        key_kind=config.report.key_kind,
         bulk_threshold=bulk_threshold,
     )
-    # The key field's raw values are not paired (only `__key` is): no need to hold them.
     key_field = config.object.key_field
     if key_field != "Id" and key_field not in fields:
         found = found.drop(columns=[key_field])
-    return pair_rows(config, frame, keys, found, fields, arrow_current=arrow_current)
+    return found
 
 
 def relate_rows(
