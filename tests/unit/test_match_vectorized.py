@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from include.walkme_sync.errors import DataValidationError
@@ -30,7 +31,7 @@ from include.walkme_sync.frames import (
     outcome_frame,
 )
 from include.walkme_sync.keys import key_array, normalize_key, normalize_key_array, normalize_keys
-from include.walkme_sync.reconcile.pairing import AMBIGUOUS_IDS_SHOWN, pair_rows
+from include.walkme_sync.reconcile.pairing import AMBIGUOUS_IDS_SHOWN, keys_index, pair_rows
 from include.walkme_sync.salesforce.lookup import _parse_bulk_page
 from tests.configs import login_review_config
 
@@ -303,17 +304,21 @@ def random_match_case(
     return frame, found
 
 
-def as_bulk(found: pd.DataFrame) -> pd.DataFrame:
-    """The same records as the Bulk path gives them: Arrow text columns."""
+def as_bulk(found: pd.DataFrame, dictionary: pa.Array | None = None) -> pd.DataFrame:
+    """The same records as the Bulk path gives them: Arrow text columns (with `dictionary`,
+    `__key` coded by it, as `lookup_frame` codes it with the keys it was given)."""
+    columns = {
+        name: pa.chunked_array([pa.array(found[name].tolist(), type=pa.large_string())])
+        for name in found.columns
+    }
+    if dictionary is not None:
+        codes = pc.index_in(columns[KEY], value_set=dictionary)
+        columns[KEY] = pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(chunk, dictionary) for chunk in codes.chunks],
+            type=pa.dictionary(pa.int32(), pa.large_string()),
+        )
     return pd.DataFrame(
-        {
-            name: pd.Series(
-                pd.arrays.ArrowExtensionArray(
-                    pa.chunked_array([pa.array(found[name].tolist(), type=pa.large_string())])
-                )
-            )
-            for name in found.columns
-        }
+        {name: pd.Series(pd.arrays.ArrowExtensionArray(v)) for name, v in columns.items()}
     )
 
 
@@ -329,20 +334,36 @@ def test_columnar_pairing_is_the_previous_pairing(policy: str, seed: int) -> Non
             expected = reference_pair_rows(config, frame, keys, found, FIELDS)
         except DataValidationError:
             expected = None
-        for row_keys in (keys, key_array(frame["User ID"], "email")):
-            for records in (found, as_bulk(found)):
-                if expected is None:
-                    with pytest.raises(DataValidationError, match="same Salesforce record"):
-                        pair_rows(config, frame, row_keys, records, FIELDS)
-                    continue
-                result = pair_rows(config, frame, row_keys, records, FIELDS)
-                pd.testing.assert_frame_equal(result.matched, expected[0])
-                pd.testing.assert_frame_equal(result.outcomes, expected[1])
+        arrow_keys = key_array(frame["User ID"], "email")
+        index = keys_index(arrow_keys)
+        cases = [(k, r) for k in (keys, arrow_keys, index) for r in (found, as_bulk(found))]
+        for row_keys, records in cases:
+            if expected is None:
+                with pytest.raises(DataValidationError, match="same Salesforce record"):
+                    pair_rows(config, frame, row_keys, records, FIELDS)
+                continue
+            result = pair_rows(config, frame, row_keys, records, FIELDS)
+            pd.testing.assert_frame_equal(result.matched, expected[0])
+            pd.testing.assert_frame_equal(result.outcomes, expected[1])
+        # Records coded with the rows' dictionary (as `lookup_frame` gives them when asked with
+        # `keys_index`: only wanted keys): paired by those codes, without a hash pass.
+        wanted = found[found[KEY].isin(index.dictionary.to_pylist())].reset_index(drop=True)
+        try:
+            expected = reference_pair_rows(config, frame, keys, wanted, FIELDS)
+        except DataValidationError:
+            with pytest.raises(DataValidationError, match="same Salesforce record"):
+                pair_rows(config, frame, index, as_bulk(wanted, index.dictionary), FIELDS)
+            continue
+        result = pair_rows(config, frame, index, as_bulk(wanted, index.dictionary), FIELDS)
+        pd.testing.assert_frame_equal(result.matched, expected[0])
+        pd.testing.assert_frame_equal(result.outcomes, expected[1])
 
 
 def test_object_values_reads_both_record_frames_alike() -> None:
     found = pd.DataFrame({"A": pd.Series(["x", None, "ü"], dtype=object)})
     positions = np.array([2, 0, 1, 2])
+    coded = as_bulk(found.rename(columns={"A": KEY}), pa.array(["ü", "x"], pa.large_string()))
+    assert object_values(coded[KEY]).tolist() == ["x", None, "ü"]
     for frame in (found, as_bulk(found)):
         assert object_values(frame["A"]).tolist() == ["x", None, "ü"]
         assert object_values(frame["A"], positions).tolist() == ["ü", "x", None, "ü"]

@@ -49,7 +49,8 @@ def pair_rows(
     Salesforce's order), each row looks its key's group up, and the matched frame is built with
     two `take`s (report rows repeated once per record; the records in group order).
 
-    `keys` are the rows' normalised keys (`keys.normalize_keys` or `keys.key_array`); `found` is
+    `keys` are the rows' normalised keys (`keys.normalize_keys`, `keys.key_array` or, coded,
+    `keys_index`: then records looked up by that index keep its codes, no hash pass); `found` is
     `salesforce.lookup.lookup_frame`'s result (object or Arrow columns). `arrow_current`: see
     `current_values`.
 
@@ -58,14 +59,15 @@ def pair_rows(
     key_column = config.report.key_column
     records = {name: found[name] for name in found.columns}
     del found
-    row_keys = _key_strings(keys)
+    row_keys = _key_chunks(keys)
     pairs = _pair_positions(
-        _key_strings(records.pop(KEY)), row_keys, config.matching.multiple_records == "update_all"
+        _key_chunks(records.pop(KEY)), row_keys, config.matching.multiple_records == "update_all"
     )
     row_positions, record_positions = pairs.row_positions, pairs.record_positions
 
     matched = frame.iloc[row_positions].reset_index(drop=True)
-    matched.insert(1, "__key", pd.Series(pd.arrays.ArrowStringArray(row_keys.take(row_positions))))
+    matched_keys = _key_texts(row_keys.take(row_positions))
+    matched.insert(1, "__key", pd.Series(pd.arrays.ArrowStringArray(matched_keys)))
     del row_keys
     ids = records["Id"]
     matched["Id"] = _id_series(ids, record_positions)
@@ -123,6 +125,13 @@ class _Pairs:
     #: The key code of each ambiguous row, and each such key's records (positions).
     ambiguous_codes: np.ndarray
     ambiguous_groups: dict[int, np.ndarray]
+
+
+def keys_index(keys: pa.Array) -> pa.DictionaryArray:
+    """The rows' keys coded by one dictionary of the distinct keys (null: no key): given to
+    `lookup_frame` (the distinct keys to ask for) and to `pair_rows` (the rows' codes), it spares
+    a hash pass over all keys when pairing."""
+    return pc.dictionary_encode(keys.cast(pa.large_string()))
 
 
 def _pair_positions(
@@ -186,31 +195,61 @@ def current_values(column: pd.Series, positions: np.ndarray, *, arrow: bool) -> 
     return pd.Series(object_values(column, positions), dtype=object)
 
 
-def _key_strings(keys: np.ndarray | pa.Array | pa.ChunkedArray | pd.Series) -> pa.ChunkedArray:
-    """Normalised keys (str or None) as Arrow `large_string` chunks (no copy of Arrow keys)."""
+def _key_chunks(keys: np.ndarray | pa.Array | pa.ChunkedArray | pd.Series) -> pa.ChunkedArray:
+    """Normalised keys (str or None) as Arrow chunks, without a copy of Arrow keys: text, or
+    dictionary-coded as given (`keys_index`; the Bulk `__key` of `lookup_frame`)."""
     if isinstance(keys, pd.Series):
         keys = pa.array(keys.array) if isinstance(keys.dtype, pd.ArrowDtype) else keys.to_numpy()
     if isinstance(keys, np.ndarray):
         keys = pa.array(keys, type=pa.large_string())
     if isinstance(keys, pa.Array):
         keys = pa.chunked_array([keys])
-    return keys.cast(pa.large_string())
+    return keys if pa.types.is_dictionary(keys.type) else keys.cast(pa.large_string())
+
+
+def _key_texts(keys: pa.ChunkedArray) -> pa.ChunkedArray:
+    return keys.cast(pa.large_string())  # a dictionary-coded key column is decoded
 
 
 def _key_codes(
     record_keys: pa.ChunkedArray, row_keys: pa.ChunkedArray
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """One dictionary code per record key and per row key (the same code for the same key,
-    -1 for null) and the number of distinct keys: one hash pass over both."""
-    both = pa.chunked_array([*record_keys.chunks, *row_keys.chunks], type=pa.large_string())
+    """One code per record key and per row key (the same code for the same key, -1 for null)
+    and the number of codes. Keys already coded with one dictionary (the match step codes the
+    rows' keys, the lookup codes the records' keys with that dictionary) keep their codes;
+    others are coded by one hash pass over both."""
+    shared = _shared_dictionary(record_keys, row_keys)
+    if shared is not None:
+        return _indices(record_keys), _indices(row_keys), shared
+    both = pa.chunked_array(
+        [*_key_texts(record_keys).chunks, *_key_texts(row_keys).chunks], type=pa.large_string()
+    )
     encoded = pc.dictionary_encode(both)
     if not encoded.num_chunks:
         return np.empty(0, np.int64), np.empty(0, np.int64), 0
-    indices = pa.chunked_array([chunk.indices for chunk in encoded.chunks], type=pa.int32())
-    codes = pc.fill_null(indices, -1).to_numpy().astype(np.int64)
+    codes = _indices(encoded)
     split = len(record_keys)
     # Every chunk shares one dictionary: the hash table persists across chunks.
     return codes[:split], codes[split:], len(encoded.chunk(0).dictionary)
+
+
+def _shared_dictionary(*sides: pa.ChunkedArray) -> int | None:
+    """The size of the one dictionary every chunk of both sides is coded with, else None."""
+    chunks = [chunk for side in sides for chunk in side.chunks]
+    if not chunks or not all(pa.types.is_dictionary(chunk.type) for chunk in chunks):
+        return None
+    first = chunks[0].dictionary
+    if all(chunk.dictionary.equals(first) for chunk in chunks[1:]):
+        return len(first)
+    return None
+
+
+def _indices(coded: pa.ChunkedArray) -> np.ndarray:
+    """The codes of dictionary-coded chunks as int64, -1 for null."""
+    if not coded.num_chunks:
+        return np.empty(0, np.int64)
+    indices = pa.chunked_array([chunk.indices for chunk in coded.chunks])
+    return np.asarray(pc.fill_null(indices, -1).to_numpy(), dtype=np.int64)
 
 
 def _id_series(ids: pd.Series, positions: np.ndarray) -> pd.Series:

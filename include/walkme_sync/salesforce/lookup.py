@@ -108,8 +108,9 @@ def lookup_frame(
 
     Columns: `__key` (the record's normalised key, one of `keys`), `Id`, `key_field`, `fields`
     (each once). Values are what Salesforce returned: JSON types from REST (object dtype, None for
-    null), text from Bulk CSV (Arrow `large_string` columns, null for an empty cell); read them
-    with `frames.object_values` to get Python values and None on both paths.
+    null), text from Bulk CSV (Arrow `large_string` columns, null for an empty cell; `__key`
+    dictionary-coded by the distinct keys asked for); read them with `frames.object_values` to get
+    Python values and None on both paths.
     """
     columns = _columns(key_field, fields)
     wanted = _wanted_keys(keys)
@@ -128,14 +129,20 @@ def lookup_frame(
 
 
 def _wanted_keys(keys: Iterable[str | None] | pa.Array) -> pa.Array:
-    """The distinct keys a query can ask for: not null, not empty, within the literal limit."""
-    if not isinstance(keys, pa.Array | pa.ChunkedArray):
-        values = keys if isinstance(keys, np.ndarray) else list(keys)
-        keys = pa.array(values, type=pa.large_string())
-    distinct = pc.unique(keys.cast(pa.large_string())).drop_null()
+    """The distinct keys a query can ask for: not null, not empty, within the literal limit.
+
+    Dictionary-coded keys (`reconcile.pairing.keys_index`) are distinct in their dictionary; it
+    is kept as it is when every key is usable, so the records' keys are coded with it."""
+    if isinstance(keys, pa.DictionaryArray):
+        distinct = keys.dictionary.cast(pa.large_string())
+    else:
+        if not isinstance(keys, pa.Array | pa.ChunkedArray):
+            values = keys if isinstance(keys, np.ndarray) else list(keys)
+            keys = pa.array(values, type=pa.large_string())
+        distinct = pc.unique(keys.cast(pa.large_string())).drop_null()
     length = pc.utf8_length(distinct)
     usable = pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_LITERAL_CHARS))
-    return distinct.filter(usable)
+    return distinct if pc.all(usable).as_py() else distinct.filter(usable)
 
 
 def _columns(key_field: str, fields: Sequence[str]) -> list[str]:
@@ -305,11 +312,17 @@ def _records_frame(
     case-insensitive IN but not our rule), in Salesforce's order."""
     found = data[key_field]
     if isinstance(found, pa.ChunkedArray):  # Bulk: Arrow text columns stay Arrow
-        keys = normalize_key_array(found, key_kind)
-        arrow = {KEY: keys, **{name: cast("pa.ChunkedArray", data[name]) for name in columns}}
-        keep = pc.fill_null(pc.is_in(keys, value_set=wanted), False)
+        # Each record's key coded by its place in `wanted` (null: not wanted); `__key` holds the
+        # codes with `wanted` as dictionary, which pairing reuses when it coded the rows' keys.
+        codes = pc.index_in(normalize_key_array(found, key_kind), value_set=wanted)
+        arrow = {KEY: codes, **{name: cast("pa.ChunkedArray", data[name]) for name in columns}}
+        keep = pc.is_valid(codes)
         if not pc.all(keep).as_py():  # a full scan usually wants every record: no copy then
             arrow = {name: values.filter(keep) for name, values in arrow.items()}
+        arrow[KEY] = pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(chunk, wanted) for chunk in arrow[KEY].chunks],
+            type=pa.dictionary(pa.int32(), pa.large_string()),
+        )
         return pd.DataFrame(
             {name: pd.Series(pd.arrays.ArrowExtensionArray(v)) for name, v in arrow.items()}
         )

@@ -21,7 +21,7 @@ from include.walkme_sync.errors import ConfigurationError, DataValidationError
 from include.walkme_sync.frames import Bucket
 from include.walkme_sync.keys import key_array, normalize_keys
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo
-from include.walkme_sync.reconcile.pairing import MatchResult, pair_rows
+from include.walkme_sync.reconcile.pairing import MatchResult, keys_index, pair_rows
 from include.walkme_sync.reconcile.relations import (
     ParentMatch,
     add_creations,
@@ -126,7 +126,7 @@ def match_rows(
     kind = config.report.key_kind
     # Lookup fields too: their current values (parent Ids) are diffed like mapped fields.
     fields = list(dict.fromkeys(m.field for m in planned_mappings(config).mappings))
-    keys = key_array(frame[config.report.key_column], kind)
+    keys = keys_index(key_array(frame[config.report.key_column], kind))
     # The records go straight to `pair_rows` (no name here holds them): it lets each column go
     # once paired.
     return pair_rows(
