@@ -137,8 +137,8 @@ def keys_index(keys: pa.Array) -> pa.DictionaryArray:
 def _pair_positions(
     record_keys: pa.ChunkedArray, row_keys: pa.ChunkedArray, update_all: bool
 ) -> _Pairs:
-    """Group the records by key (one hash pass codes both sides) and give each row its group:
-    a row with no record is unmatched, with several ambiguous unless `update_all`."""
+    """Group the records by key code (`_key_codes`) and give each row its group: a row with no
+    record is unmatched, with several ambiguous unless `update_all`."""
     codes, row_code, distinct = _key_codes(record_keys, row_keys)
     counts = np.bincount(codes, minlength=distinct + 1)
     counts[-1] = 0  # row_code -1 (null key) indexes this slot: no records
