@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 
@@ -125,3 +126,20 @@ def bucket_counts(outcomes: pd.DataFrame) -> dict[str, int]:
     """Rows per bucket, every bucket present (zero when empty)."""
     counts = outcomes["bucket"].value_counts()
     return {str(bucket): int(counts.get(bucket, 0)) for bucket in BUCKETS}
+
+
+def object_values(column: pd.Series, positions: np.ndarray | None = None) -> np.ndarray:
+    """A records column (at `positions`, if given) as an object array of Python values, None
+    for null: what `salesforce.lookup.lookup_frame` returns on both paths (object columns from
+    REST, Arrow text from Bulk)."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    if isinstance(column.dtype, pd.ArrowDtype):
+        values = pa.array(column.array)
+        if positions is not None:
+            values = values.take(positions)
+        return np.asarray(values.to_numpy(zero_copy_only=False), dtype=object)
+    array = column.to_numpy(dtype=object)
+    return array if positions is None else array[positions]

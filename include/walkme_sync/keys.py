@@ -8,10 +8,12 @@ here is the only one in the product (keys and e-mail fields alike).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 #: A plausible e-mail address: something@domain.tld (Salesforce checks more; this catches junk).
 # Control characters (a NUL from a broken export) are never part of an address.
@@ -44,30 +46,98 @@ def normalize_key(value: object, kind: str) -> str | None:
 def normalize_keys(values: pd.Series | np.ndarray | Sequence[object], kind: str) -> np.ndarray:
     """`normalize_key` over a whole column at once: an object array of `str` or None.
 
-    Same rules, same results (Python's own `str.strip` / `casefold`, so the whitespace and case
-    rules cannot drift from `normalize_key`). Nulls are found with one vectorised `isna`; the
-    string work is one pass over plain `str` objects, which measured faster than pandas' `.str`
-    methods on either string storage.
+    Same rules, same results: strings go through `normalize_key_array` (Arrow), other values
+    (numbers, mixed objects) through Python's own `str.strip` / `casefold`.
     """
     series = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    strings = _arrow_strings(series)
+    if strings is not None:
+        return np.asarray(normalize_key_array(strings, kind).to_numpy(zero_copy_only=False))
     raw = series.to_numpy(dtype=object)
     nulls = series.isna().to_numpy()
     if nulls.any():
         raw = raw.copy()
         raw[nulls] = ""  # -> None below, like normalize_key
-    # One C-level scan decides whether every value is already a `str` (the usual case).
-    texts = raw if pd.api.types.infer_dtype(raw, skipna=False) == "string" else map(str, raw)
-    if kind == "email":
-        out = [text.strip().casefold() or None for text in texts]
-    elif kind == "guid":
-        out = [text.strip().strip("{}").strip().lower() or None for text in texts]
-    elif kind == "text":
-        out = [text.strip() or None for text in texts]
-    else:
-        raise ValueError(f"unknown key kind {kind!r} (expected email, guid or text)")
-    result = np.empty(len(out), dtype=object)
-    result[:] = out
+    result = np.empty(len(raw), dtype=object)
+    result[:] = _normalize_texts(map(str, raw), kind)
     return result
+
+
+def key_array(values: pd.Series, kind: str) -> pa.Array:
+    """`normalize_keys` as an Arrow `large_string` array (null for no key), for columnar
+    matching (`salesforce.lookup.lookup_frame`, `reconcile.pairing.pair_rows`)."""
+    strings = _arrow_strings(values)
+    if strings is None:
+        return pa.array(normalize_keys(values, kind), type=pa.large_string())
+    return normalize_key_array(strings, kind)
+
+
+#: What Python's `str.strip()` removes among ASCII characters (`str.isspace`: incl. \x1c-\x1f).
+_ASCII_WHITESPACE = "".join(chr(code) for code in range(128) if chr(code).isspace())
+
+
+def normalize_key_array(
+    strings: pa.Array | pa.ChunkedArray, kind: str
+) -> pa.Array | pa.ChunkedArray:
+    """`normalize_key` over an Arrow string array, as a `large_string` array (null: no key);
+    a chunked array gives a chunked array.
+
+    ASCII values are normalised by Arrow kernels (for ASCII, `casefold` and `lower` are
+    `ascii_lower`, and `strip` trims exactly `_ASCII_WHITESPACE`); the rare non-ASCII value goes
+    through Python's own rules, so Unicode case and whitespace cannot drift from `normalize_key`.
+    """
+    if kind not in ("email", "guid", "text"):
+        raise ValueError(f"unknown key kind {kind!r} (expected email, guid or text)")
+    if isinstance(strings, pa.ChunkedArray):
+        chunks = [normalize_key_array(chunk, kind) for chunk in strings.chunks]
+        return pa.chunked_array(chunks, type=pa.large_string())
+    strings = strings.cast(pa.large_string())
+    out = pc.ascii_trim(strings, characters=_ASCII_WHITESPACE)
+    if kind == "guid":
+        out = pc.ascii_trim(pc.ascii_trim(out, characters="{}"), characters=_ASCII_WHITESPACE)
+    if kind != "text":
+        out = pc.ascii_lower(out)
+    other = pc.invert(pc.fill_null(pc.string_is_ascii(strings), True))
+    if pc.any(other).as_py():
+        texts = strings.filter(other).to_pylist()
+        fixed = pa.array(_normalize_texts(texts, kind), type=pa.large_string())
+        out = pc.replace_with_mask(out, other, fixed)
+    # An empty key is no key (None), like `normalize_key`.
+    return pc.if_else(pc.equal(pc.binary_length(out), 0), pa.scalar(None, out.type), out)
+
+
+def _arrow_strings(series: pd.Series) -> pa.Array | None:
+    """The column as an Arrow string array when every value is a string or null, else None."""
+    dtype = series.dtype
+    if isinstance(dtype, pd.StringDtype) or (
+        isinstance(dtype, pd.ArrowDtype) and pa.types.is_string_like(dtype.pyarrow_dtype)
+    ):
+        return pa.array(series.array).cast(pa.large_string())
+    if series.dtype != object:
+        return None
+    raw = series.to_numpy(dtype=object)
+    # One C-level scan decides whether every value is a `str` or a null (the usual case).
+    if pd.api.types.infer_dtype(raw, skipna=True) not in ("string", "empty"):
+        return None
+    nulls = series.isna().to_numpy()
+    if nulls.any():
+        raw = raw.copy()
+        raw[nulls] = None  # NaN and pd.NA alike
+    try:
+        return pa.array(raw, type=pa.large_string())
+    except UnicodeEncodeError:  # a lone surrogate is no UTF-8: Python's path takes it
+        return None
+
+
+def _normalize_texts(texts: Iterable[str], kind: str) -> list[str | None]:
+    """Python's rules over plain strings (the reference the Arrow path must agree with)."""
+    if kind == "email":
+        return [text.strip().casefold() or None for text in texts]
+    if kind == "guid":
+        return [text.strip().strip("{}").strip().lower() or None for text in texts]
+    if kind == "text":
+        return [text.strip() or None for text in texts]
+    raise ValueError(f"unknown key kind {kind!r} (expected email, guid or text)")
 
 
 #: Catalog column type -> how that part of a composite key is normalised.

@@ -20,7 +20,14 @@ import pandas as pd
 
 from include.walkme_sync.config import IntegrationConfig, LookupConfig, MappingConfig
 from include.walkme_sync.errors import ConfigurationError
-from include.walkme_sync.frames import CURRENT_PREFIX, KEY, OUTCOME_COLUMNS, Bucket, outcome_frame
+from include.walkme_sync.frames import (
+    CURRENT_PREFIX,
+    KEY,
+    OUTCOME_COLUMNS,
+    Bucket,
+    object_values,
+    outcome_frame,
+)
 from include.walkme_sync.keys import normalize_keys
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import ValueRejected, coerce_for_field
@@ -89,9 +96,9 @@ def attach_parents(
     lookup = parents.lookup
     groups: dict[str, list[tuple[str, object]]] = {}
     for key, record_id, value in zip(
-        parents.found[KEY].tolist(),
-        parents.found["Id"].tolist(),
-        parents.found[lookup.parent_field].tolist(),
+        object_values(parents.found[KEY]).tolist(),
+        object_values(parents.found["Id"]).tolist(),
+        object_values(parents.found[lookup.parent_field]).tolist(),
         strict=True,
     ):
         groups.setdefault(key, []).append((str(record_id), value))

@@ -14,23 +14,28 @@ Lookup strategy (documented choice):
 
 Salesforce compares strings case-insensitively in WHERE, so e-mail keys match whatever their case;
 results are grouped by the normalised `record[key_field]` (`keys.normalize_keys`), which decides
-the final match. Both paths end in one records frame (`lookup_frame`): Bulk CSV pages are parsed
-with `pandas.read_csv`, REST records are gathered per column.
+the final match. Both paths end in one records frame (`lookup_frame`): each Bulk CSV page is
+parsed by Arrow from the bytes received, as it arrives, into Arrow text columns (one chunk per
+page; no Python string per cell); REST records are gathered per column.
 """
 
 from __future__ import annotations
 
-import io
+import csv
 import logging
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
+from simple_salesforce.util import exception_handler
 
 from include.walkme_sync.errors import SyncError
-from include.walkme_sync.frames import KEY
-from include.walkme_sync.keys import normalize_keys
+from include.walkme_sync.frames import KEY, object_values
+from include.walkme_sync.keys import normalize_key_array, normalize_keys
 from include.walkme_sync.salesforce.bulk import RetryAfter, wait_for_bulk_job
 from include.walkme_sync.salesforce.errors import translate
 from include.walkme_sync.salesforce.soql import (
@@ -83,8 +88,8 @@ def lookup_records(
     )
     columns = _columns(key_field, fields)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    values = [found[c].tolist() for c in columns]
-    for key, *record in zip(found[KEY].tolist(), *values, strict=True):
+    values = [object_values(found[c]).tolist() for c in columns]
+    for key, *record in zip(object_values(found[KEY]).tolist(), *values, strict=True):
         grouped.setdefault(key, []).append(dict(zip(columns, record, strict=True)))
     return grouped
 
@@ -93,7 +98,7 @@ def lookup_frame(
     session: SalesforceSession,
     object_name: str,
     key_field: str,
-    keys: Iterable[str | None],
+    keys: Iterable[str | None] | pa.Array,
     fields: Sequence[str],
     *,
     key_kind: str,
@@ -102,27 +107,42 @@ def lookup_frame(
     """The records of `lookup_records` as one frame, in the order Salesforce returned them.
 
     Columns: `__key` (the record's normalised key, one of `keys`), `Id`, `key_field`, `fields`
-    (each once), all of object dtype. Values are what Salesforce returned: JSON types from REST,
-    strings from Bulk CSV; null is None on both paths.
+    (each once). Values are what Salesforce returned: JSON types from REST (object dtype, None for
+    null), text from Bulk CSV (Arrow `large_string` columns, null for an empty cell; `__key`
+    dictionary-coded by the distinct keys asked for); read them with `frames.object_values` to get
+    Python values and None on both paths.
     """
     columns = _columns(key_field, fields)
-    distinct = set(keys)
-    distinct.discard(None)  # a normalised null key
-    wanted = cast("set[str]", distinct)
-    if "" in wanted or max(map(len, wanted), default=0) > MAX_LITERAL_CHARS:
-        wanted = {k for k in wanted if k and len(k) <= MAX_LITERAL_CHARS}
-    if not wanted:
+    wanted = _wanted_keys(keys)
+    if not len(wanted):
         return _records_frame({c: [] for c in columns}, key_field, key_kind, wanted, columns)
     select = select_clause(object_name, key_field, fields)
     try:
-        data: Mapping[str, Sequence[Any] | np.ndarray]
+        data: Mapping[str, Sequence[Any] | pa.ChunkedArray]
         if len(wanted) > bulk_threshold:
             data = _bulk_lookup(session, object_name, key_field, select, wanted, columns=columns)
         else:
-            data = _rest_lookup(session, key_field, select, sorted(wanted), columns)
+            data = _rest_lookup(session, key_field, select, sorted(wanted.to_pylist()), columns)
         return _records_frame(data, key_field, key_kind, wanted, columns)
     except Exception as exc:
         raise translate(exc, conn_id=session.conn_id, object_name=object_name) from None
+
+
+def _wanted_keys(keys: Iterable[str | None] | pa.Array) -> pa.Array:
+    """The distinct keys a query can ask for: not null, not empty, within the literal limit.
+
+    Dictionary-coded keys (`reconcile.pairing.keys_index`) are distinct in their dictionary; it
+    is kept as it is when every key is usable, so the records' keys are coded with it."""
+    if isinstance(keys, pa.DictionaryArray):
+        distinct = keys.dictionary.cast(pa.large_string())
+    else:
+        if not isinstance(keys, pa.Array | pa.ChunkedArray):
+            values = keys if isinstance(keys, np.ndarray) else list(keys)
+            keys = pa.array(values, type=pa.large_string())
+        distinct = pc.unique(keys.cast(pa.large_string())).drop_null()
+    length = pc.utf8_length(distinct)
+    usable = pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_LITERAL_CHARS))
+    return distinct if pc.all(usable).as_py() else distinct.filter(usable)
 
 
 def _columns(key_field: str, fields: Sequence[str]) -> list[str]:
@@ -154,11 +174,11 @@ def _bulk_lookup(
     object_name: str,
     key_field: str,
     select: str,
-    keys: Collection[str],
+    keys: pa.Array,
     *,
     columns: Sequence[str],
-) -> dict[str, np.ndarray]:
-    """One or more Bulk 2.0 query jobs -> one object array per column (str, None for null)."""
+) -> dict[str, pa.ChunkedArray]:
+    """One or more Bulk 2.0 query jobs -> one Arrow string array per column (null for empty)."""
     count = session.sf.query(f"SELECT COUNT() FROM {object_name} WHERE {key_field} != null")
     keyed_records = int(count.get("totalSize", 0))
     bulk = getattr(session.sf.bulk2, object_name)
@@ -172,52 +192,70 @@ def _bulk_lookup(
         queries = [f"{select} WHERE {key_field} != null"]
     else:
         prefix = f"{select} WHERE {key_field} IN "
-        literals = [soql_literal(k) for k in sorted(keys)]
+        literals = [soql_literal(k) for k in sorted(keys.to_pylist())]
         batches = plan_in_batches(prefix, literals, max_uri_bytes=None)
         log.info("Looking up %d keys with %d Bulk 2.0 quer(ies).", len(keys), len(batches))
         queries = [in_query(prefix, batch) for batch in batches]
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in columns}
+    parts: dict[str, list[pa.Array]] = {c: [] for c in columns}
     for soql in queries:
         for page in _bulk_query_pages(bulk._client, soql, lambda: session.meter.retry_after):
             for name, values in _parse_bulk_page(page, columns).items():
                 parts[name].append(values)
+            del page  # parsed: only its Arrow columns are kept
+    # Chunked, one chunk per page: no copy of the records to put the pages together.
     return {
-        name: np.concatenate(arrays) if arrays else np.empty(0, dtype=object)
-        for name, arrays in parts.items()
+        name: pa.chunked_array(arrays, type=pa.large_string()) for name, arrays in parts.items()
     }
 
 
-def _parse_bulk_page(page: str, columns: Sequence[str]) -> dict[str, np.ndarray]:
-    """One Bulk CSV page -> an object array per wanted column; header names match
-    case-insensitively (as `_get` does). Bulk CSV has no nulls: an empty cell is null (None)."""
-    if not page.strip():
+def _parse_bulk_page(page: bytes, columns: Sequence[str]) -> dict[str, pa.Array]:
+    """One Bulk CSV page -> an Arrow `large_string` array per wanted column; header names match
+    case-insensitively (as `_get` does). Bulk CSV has no nulls: an empty cell, quoted or not, is
+    null; any other text ("NA", "null") stays text."""
+    if not page or page.isspace():  # (no `strip`: it would copy the page)
         return {}
-    # Every cell as its text (no NA detection: "" stays "", "NA" stays "NA"); one pass.
-    # Bytes, not a StringIO: a StringIO holds 4 bytes per character of a 500,000-record page.
-    table = pd.read_csv(
-        io.BytesIO(page.encode("utf-8")),
-        dtype=object,
-        keep_default_na=False,
-        na_filter=False,
-        low_memory=False,
-    )
+    header = _csv_header(page)
     by_lower: dict[str, str] = {}
-    for header in reversed(table.columns.tolist()):
-        by_lower[str(header).lower()] = str(header)
-    result: dict[str, np.ndarray] = {}
-    for name in columns:
-        header = name if name in table.columns else by_lower.get(name.lower())
-        if header is None:
-            values = np.full(len(table), None, dtype=object)
+    for name in reversed(header):
+        by_lower[name.lower()] = name
+    chosen = {name: name if name in header else by_lower.get(name.lower()) for name in columns}
+    wanted = [h for h in dict.fromkeys(chosen.values()) if h is not None]
+    table = pa_csv.read_csv(
+        pa.BufferReader(page),
+        read_options=pa_csv.ReadOptions(use_threads=False, block_size=_CSV_BLOCK_BYTES),
+        # Quoted values may hold line breaks (a Description with several lines).
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            column_types={h: pa.large_string() for h in header},
+            include_columns=wanted,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    result: dict[str, pa.Array] = {}
+    for name, chosen_header in chosen.items():
+        if chosen_header is None:
+            result[name] = pa.nulls(table.num_rows, type=pa.large_string())
         else:
-            values = table[header].to_numpy(dtype=object, copy=True)
-            values[values == ""] = None
-        result[name] = values
+            result[name] = table.column(chosen_header).combine_chunks()
     return result
 
 
-def _bulk_query_pages(client: Any, soql: str, retry_after: RetryAfter) -> Iterator[str]:
-    """CSV pages of one Bulk 2.0 query job (simple-salesforce's low-level client, our polling)."""
+#: Arrow parses a page in blocks of this size (its default, 1 MB, makes many small chunks).
+_CSV_BLOCK_BYTES = 16 << 20
+
+
+def _csv_header(page: bytes) -> list[str]:
+    """The column names of a CSV page: its first record (field names hold no line breaks)."""
+    end = page.find(b"\n")
+    first = page if end < 0 else page[:end]
+    return next(csv.reader([first.decode("utf-8").rstrip("\r")]), [])
+
+
+def _bulk_query_pages(client: Any, soql: str, retry_after: RetryAfter) -> Iterator[bytes]:
+    """CSV pages of one Bulk 2.0 query job (simple-salesforce's low-level client, our polling),
+    as the bytes Salesforce sent: parsed by Arrow without a Python string in between."""
     job = client.create_job("query", soql)
     job_id = str(job["id"])
     info = wait_for_bulk_job(client, job_id, is_query=True, retry_after=retry_after)
@@ -228,28 +266,72 @@ def _bulk_query_pages(client: Any, soql: str, retry_after: RetryAfter) -> Iterat
         )
     locator = ""
     while True:
-        page = client.get_query_results(job_id, locator, BULK_QUERY_PAGE_SIZE)
-        yield str(page["records"])
-        locator = page["locator"]
+        page, locator = _query_results_page(client, job_id, locator)
+        yield page
+        del page  # parsed by now: not held while the next page arrives
         if not locator:
             return
 
 
+def _query_results_page(client: Any, job_id: str, locator: str) -> tuple[bytes, str]:
+    """One page of a query job's results and the next page's locator ("" after the last).
+
+    `client.get_query_results` does the same request but decodes the page into one Python string;
+    here the body is read in one piece (streamed: no 10 kB chunks to join, whose freed memory the
+    heap keeps) and its bytes go to Arrow's parser. Null bytes are dropped as simple-salesforce
+    drops them."""
+    params: dict[str, int | str] = {"maxRecords": BULK_QUERY_PAGE_SIZE}
+    if locator and locator != "null":
+        params["locator"] = locator
+    response = client.session.request(
+        "GET",
+        client._construct_request_url(job_id, True) + "/results",
+        headers=client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE),
+        params=params,
+        stream=True,
+    )
+    with response:
+        if response.status_code >= 300:
+            exception_handler(response)  # simple-salesforce's errors, as `call_salesforce`
+        page = response.raw.read(decode_content=True)
+    following = response.headers.get("Sforce-Locator", "")
+    if b"\x00" in page:  # rare: copy the page only then
+        page = page.replace(b"\x00", b"")
+    return page, "" if following == "null" else following
+
+
 def _records_frame(
-    data: Mapping[str, Sequence[Any] | np.ndarray],
+    data: Mapping[str, Sequence[Any] | pa.ChunkedArray],
     key_field: str,
     key_kind: str,
-    wanted: set[str],
+    wanted: pa.Array,
     columns: Sequence[str],
 ) -> pd.DataFrame:
     """Column-wise grouping shared by both paths: normalise every record's key, keep the
     records whose key is wanted (e.g. a case-variant of a text key matched SOQL's
     case-insensitive IN but not our rule), in Salesforce's order."""
-    arrays = {name: _object_array(data[name]) for name in columns}
-    keys = normalize_keys(arrays[key_field], key_kind)
-    keep = np.array([key in wanted for key in keys], dtype=bool)
-    frame = {KEY: keys[keep]}
-    frame.update({name: values[keep] for name, values in arrays.items()})
+    found = data[key_field]
+    if isinstance(found, pa.ChunkedArray):  # Bulk: Arrow text columns stay Arrow
+        # Each record's key coded by its place in `wanted` (null: not wanted); `__key` holds the
+        # codes with `wanted` as dictionary, which pairing reuses when it coded the rows' keys.
+        codes = pc.index_in(normalize_key_array(found, key_kind), value_set=wanted)
+        arrow = {KEY: codes, **{name: cast("pa.ChunkedArray", data[name]) for name in columns}}
+        keep = pc.is_valid(codes)
+        if not pc.all(keep).as_py():  # a full scan usually wants every record: no copy then
+            arrow = {name: values.filter(keep) for name, values in arrow.items()}
+        arrow[KEY] = pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(chunk, wanted) for chunk in arrow[KEY].chunks],
+            type=pa.dictionary(pa.int32(), pa.large_string()),
+        )
+        return pd.DataFrame(
+            {name: pd.Series(pd.arrays.ArrowExtensionArray(v)) for name, v in arrow.items()}
+        )
+    arrays = {name: _object_array(cast("Sequence[Any]", data[name])) for name in columns}
+    object_keys = normalize_keys(arrays[key_field], key_kind)
+    wanted_set = set(wanted.to_pylist())
+    mask = np.array([key in wanted_set for key in object_keys], dtype=bool)
+    frame = {KEY: object_keys[mask]}
+    frame.update({name: values[mask] for name, values in arrays.items()})
     return pd.DataFrame({name: pd.Series(v, dtype=object) for name, v in frame.items()})
 
 

@@ -12,15 +12,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.catalog import load_catalog
 from include.walkme_sync.config.online import check_against_describe
 from include.walkme_sync.errors import ConfigurationError, DataValidationError
 from include.walkme_sync.frames import Bucket
-from include.walkme_sync.keys import normalize_keys
+from include.walkme_sync.keys import key_array, normalize_keys
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo
-from include.walkme_sync.reconcile.pairing import MatchResult, pair_rows
+from include.walkme_sync.reconcile.pairing import MatchResult, keys_index, pair_rows
 from include.walkme_sync.reconcile.relations import (
     ParentMatch,
     add_creations,
@@ -72,7 +73,8 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
     save_describe(ctx, info)
     validated = read_frame(ctx.path(VALIDATED))
     rows = len(validated)
-    result = match_rows(session, config, validated)
+    # Current values as Arrow text: `matched.parquet` reads back the same, the step holds less.
+    result = match_rows(session, config, validated, arrow_current=True)
     if config.creates_records or config.lookups:
         result = relate_rows(session, config, info, validated, result)
     del validated  # the matched rows hold what is kept of it
@@ -117,22 +119,48 @@ def match_rows(
     frame: pd.DataFrame,
     *,
     bulk_threshold: int = LOOKUP_BULK_THRESHOLD,
+    arrow_current: bool = False,
 ) -> MatchResult:
-    """Look up every report row's key and pair the row with its record(s)."""
+    """Look up every report row's key and pair the row with its record(s) (`arrow_current`:
+    see `reconcile.pairing.current_values`)."""
     kind = config.report.key_kind
     # Lookup fields too: their current values (parent Ids) are diffed like mapped fields.
     fields = list(dict.fromkeys(m.field for m in planned_mappings(config).mappings))
-    keys = normalize_keys(frame[config.report.key_column], kind)
+    keys = keys_index(key_array(frame[config.report.key_column], kind))
+    # The records go straight to `pair_rows` (no name here holds them): it lets each column go
+    # once paired.
+    return pair_rows(
+        config,
+        frame,
+        keys,
+        find_records(session, config, keys, fields, bulk_threshold),
+        fields,
+        arrow_current=arrow_current,
+    )
+
+
+def find_records(
+    session: SalesforceSession,
+    config: IntegrationConfig,
+    keys: pa.Array,
+    fields: list[str],
+    bulk_threshold: int,
+) -> pd.DataFrame:
+    """The object's records with these keys (`lookup_frame`), without the key field's raw
+    values unless mapped: only the normalised `__key` is paired."""
     found = lookup_frame(
         session,
         config.object.name,
         config.object.key_field,
         keys,  # nulls and repeats are dropped there
         fields,
-        key_kind=kind,
+        key_kind=config.report.key_kind,
         bulk_threshold=bulk_threshold,
     )
-    return pair_rows(config, frame, keys, found, fields)
+    key_field = config.object.key_field
+    if key_field != "Id" and key_field not in fields:
+        found = found.drop(columns=[key_field])
+    return found
 
 
 def relate_rows(

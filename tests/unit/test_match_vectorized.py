@@ -1,0 +1,390 @@
+"""The columnar match path gives exactly what the row-by-row / object-array one did.
+
+References kept here: `reference_keys` is `keys.normalize_key` per value (Python's `strip`,
+`casefold`, `lower`); `reference_page` is the previous Bulk page parser (`pandas.read_csv` on the
+decoded text, every cell as text, "" -> None); `reference_pair_rows` is the previous pairing
+(`pd.factorize` over object arrays, `argsort` grouping, object columns). Generated input mixes
+ASCII and Unicode whitespace and case (ß, İ, Σ, ligatures), braces, empty and null keys, repeated
+keys (ambiguous records, duplicate rows), quotes, commas and line breaks in CSV cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from include.walkme_sync.errors import DataValidationError
+from include.walkme_sync.frames import (
+    CURRENT_PREFIX,
+    KEY,
+    OUTCOME_COLUMNS,
+    Bucket,
+    object_values,
+    outcome_frame,
+)
+from include.walkme_sync.keys import key_array, normalize_key, normalize_key_array, normalize_keys
+from include.walkme_sync.reconcile.pairing import AMBIGUOUS_IDS_SHOWN, keys_index, pair_rows
+from include.walkme_sync.salesforce.lookup import _parse_bulk_page
+from tests.configs import login_review_config
+
+KINDS = ["email", "guid", "text"]
+#: Pieces keys are made of: every kind of whitespace Python strips, case that differs between
+#: `lower` and `casefold`, braces, quotes and separators.
+PIECES = [
+    "a",
+    "Z",
+    "user.Name",
+    "@",
+    "@Example.COM",
+    ".",
+    " ",
+    "\t",
+    "\n",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x1f",
+    "\x85",
+    "\u00a0",
+    "\u2028",
+    "\u3000",
+    "ß",
+    "STRASSE",
+    "İ",
+    "Σ",
+    "ς",
+    "ﬁ",
+    "É",
+    "{",
+    "}",
+    "0F8FAD5B-D9CB-469F-A165-70867728950E",
+    "'",
+    '"',
+    ",",
+    "|",
+    "😀",
+    "\x00",
+]
+
+
+def random_key(rng: random.Random) -> str | None:
+    if rng.random() < 0.08:
+        return None
+    return "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 6)))
+
+
+def reference_keys(values: list[Any], kind: str) -> list[str | None]:
+    return [normalize_key(value, kind) for value in values]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(5))
+def test_arrow_key_normalisation_is_normalize_key(kind: str, seed: int) -> None:
+    rng = random.Random(seed)
+    values = [random_key(rng) for _ in range(400)]
+    expected = reference_keys(values, kind)
+    for dtype in ("str", "string", object):
+        series = pd.Series(values, dtype=dtype)
+        assert normalize_keys(series, kind).tolist() == expected
+        assert key_array(series, kind).to_pylist() == expected
+    assert normalize_keys(values, kind).tolist() == expected
+    strings = pa.array(values, type=pa.string())
+    assert normalize_key_array(strings, kind).to_pylist() == expected
+    chunked = pa.chunked_array([strings[:150], strings[150:150], strings[150:]])
+    assert normalize_key_array(chunked, kind).to_pylist() == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_arrow_key_normalisation_edge_columns(kind: str) -> None:
+    for values in ([], [None, None], ["", "  ", "\x1f"], [float("nan"), "A ", pd.NA]):
+        series = pd.Series(values, dtype=object)
+        assert normalize_keys(series, kind).tolist() == reference_keys(values, kind)
+        assert key_array(series, kind).to_pylist() == reference_keys(values, kind)
+    mixed = pd.Series([" A@B.c ", 12, 1.5, None], dtype=object)  # not all text: Python's path
+    assert key_array(mixed, kind).to_pylist() == reference_keys(mixed.tolist(), kind)
+
+
+# --------------------------------------------------------------------------- Bulk pages
+
+
+def reference_page(page: str, columns: list[str]) -> dict[str, list[Any]]:
+    if not page.strip():
+        return {}
+    table = pd.read_csv(
+        io.BytesIO(page.encode("utf-8")),
+        dtype=object,
+        keep_default_na=False,
+        na_filter=False,
+        low_memory=False,
+    )
+    by_lower: dict[str, str] = {}
+    for header in reversed(table.columns.tolist()):
+        by_lower[str(header).lower()] = str(header)
+    result: dict[str, list[Any]] = {}
+    for name in columns:
+        header = name if name in table.columns else by_lower.get(name.lower())
+        if header is None:
+            result[name] = [None] * len(table)
+        else:
+            values = table[header].to_numpy(dtype=object, copy=True)
+            values[values == ""] = None
+            result[name] = values.tolist()
+    return result
+
+
+CELLS = [
+    "",
+    "plain",
+    "NA",
+    "null",
+    "#N/A",
+    " padded ",
+    'say "hi", ok',
+    "line\nbreak",
+    "crlf\r\nbreak",
+    "ü € 😀",
+    "0",
+    "2026-11-24T08:00:00.000Z",
+    ",",
+]
+
+
+def random_page(rng: random.Random, header: list[str], rows: int, line_ending: str) -> str:
+    buffer = io.StringIO()
+    quoting = rng.choice([csv.QUOTE_ALL, csv.QUOTE_MINIMAL])
+    writer = csv.writer(buffer, quoting=quoting, lineterminator=line_ending)
+    writer.writerow(header)
+    for _ in range(rows):
+        writer.writerow([rng.choice(CELLS) for _ in header])
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_arrow_page_parsing_is_the_pandas_parsing(seed: int) -> None:
+    rng = random.Random(seed)
+    header = ["Id", "EMAIL", "Title", "email"]  # canonical case differs; a duplicate in another
+    columns = ["Id", "Email", "Title", "Missing__c"]
+    for rows in (0, 1, rng.randint(2, 300)):
+        page = random_page(rng, header, rows, rng.choice(["\n", "\r\n"]))
+        parsed = _parse_bulk_page(page.encode("utf-8"), columns)
+        expected = reference_page(page, columns)
+        assert {name: values.to_pylist() for name, values in parsed.items()} == expected
+        assert all(values.type == pa.large_string() for values in parsed.values())
+    assert _parse_bulk_page(b"", columns) == {}
+    assert _parse_bulk_page(b"  \n", columns) == {}
+
+
+# --------------------------------------------------------------------------- pairing
+
+
+def reference_pair_rows(
+    config: Any, frame: pd.DataFrame, keys: np.ndarray, found: pd.DataFrame, fields: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The previous `pair_rows` (object arrays, `pd.factorize`, `argsort` grouping)."""
+    key_column = config.report.key_column
+    update_all = config.matching.multiple_records == "update_all"
+    record_keys = found[KEY].to_numpy(dtype=object)
+    all_codes, uniques = pd.factorize(np.concatenate([record_keys, keys]))
+    codes, row_code = all_codes[: len(record_keys)], all_codes[len(record_keys) :]
+    counts = np.bincount(codes, minlength=len(uniques) + 1).astype(np.int64)
+    counts[-1] = 0
+    order = np.argsort(codes, kind="stable")
+    starts = np.cumsum(counts) - counts
+    row_count = counts[row_code]
+    unmatched = row_count == 0
+    ambiguous = (row_count > 1) & (not update_all)
+    positions = np.flatnonzero(~unmatched & ~ambiguous)
+    repeats = row_count[positions]
+    row_positions = np.repeat(positions, repeats)
+    within = np.arange(int(repeats.sum())) - np.repeat(np.cumsum(repeats) - repeats, repeats)
+    record_positions = order[np.repeat(starts[row_code[positions]], repeats) + within]
+    matched = frame.iloc[row_positions].reset_index(drop=True)
+    matched.insert(1, "__key", pd.Series(keys[row_positions], dtype="string"))
+    ids = found["Id"].to_numpy(dtype=object)
+    matched_ids = ids[record_positions]
+    if pd.api.types.infer_dtype(matched_ids, skipna=False) != "string":
+        matched_ids = np.array([str(i) for i in matched_ids], dtype=object)
+    matched["Id"] = pd.Series(matched_ids, dtype="string")
+    for name in fields:
+        matched[CURRENT_PREFIX + name] = pd.Series(
+            found[name].to_numpy(dtype=object)[record_positions], dtype=object
+        )
+    duplicated = matched["Id"][matched["Id"].duplicated(keep=False)]
+    if len(duplicated):
+        raise DataValidationError("duplicate")
+    ambiguous_at = np.flatnonzero(ambiguous)
+    reasons: dict[int, str] = {}
+    for code in pd.unique(row_code[ambiguous_at]).tolist():
+        group = ids[order[starts[code] : starts[code] + counts[code]]]
+        shown = ", ".join(str(i) for i in group[:AMBIGUOUS_IDS_SHOWN])
+        more = f" and {len(group) - AMBIGUOUS_IDS_SHOWN} more" if len(group) > 10 else ""
+        reasons[code] = (
+            f"{len(group)} {config.object.name} records have this "
+            f"{config.object.key_field}: {shown}{more}"
+        )
+    unmatched_at = np.flatnonzero(unmatched)
+    rows, originals = frame["__row"], frame[key_column]
+    outcomes = pd.concat(
+        [
+            outcome_frame(
+                rows=rows.iloc[unmatched_at].tolist(),
+                keys=originals.iloc[unmatched_at].tolist(),
+                bucket=Bucket.UNMATCHED,
+                reasons=[f"no {config.object.name} record has this {config.object.key_field}"]
+                * len(unmatched_at),
+            ),
+            outcome_frame(
+                rows=rows.iloc[ambiguous_at].tolist(),
+                keys=originals.iloc[ambiguous_at].tolist(),
+                bucket=Bucket.AMBIGUOUS,
+                reasons=[reasons[code] for code in row_code[ambiguous_at].tolist()],
+                error_codes=["MULTIPLE_RECORDS"] * len(ambiguous_at),
+            ),
+        ],
+        ignore_index=True,
+    )[OUTCOME_COLUMNS]
+    return matched, outcomes
+
+
+FIELDS = ["WalkMe_Last_Login__c", "WalkMe_Logins_Last_30_Days__c"]
+EMAILS = ["ann@example.com", "bo@example.com", "ß@straße.de", "cy@example.com", "dee@example.com"]
+
+
+def random_match_case(
+    rng: random.Random, rows: int, *, duplicate_rows: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A validated report frame and the records found for its keys (as `lookup_frame` gives
+    them from REST: object columns)."""
+    pool = [*EMAILS, *(f"user{i}@example.com" for i in range(rows))]
+    if duplicate_rows:
+        emails = [rng.choice([*EMAILS, None]) for _ in range(rows)]
+    else:
+        emails = [e if rng.random() > 0.05 else None for e in rng.sample(pool, rows)]
+    frame = pd.DataFrame(
+        {
+            "__row": np.arange(1, rows + 1, dtype=np.int64),
+            "User ID": pd.Series(
+                [e if e is None else rng.choice([e, e.upper(), f" {e} "]) for e in emails],
+                dtype="string",
+            ),
+            "Logins in Past 30 days": pd.Series(
+                [rng.choice([None, 1, 20]) for _ in range(rows)], dtype="Int64"
+            ),
+        }
+    )
+    wanted = sorted({e for e in emails if e is not None})
+    records: list[dict[str, Any]] = []
+    for key in wanted:
+        for _ in range(rng.choice([0, 1, 1, 1, 2, 12])):
+            records.append(
+                {
+                    KEY: key,
+                    "Id": f"00Q{len(records):012d}AAA",
+                    "Email": key,
+                    FIELDS[0]: rng.choice([None, "2026-01-02T03:04:05.000Z", "ü"]),
+                    FIELDS[1]: rng.choice([None, "3", "12"]),
+                }
+            )
+    rng.shuffle(records)
+    columns = [KEY, "Id", "Email", *FIELDS]
+    found = pd.DataFrame(
+        {c: pd.Series([r[c] for r in records], dtype=object) for c in columns}, columns=columns
+    )
+    return frame, found
+
+
+def as_bulk(found: pd.DataFrame, dictionary: pa.Array | None = None) -> pd.DataFrame:
+    """The same records as the Bulk path gives them: Arrow text columns (with `dictionary`,
+    `__key` coded by it, as `lookup_frame` codes it with the keys it was given)."""
+    columns = {
+        name: pa.chunked_array([pa.array(found[name].tolist(), type=pa.large_string())])
+        for name in found.columns
+    }
+    if dictionary is not None:
+        codes = pc.index_in(columns[KEY], value_set=dictionary)
+        columns[KEY] = pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(chunk, dictionary) for chunk in codes.chunks],
+            type=pa.dictionary(pa.int32(), pa.large_string()),
+        )
+    return pd.DataFrame(
+        {name: pd.Series(pd.arrays.ArrowExtensionArray(v)) for name, v in columns.items()}
+    )
+
+
+@pytest.mark.parametrize("policy", ["skip", "update_all"])
+@pytest.mark.parametrize("seed", range(6))
+def test_columnar_pairing_is_the_previous_pairing(policy: str, seed: int) -> None:
+    rng = random.Random(seed)
+    config = login_review_config(matching={"multiple_records": policy})
+    for rows, duplicate_rows in ((0, False), (1, False), (60, False), (40, True)):
+        frame, found = random_match_case(rng, rows, duplicate_rows=duplicate_rows)
+        keys = normalize_keys(frame["User ID"], "email")
+        try:
+            expected = reference_pair_rows(config, frame, keys, found, FIELDS)
+        except DataValidationError:
+            expected = None
+        arrow_keys = key_array(frame["User ID"], "email")
+        index = keys_index(arrow_keys)
+        cases = [(k, r) for k in (keys, arrow_keys, index) for r in (found, as_bulk(found))]
+        for row_keys, records in cases:
+            if expected is None:
+                with pytest.raises(DataValidationError, match="same Salesforce record"):
+                    pair_rows(config, frame, row_keys, records, FIELDS)
+                continue
+            result = pair_rows(config, frame, row_keys, records, FIELDS)
+            pd.testing.assert_frame_equal(result.matched, expected[0])
+            pd.testing.assert_frame_equal(result.outcomes, expected[1])
+        # Records coded with the rows' dictionary (as `lookup_frame` gives them when asked with
+        # `keys_index`: only wanted keys): paired by those codes, without a hash pass.
+        wanted = found[found[KEY].isin(index.dictionary.to_pylist())].reset_index(drop=True)
+        try:
+            expected = reference_pair_rows(config, frame, keys, wanted, FIELDS)
+        except DataValidationError:
+            with pytest.raises(DataValidationError, match="same Salesforce record"):
+                pair_rows(config, frame, index, as_bulk(wanted, index.dictionary), FIELDS)
+            continue
+        result = pair_rows(config, frame, index, as_bulk(wanted, index.dictionary), FIELDS)
+        pd.testing.assert_frame_equal(result.matched, expected[0])
+        pd.testing.assert_frame_equal(result.outcomes, expected[1])
+
+
+def test_object_values_reads_both_record_frames_alike() -> None:
+    found = pd.DataFrame({"A": pd.Series(["x", None, "ü"], dtype=object)})
+    positions = np.array([2, 0, 1, 2])
+    coded = as_bulk(found.rename(columns={"A": KEY}), pa.array(["ü", "x"], pa.large_string()))
+    assert object_values(coded[KEY]).tolist() == ["x", None, "ü"]
+    for frame in (found, as_bulk(found)):
+        assert object_values(frame["A"]).tolist() == ["x", None, "ü"]
+        assert object_values(frame["A"], positions).tolist() == ["ü", "x", None, "ü"]
+
+
+def read_back(frame: pd.DataFrame) -> pd.DataFrame:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return pd.read_parquet(io.BytesIO(buffer.getvalue()))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_arrow_current_values_read_back_as_the_object_ones(seed: int) -> None:
+    """The match step keeps Bulk current values as Arrow text: `matched.parquet` reads back as
+    it did with Python objects (an all-null column included: it stays an object column)."""
+    rng = random.Random(seed)
+    config = login_review_config()
+    frame, found = random_match_case(rng, 80, duplicate_rows=False)
+    found[FIELDS[1]] = None  # a field no record has a value for (a first sync)
+    keys = key_array(frame["User ID"], "email")
+    objects = pair_rows(config, frame, keys, found, FIELDS).matched
+    arrow = pair_rows(config, frame, keys, as_bulk(found), FIELDS, arrow_current=True).matched
+    assert arrow[CURRENT_PREFIX + FIELDS[1]].dtype == object
+    pd.testing.assert_frame_equal(read_back(arrow), read_back(objects))
