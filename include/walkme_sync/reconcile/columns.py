@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from include.walkme_sync.metadata import (
     INTEGER_TYPES,
@@ -42,6 +44,7 @@ from include.walkme_sync.reconcile.limits import (
     control_character,
     text_length,
 )
+from include.walkme_sync.records import classes, of_class
 
 #: Field types whose wire value is always text (None for a clear).
 _STR_WIRE_TYPES = TEXT_TYPES | {"datetime", "date", "email", "id", "reference"}
@@ -53,6 +56,20 @@ _DAY_MIN = np.datetime64(MIN_DATE.isoformat(), "D")
 _DAY_MAX = np.datetime64(MAX_DATE.isoformat(), "D")
 _MS_MIN = np.datetime64(MIN_DATETIME.replace(tzinfo=None).isoformat(), "ms")
 _MS_MAX = np.datetime64(MAX_DATETIME.replace(tzinfo=None).isoformat(), "ms")
+#: Every character `str.strip()` removes (`str.isspace()`), as an RE2 class; a text of only
+#: these (or none) is blank (tests/unit/test_plan_columnar.py checks it against Python's).
+PYTHON_SPACE_CLASS = (
+    r"[\t\n\x0b\x0c\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{3000}]"
+)
+_BLANK = f"^{PYTHON_SPACE_CLASS}*$"
+
+
+def blank_texts(values: pd.Series) -> np.ndarray:
+    """Per value of an Arrow-backed text column: null, or blank as `str.strip()` sees it."""
+    arrow = pa.array(values.array)
+    blank = pc.match_substring_regex(arrow, _BLANK).fill_null(True)
+    return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 # ------------------------------------------------------------------ column-wise coercion
@@ -272,6 +289,9 @@ def equal_column(current: np.ndarray, new: np.ndarray, target: FieldInfo) -> np.
             todo = np.flatnonzero(~same)
     if todo is None:
         todo = np.arange(len(new))
+    todo = _equal_nulls(current, new, kind, todo, equal)
+    if kind in NUMBER_TYPES or kind in INTEGER_TYPES:
+        todo = _equal_number_texts(current, new, todo, equal)
     if len(todo):
         decide = _QUICK_EQUAL.get(kind, _quick_equal_default)
         equal[todo] = np.fromiter(
@@ -283,6 +303,45 @@ def equal_column(current: np.ndarray, new: np.ndarray, target: FieldInfo) -> np.
             count=len(todo),
         )
     return equal
+
+
+def _equal_nulls(
+    current: np.ndarray, new: np.ndarray, kind: str, todo: np.ndarray, equal: np.ndarray
+) -> np.ndarray:
+    """Decide (in `equal`) where Salesforce holds no value (None, NaN, NaT, NA: all null to
+    `values_equal`); return the positions of `todo` still undecided."""
+    if not len(todo):
+        return todo
+    missing = np.asarray(pd.isna(current[todo]), dtype=bool)
+    if not missing.any():
+        return todo
+    nulls = todo[missing]
+    if kind == "boolean":  # a checkbox is never null: null means false
+        equal[nulls] = ~new[nulls].astype(bool)
+    else:  # equal only to a clear
+        equal[nulls] = of_class(classes(new[nulls]), type(None))
+    return todo[~missing]
+
+
+def _equal_number_texts(
+    current: np.ndarray, new: np.ndarray, todo: np.ndarray, equal: np.ndarray
+) -> np.ndarray:
+    """Mark equal (in `equal`) where Salesforce's value is the text of the new whole number
+    (Bulk CSV text, `_quick_equal_number`); return the positions of `todo` still undecided."""
+    if not len(todo):
+        return todo
+    olds, news = current[todo], new[todo]
+    texts = of_class(classes(olds), str) & of_class(classes(news), int)
+    if not texts.any():
+        return todo
+    try:
+        digits = news[texts].astype(np.int64).astype(str)
+    except OverflowError:  # beyond int64: the scalar decides
+        return todo
+    same = np.zeros(len(todo), dtype=bool)
+    same[texts] = olds[texts].astype(str) == digits
+    equal[todo[same]] = True
+    return todo[~same]
 
 
 def _quick_nulls(current: Any, new: Any, kind: str) -> bool | None:

@@ -10,6 +10,7 @@ matched report row exactly one bucket.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
@@ -22,8 +23,8 @@ from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.frames import CURRENT_PREFIX
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import is_null
-from include.walkme_sync.reconcile.columns import coerce_column, equal_column
-from include.walkme_sync.records import RecordChange
+from include.walkme_sync.reconcile.columns import blank_texts, coerce_column, equal_column
+from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import IntegrationConfig
@@ -70,15 +71,16 @@ class PlanResult:
     def __init__(
         self,
         *,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         change_positions: np.ndarray,
-        rows: list[int],
-        keys: list[str | None],
-        record_ids: list[str],
+        rows: np.ndarray,
+        keys: np.ndarray,
+        record_ids: np.ndarray,
         status: np.ndarray,
         reject_reasons: dict[int, str],
         fields: list[_FieldPlan],
     ) -> None:
+        #: A `ChangeSet` (columns), or a list once `relations.prepare_writes` completes them.
         self.changes = changes
         self._change_positions = change_positions
         self._rows = rows
@@ -111,10 +113,11 @@ class PlanResult:
             for p, c in zip(self._change_positions.tolist(), self.changes, strict=True)
         }
         pairs = []
+        rows, keys, record_ids = self._rows.tolist(), self._keys.tolist(), self._record_ids.tolist()
         for position, code in enumerate(self._status.tolist()):
             status = _STATUSES[code]
-            row, key = self._rows[position], self._keys[position]
-            record_id = self._record_ids[position]
+            row, key = rows[position], keys[position]
+            record_id = record_ids[position]
             if status == CHANGE:
                 pairs.append(PairPlan(row, key, record_id, CHANGE, fields=fields_at[position]))
             elif status == REJECTED:
@@ -128,14 +131,15 @@ class PlanResult:
     def diff(self) -> list[dict[str, Any]]:
         """`{"row", "key", "record_id", "field", "old", "new"}` per sent field, pair by pair."""
         entries = []
+        rows, keys, record_ids = self._rows.tolist(), self._keys.tolist(), self._record_ids.tolist()
         for position in self._change_positions.tolist():
             for plan in self._fields:
                 if plan.changed[position]:
                     entries.append(
                         {
-                            "row": self._rows[position],
-                            "key": self._keys[position],
-                            "record_id": self._record_ids[position],
+                            "row": rows[position],
+                            "key": keys[position],
+                            "record_id": record_ids[position],
                             "field": plan.name,
                             "old": _plain(plan.current[position]),
                             "new": plan.new[position],
@@ -179,20 +183,20 @@ def plan_changes(
     field under `clear`. Values equal to Salesforce's current ones are not sent, unless
     `full_sync` (then every non-skipped value is sent).
 
-    Works column by column (numpy/pandas) and decides exactly like the scalar `coerce_for_field`
-    and `values_equal`, which it falls back to (once per distinct value) for anything the
-    vectorised paths cannot prove; Python objects are built only for the pairs that change.
+    Works column by column (numpy/pandas/Arrow) and decides exactly like the scalar
+    `coerce_for_field` and `values_equal`, which it falls back to (once per distinct value) for
+    anything the vectorised paths cannot prove; the changes stay columns too (`ChangeSet`).
     """
     targets = _targets(config, info, matched)
     key_column = config.report.key_column
     size = len(matched)
-    rows = np.asarray(matched["__row"].to_numpy(), dtype=np.int64).tolist() if size else []
-    keys: list[str | None] = (
-        [_key_text(k) for k in matched[key_column].tolist()]
+    rows = np.asarray(matched["__row"].to_numpy(), dtype=np.int64).reshape(size)
+    keys = (
+        key_texts(matched[key_column])
         if key_column in matched.columns
-        else [None] * size
+        else object_array([None] * size)
     )
-    record_ids = [r if r.__class__ is str else str(r) for r in matched["Id"].tolist()]
+    record_ids = _record_ids(matched["Id"])
 
     plans = [_plan_field(target, matched, full_sync=full_sync) for target in targets]
     rejected = np.zeros(size, dtype=bool)
@@ -209,20 +213,8 @@ def plan_changes(
         for position in np.flatnonzero(rejected).tolist()
     }
     change_positions = np.flatnonzero(status == _STATUS_CODES[CHANGE])
-    sent: list[dict[str, WireValue]] = [{} for _ in range(len(change_positions))]
-    for plan in plans:  # mapping order = the order of each change's fields
-        picked = plan.changed[change_positions]
-        if picked.any():
-            name = plan.name
-            values = plan.new[change_positions[picked]].tolist()
-            for fields, value in zip(compress(sent, picked.tolist()), values, strict=True):
-                fields[name] = value
-    changes = [
-        RecordChange(record_ids[position], rows[position], fields)
-        for position, fields in zip(change_positions.tolist(), sent, strict=True)
-    ]
     return PlanResult(
-        changes=changes,
+        changes=_changes(plans, change_positions, record_ids, rows),
         change_positions=change_positions,
         rows=rows,
         keys=keys,
@@ -231,6 +223,51 @@ def plan_changes(
         reject_reasons=reject_reasons,
         fields=plans,
     )
+
+
+def _changes(
+    plans: list[_FieldPlan], positions: np.ndarray, record_ids: np.ndarray, rows: np.ndarray
+) -> Sequence[RecordChange]:
+    """The changes at `positions`: each sends its fields whose value changed, in mapping order."""
+    names = [plan.name for plan in plans]
+    if len(set(names)) == len(names):
+        return ChangeSet(
+            record_ids[positions],
+            rows[positions],
+            [FieldColumn(p.name, p.changed[positions], p.new[positions]) for p in plans],
+        )
+    # Two mappings into one field (the later value wins, in the first one's place when both are
+    # sent): dicts per change, as the field order of each change then varies.
+    sent: list[dict[str, WireValue]] = [{} for _ in range(len(positions))]
+    for plan in plans:
+        picked = plan.changed[positions]
+        if picked.any():
+            values = plan.new[positions[picked]].tolist()
+            for fields, value in zip(compress(sent, picked.tolist()), values, strict=True):
+                fields[plan.name] = value
+    return [
+        RecordChange(record_id, row, fields)
+        for record_id, row, fields in zip(
+            record_ids[positions].tolist(), rows[positions].tolist(), sent, strict=True
+        )
+    ]
+
+
+def key_texts(values: pd.Series) -> np.ndarray:
+    """`_key_text` of every value (object array); Arrow-backed text is read column-wise."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        keys = np.asarray(values.to_numpy(dtype=object, na_value=None))
+        blank = blank_texts(values)
+        keys[blank] = None  # a blank key is no key, like a null one
+        return keys
+    return object_array([_key_text(k) for k in values.tolist()])
+
+
+def _record_ids(values: pd.Series) -> np.ndarray:
+    """Each record's Id as text (object array)."""
+    if isinstance(values.dtype, pd.StringDtype) and not values.hasnans:
+        return np.asarray(values.to_numpy(dtype=object))
+    return object_array([r if r.__class__ is str else str(r) for r in values.tolist()])
 
 
 def _key_text(value: Any) -> str | None:
@@ -265,12 +302,6 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
         new=new,
         current=current,
     )
-
-
-def object_array(values: list[Any]) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
 
 
 def _plain(value: Any) -> Any:

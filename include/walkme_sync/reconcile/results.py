@@ -66,8 +66,8 @@ def row_outcomes(
             _failure_reason(result),
             result.error_code,
         )
-    keys = object_array(plan._keys)
-    ids = object_array(plan._record_ids)
+    keys = np.asarray(plan._keys, dtype=object)
+    ids = np.asarray(plan._record_ids, dtype=object)
     frame = pd.DataFrame(
         {
             "__row": pd.Series(ordered, dtype="int64"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -48,7 +49,7 @@ class BulkUpdateJob:
         self,
         session: SalesforceSession,
         object_name: str,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         *,
         timeout: float,
     ) -> None:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from include.walkme_sync.records import RecordChange, WriteResult
+from include.walkme_sync.records import RecordChange
 from include.walkme_sync.salesforce.bulk import bulk_cell, parse_bulk_error
 from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key
 from include.walkme_sync.salesforce.writers import WriteOutcome, _Writer
@@ -36,7 +36,7 @@ def upsert_changes(  # noqa: PLR0917 - the writer's inputs plus the key field
     session: SalesforceSession,
     object_name: str,
     key_field: str,
-    changes: list[RecordChange],
+    changes: Sequence[RecordChange],
     options: WriteConfig,
     budget: ApiBudget,
     *,
@@ -87,7 +87,7 @@ class BulkUpsertJob(BulkUpdateJob):
         session: SalesforceSession,
         object_name: str,
         key_field: str,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         *,
         timeout: float,
     ) -> None:
@@ -131,7 +131,7 @@ class _UpsertWriter(_Writer):
         session: SalesforceSession,
         object_name: str,
         key_field: str,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         options: WriteConfig,
         budget: ApiBudget,
         log: logging.Logger | None,
@@ -177,14 +177,13 @@ class _UpsertWriter(_Writer):
 
     def _outcome(self) -> WriteOutcome:
         outcome = super()._outcome()
-        for index, result in enumerate(outcome.results):
-            created, record_id = self.saved.get(index, (False, ""))
-            if result.success and created:
-                outcome.results[index] = _created(result, record_id)
+        columns = outcome.columns
+        size = len(columns.rows)
+        created = np.zeros(size, dtype=bool)
+        created_ids = np.full(size, None, dtype=object)
+        for index, (was_created, record_id) in self.saved.items():
+            if was_created and columns.success[index]:
+                created[index] = True
+                created_ids[index] = record_id or None
+        columns.created, columns.created_ids = created, created_ids
         return outcome
-
-
-def _created(result: WriteResult, record_id: str) -> WriteResult:
-    result.created = True
-    result.created_id = record_id or None
-    return result

@@ -19,13 +19,24 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from include.walkme_sync.errors import (
     QuotaError,
     SyncError,
     TransientError,
 )
-from include.walkme_sync.records import RecordChange, ResultColumns, WriteResult, object_array
+from include.walkme_sync.records import (
+    ChangeSet,
+    RecordChange,
+    ResultColumns,
+    WriteResult,
+    object_array,
+    record_ids_of,
+    rows_of,
+    take_changes,
+)
 from include.walkme_sync.salesforce.bulk import (
     BULK_JOB_CALLS,
     BULK_NULL,
@@ -100,7 +111,7 @@ class WriteOutcome:
 def write_changes(
     session: SalesforceSession,
     object_name: str,
-    changes: list[RecordChange],
+    changes: Sequence[RecordChange],
     options: WriteConfig,
     budget: ApiBudget,
     *,
@@ -119,17 +130,43 @@ def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(items[start : start + size])
 
 
-def _maybe_bulk_unsafe(fields: list[dict[str, Any]]) -> bool:
+def _maybe_bulk_unsafe(fields: list[dict[str, Any]], widest: int | None = None) -> bool:
     """A quick superset of "some change is not Bulk-safe" (`bulk_unsafe_reason`), in one pass
     over every value: some text is the null marker, or longer than a field may be or than its
     share of the widest record (if every value fits its share, every record fits too)."""
-    widest = max(map(len, fields), default=1)
+    if widest is None:
+        widest = max(map(len, fields), default=1)
     longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
     return any(
         value.__class__ is str and (len(value) > longest or value == BULK_NULL)
         for names in fields
         for value in names.values()
     )
+
+
+def _maybe_bulk_unsafe_columns(changes: ChangeSet) -> bool:
+    """`_maybe_bulk_unsafe` of a `ChangeSet`'s fields, column by column."""
+    if not len(changes) or not changes.fields:
+        return False
+    widest = int(np.sum([f.sent for f in changes.fields], axis=0).max())
+    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
+    for column in changes.fields:
+        values = column.values[column.sent]
+        try:
+            array = pa.array(values)  # str (and None) infer string; numbers, booleans no text
+        except (pa.ArrowException, OverflowError):
+            array = None
+        if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
+            continue
+        if array is None or array.type != pa.string():  # mixed kinds: value by value
+            if _maybe_bulk_unsafe([{column.name: v} for v in values.tolist()], widest):
+                return True
+            continue
+        # Arrow counts code points, as `len` does.
+        too_long = pc.max(pc.utf8_length(array)).as_py() or 0
+        if too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py():
+            return True
+    return False
 
 
 class _Stop(Exception):
@@ -144,7 +181,7 @@ class _Writer:
         self,
         session: SalesforceSession,
         object_name: str,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         options: WriteConfig,
         budget: ApiBudget,
         log: logging.Logger,
@@ -163,7 +200,7 @@ class _Writer:
         self.attempts = np.zeros(size, dtype=np.int64)
         self.attempted = np.ones(size, dtype=bool)
         #: Id[:15] per change: how Bulk result files are matched back to changes.
-        self.id15 = object_array([id_key(change.record_id) for change in changes])
+        self.id15 = object_array([id_key(record_id) for record_id in record_ids_of(changes)])
         self.retry: list[int] = []
         self.stop: _Stop | None = None
         self._check_unique_ids()
@@ -224,8 +261,8 @@ class _Writer:
             self.attempted[unsettled] = False
             self.settled[unsettled] = True
         columns = ResultColumns(
-            record_ids=[change.record_id for change in self.changes],
-            rows=[change.row for change in self.changes],
+            record_ids=record_ids_of(self.changes),
+            rows=rows_of(self.changes),
             success=self.success,
             error_codes=self.codes,
             messages=self.messages,
@@ -274,7 +311,7 @@ class _Writer:
         """
         bulk: list[int] = []
         rest: list[int] = []
-        if not _maybe_bulk_unsafe([self.changes[index].fields for index in indices]):
+        if not self._maybe_bulk_unsafe(indices):
             return list(indices), rest
         for index in indices:
             reason = bulk_unsafe_reason(self.changes[index])
@@ -285,6 +322,13 @@ class _Writer:
             row = self.changes[index].row
             self.log.info("Report row %d goes through sObject Collections: %s.", row, reason)
         return bulk, rest
+
+    def _maybe_bulk_unsafe(self, indices: Sequence[int]) -> bool:
+        changes = self.changes
+        if isinstance(changes, ChangeSet):
+            whole = len(indices) == len(changes)
+            return _maybe_bulk_unsafe_columns(changes if whole else changes.take(indices))
+        return _maybe_bulk_unsafe([changes[index].fields for index in indices])
 
     def _transient_delay(self, attempt: int) -> float:
         """Backoff before another try; at least what Salesforce's `Retry-After` asked for."""
@@ -398,7 +442,7 @@ class _Writer:
         return BulkUpdateJob(
             self.session,
             self.object_name,
-            [self.changes[i] for i in chunk],
+            take_changes(self.changes, chunk),
             timeout=self.options.bulk_job_timeout_seconds,
         )
 
@@ -411,7 +455,7 @@ class _Writer:
         # and the union of columns as in the real file), not one CSV per change: a header per
         # row doubled the estimate and split a million changes into two jobs.
         sample = chunk[:: max(len(chunk) // SIZE_SAMPLE, 1)][:SIZE_SAMPLE]
-        approx = len(bulk_csv([self.changes[i] for i in sample])) / max(len(sample), 1)
+        approx = len(bulk_csv(take_changes(self.changes, sample))) / max(len(sample), 1)
         if len(chunk) > 1 and approx * len(chunk) > MAX_BULK_JOB_BYTES:
             middle = len(chunk) // 2
             yield from self._split_by_size(chunk[:middle])

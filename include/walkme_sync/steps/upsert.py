@@ -27,7 +27,7 @@ from include.walkme_sync.reconcile.relations import (
     settle_creations,
 )
 from include.walkme_sync.reconcile.results import row_outcomes
-from include.walkme_sync.records import ResultColumns
+from include.walkme_sync.records import ResultColumns, record_ids_of, rows_of
 from include.walkme_sync.salesforce.client import SalesforceSession, connect
 from include.walkme_sync.salesforce.quota import ApiBudget
 from include.walkme_sync.salesforce.upsert_writer import upsert_changes
@@ -96,8 +96,8 @@ def apply_plan(
         size = len(plan.changes)
         outcome = WriteOutcome(
             columns=ResultColumns(
-                record_ids=[c.record_id for c in plan.changes],
-                rows=[c.row for c in plan.changes],
+                record_ids=record_ids_of(plan.changes),
+                rows=rows_of(plan.changes),
                 success=np.ones(size, dtype=bool),
                 error_codes=np.full(size, None, dtype=object),
                 messages=np.full(size, None, dtype=object),
@@ -141,7 +141,7 @@ def apply_plan(
         },
         "records_changed": len(plan.changes),
         # Records the upsert created (write.mode: upsert); they are also counted as written.
-        "created": sum(r.created for r in outcome.results),
+        "created": outcome.columns.created_count,
         "field_changes": plan.field_changes,
         "api_calls": meter.calls - calls_before,
         "calls_by_kind": dict(meter.calls_by_kind),
