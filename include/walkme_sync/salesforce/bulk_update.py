@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from include.walkme_sync.errors import AuthorizationError, SyncError
 from include.walkme_sync.records import RecordChange
@@ -177,6 +180,9 @@ class BulkUpdateJob:
     def settle(self, id15: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For the records `id15` (Id[:15] of the job's changes, in order): (succeeded,
         failed) masks. A record in both files counts as failed; in neither, as missing."""
+        if not self.failures and _same_ids(self.successful, id15):
+            # The usual answer: every record succeeded, listed in the order sent.
+            return np.ones(len(id15), dtype=bool), np.zeros(len(id15), dtype=bool)
         # Object dtype on purpose: pandas' Arrow-backed strings check `isin` value by value.
         ids = pd.Index(id15, dtype=object)
         failed = np.zeros(len(id15), dtype=bool)
@@ -186,17 +192,59 @@ class BulkUpdateJob:
         return succeeded, failed
 
 
+def _same_ids(found: np.ndarray, sent: np.ndarray) -> bool:
+    """Whether `found` lists exactly the Ids `sent`, in the same order (object arrays)."""
+    if len(found) != len(sent):
+        return False
+    try:
+        return bool(np.asarray(found == sent, dtype=bool).all())
+    except (TypeError, ValueError):  # not comparable element by element: take the long way
+        return False
+
+
 def result_ids(text: str) -> np.ndarray:
     """Id[:15] of every row of a Bulk 2.0 result file (`sf__Id`, else `Id`), parsed column-wise.
 
     Same reading as `csv.DictReader` row by row: every cell is text, an empty `sf__Id` falls back
-    to `Id`, and a row with neither is the empty Id.
+    to `Id`, and a row with neither is the empty Id. Arrow's CSV reader parses it; a file it
+    does not take (ragged rows, repeated column names) goes through pandas'.
     """
     if not text.strip():
         return np.empty(0, dtype=object)
+    data = text.encode("utf-8")
+    try:
+        return _arrow_result_ids(data)
+    except (pa.ArrowException, KeyError):
+        return _pandas_result_ids(data)
+
+
+def _arrow_result_ids(data: bytes) -> np.ndarray:
+    wanted = ("sf__Id", "Id")
+    table = pa_csv.read_csv(
+        pa.BufferReader(data),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),
+        convert_options=pa_csv.ConvertOptions(
+            include_columns=list(wanted),
+            include_missing_columns=True,
+            column_types=dict.fromkeys(wanted, pa.large_string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    header = next(csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")))
+    if header.count("sf__Id") > 1 or header.count("Id") > 1:
+        raise KeyError("a repeated column name")  # which one counts: the pandas reading's
+    # A column the file lacks reads as nulls: the empty Id, like DictReader's missing key.
+    sf_ids, ids = (table.column(name).fill_null("") for name in wanted)
+    chosen = pc.if_else(pc.not_equal(sf_ids, ""), sf_ids, ids)
+    sliced = pc.utf8_slice_codeunits(chosen, 0, 15)
+    return np.asarray(sliced.to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _pandas_result_ids(data: bytes) -> np.ndarray:
     # Bytes, not a StringIO: a StringIO holds 4 bytes per character of a file of a million rows.
     table = pd.read_csv(
-        io.BytesIO(text.encode("utf-8")),
+        io.BytesIO(data),
         dtype=str,
         keep_default_na=False,
         na_filter=False,
