@@ -1,0 +1,311 @@
+"""The column-wise upsert paths give exactly what the row-by-row ones gave.
+
+References kept here: the previous per-value key text (`_key_text`), the previous dict-per-change
+planning (`reference_changes`), the row-by-row Bulk CSV (`reference_csv`, one `bulk_cell` per
+cell), the previous quick Bulk-safety check over dicts, the previous per-value equality
+(`values_equal`), numpy's ISO formatting, and the previous `isin`-based settling of a Bulk job.
+Generated inputs mix nulls, blanks (every kind of Unicode space), unicode, case, duplicates, empty
+frames and the CSV's edge cases (quotes, commas, line breaks, the null marker, True/1/1.0).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import sys
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from include.walkme_sync.metadata import FieldInfo, WireValue
+from include.walkme_sync.reconcile.coerce import values_equal
+from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts, equal_column
+from include.walkme_sync.reconcile.plan import _key_text, key_texts
+from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
+from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_cell, bulk_csv
+from include.walkme_sync.salesforce.bulk_update import (
+    BulkUpdateJob,
+    _pandas_result_ids,
+    result_ids,
+)
+from include.walkme_sync.salesforce.writers import _maybe_bulk_unsafe, _maybe_bulk_unsafe_columns
+
+SPACES = ["", " ", "\t", "\u3000", "\x1c", "\x85", "\xa0", "\u2028", "\u200b", "\ufeff", "\x00"]
+WORDS = ["ann@x.io", " Ann@X.io ", "zoë", "日本", "a,b", 'say "hi"', "x\ny", "#N/A", "00Q1"]
+
+
+# ------------------------------------------------------------------------------ keys
+
+
+def test_space_class_is_pythons_whitespace() -> None:
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    matched = pc.match_substring_regex(pa.array(chars), f"^{PYTHON_SPACE_CLASS}$")
+    assert matched.to_pylist() == [c.isspace() for c in chars]
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+@pytest.mark.parametrize("seed", range(5))
+def test_key_texts_equal_the_scalar_key_text(dtype: Any, seed: int) -> None:
+    rng = random.Random(seed)
+    values: list[Any] = []
+    for _ in range(rng.randint(0, 300)):
+        roll = rng.random()
+        if roll < 0.1:
+            values.append(None)
+        elif roll < 0.4:
+            values.append("".join(rng.choices(SPACES, k=rng.randint(0, 3))))
+        else:
+            word = rng.choice(WORDS)
+            values.append(rng.choice(SPACES) + word + rng.choice(SPACES))
+    series = pd.Series(values, dtype=dtype)
+    expected = [_key_text(value) for value in series.tolist()]
+    assert key_texts(series).tolist() == expected
+
+
+def test_key_texts_of_other_dtypes() -> None:
+    series = pd.Series([1, None, 3], dtype="Int64")
+    assert key_texts(series).tolist() == [_key_text(v) for v in series.tolist()] == ["1", None, "3"]
+
+
+# ------------------------------------------------------------------------------ changes
+
+VALUES: list[WireValue] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -7,
+    2**62,
+    1.0,
+    0.00001,
+    1e20,
+    -2.5,
+    "",
+    " ",
+    "#N/A",
+    "plain",
+    'say "hi", ok',
+    "line\nbreak",
+    "car\rriage",
+    "tab\tand ü €",
+    "2026-11-24T08:00:00.000Z",
+    "1",
+    "true",
+    "日本語",
+]
+#: Columns of one kind each (as the planner makes them) or mixed.
+KINDS: dict[str, list[WireValue]] = {
+    "dates": ["2026-11-24T08:00:00.000Z", "1969-12-31T23:59:59.999Z", None],
+    "ints": [0, 12, -7, 2**62, 99],
+    "ints_and_clears": [0, 12, None],
+    "floats": [0.5, 1.0, 1e-05, 123456789.125],
+    "bools": [True, False],
+    "texts": ["plain", "ü €", "#N/A", "", None, "x" * 40],
+    "quoted": ['say "hi"', "a,b", "x\ny", "car\rriage", "plain"],
+    "huge_ints": [2**70, 1],
+    "mixed": VALUES,
+}
+
+
+def random_change_set(rng: random.Random, size: int, kinds: list[str]) -> ChangeSet:
+    fields = []
+    for index, kind in enumerate(kinds):
+        sent = np.array([rng.random() < 0.7 for _ in range(size)], dtype=bool)
+        values = object_array(
+            [rng.choice(KINDS[kind]) if s else rng.choice([None, 5]) for s in sent.tolist()]
+        )
+        fields.append(FieldColumn(f"{kind.title()}{index}__c", sent, values))
+    rng.shuffle(fields)
+    ids = object_array([f"00Q{i:012d}AAA" for i in range(size)])
+    return ChangeSet(ids, np.arange(1, size + 1, dtype=np.int64), fields)
+
+
+def reference_changes(changes: ChangeSet) -> list[RecordChange]:
+    """Dict per change, fields in the columns' order (what the planner built before)."""
+    return [
+        RecordChange(
+            str(changes.record_ids[i]),
+            int(changes.rows[i]),
+            {f.name: f.values[i] for f in changes.fields if f.sent[i]},
+        )
+        for i in range(len(changes))
+    ]
+
+
+def reference_csv(changes: list[RecordChange]) -> str:
+    columns = sorted({name for change in changes for name in change.fields})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Id", *columns])
+    for change in changes:
+        row = [change.record_id]
+        for column in columns:
+            row.append(bulk_cell(change.fields[column]) if column in change.fields else "")
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def exact(changes: list[RecordChange]) -> list[Any]:
+    return [
+        (c.record_id, c.row, [(k, type(v).__name__, repr(v)) for k, v in c.fields.items()])
+        for c in changes
+    ]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_change_set_reads_as_the_changes_and_writes_the_same_csv(seed: int) -> None:
+    rng = random.Random(seed)
+    kinds = rng.sample(list(KINDS), rng.randint(1, 5))
+    changes = random_change_set(rng, rng.choice([0, 1, 2, rng.randint(3, 300)]), kinds)
+    expected = reference_changes(changes)
+    assert exact(list(changes)) == exact(expected)
+    assert changes == expected and len(changes) == len(expected)
+    if len(changes):
+        assert changes[-1] == expected[-1] and changes[0:2] == expected[0:2]
+    picked = rng.sample(range(len(changes)), min(len(changes), 7))
+    assert list(changes.take(picked)) == [expected[i] for i in picked]
+    assert bulk_csv(changes) == reference_csv(expected)
+    assert bulk_csv(changes.take(picked)) == reference_csv([expected[i] for i in picked])
+
+
+def test_csv_of_changes_that_set_nothing_or_one_column() -> None:
+    ids = object_array(["00Q000000000001AAA", "00Q000000000002AAA"])
+    rows = np.array([1, 2], dtype=np.int64)
+    nothing = ChangeSet(ids, rows, [FieldColumn("A__c", np.zeros(2, bool), object_array([1, 2]))])
+    assert bulk_csv(nothing) == reference_csv(list(nothing))
+    one = ChangeSet(ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["", None]))])
+    assert bulk_csv(one) == reference_csv(list(one))
+    lone = ChangeSet(
+        ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["\ud800", 1]))]
+    )
+    assert bulk_csv(lone) == reference_csv(list(lone))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_quick_bulk_check_of_columns_equals_the_dict_check(seed: int) -> None:
+    rng = random.Random(seed)
+    long_values: list[WireValue] = ["#N/A", "x" * (MAX_BULK_FIELD_CHARS + 1), "y" * 31_000, "z"]
+    kinds = rng.sample(list(KINDS), rng.randint(1, 4))
+    changes = random_change_set(rng, rng.randint(0, 60), kinds)
+    if seed % 2 and len(changes):  # some long texts, the null marker
+        column = changes.fields[0]
+        for i in rng.sample(range(len(changes)), min(3, len(changes))):
+            column.values[i] = rng.choice(long_values)
+    fields = [change.fields for change in reference_changes(changes)]
+    assert _maybe_bulk_unsafe_columns(changes) == _maybe_bulk_unsafe(fields)
+
+
+# ------------------------------------------------------------------------------ comparison
+
+NUMBER = FieldInfo("N__c", "N", "double", precision=18, scale=0, updateable=True)
+CURRENTS: list[Any] = [
+    None,
+    float("nan"),
+    pd.NA,
+    pd.NaT,
+    "",
+    " ",
+    "#N/A",
+    "12",
+    "12.0",
+    " 12",
+    "+12",
+    "012",
+    "-0",
+    "0",
+    "-7",
+    "abc",
+    12,
+    12.0,
+    True,
+    str(2**62),
+    np.str_("12"),
+]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_number_comparison_equals_values_equal(seed: int) -> None:
+    rng = random.Random(seed)
+    size = rng.randint(0, 400)
+    new = object_array(
+        [rng.choice([0, 12, -7, 2**62, 2**70, None, 12.5, 0.0]) for _ in range(size)]
+    )
+    current = object_array([rng.choice(CURRENTS) for _ in range(size)])
+    expected = [values_equal(c, n, NUMBER) for c, n in zip(current, new, strict=True)]
+    assert equal_column(current, new, NUMBER).tolist() == expected
+
+
+@pytest.mark.parametrize("kind", ["boolean", "string", "datetime"])
+def test_null_currents_compare_like_values_equal(kind: str) -> None:
+    described = FieldInfo("F__c", "F", kind, length=20, updateable=True)
+    news = {
+        "boolean": [True, False],
+        "string": ["a", None, "b"],
+        "datetime": ["2026-11-24T08:00:00.000Z", None],
+    }[kind]
+    rng = random.Random(kind)
+    new = object_array([rng.choice(news) for _ in range(300)])
+    current = object_array(
+        [rng.choice([None, float("nan"), pd.NA, pd.NaT, "", *news]) for _ in new]
+    )
+    expected = [values_equal(c, n, described) for c, n in zip(current, new, strict=True)]
+    assert equal_column(current, new, described).tolist() == expected
+
+
+def test_iso_texts_equal_numpys() -> None:
+    rng = np.random.default_rng(7)
+    low = np.datetime64("1700-01-01", "ms").astype(np.int64)
+    high = np.datetime64("4000-12-31", "ms").astype(np.int64)
+    millis = rng.integers(low, high, 20_000).astype("datetime64[ms]")
+    millis[:3] = np.array(["1700-01-01", "4000-12-31", "1969-12-31T23:59:59.999"], "datetime64[ms]")
+    expected = np.strings.add(np.datetime_as_string(millis, unit="ms"), "Z").astype(object)
+    assert _iso_texts(millis).tolist() == expected.tolist()
+    days = millis.astype("datetime64[D]")
+    assert _iso_texts(days).tolist() == np.datetime_as_string(days, unit="D").tolist()
+    assert _iso_texts(millis[:0]).tolist() == []
+
+
+# ------------------------------------------------------------------------------ Bulk results
+
+
+def test_result_files_arrow_cannot_read_go_through_pandas() -> None:
+    ragged = '"sf__Id","sf__Created","Id"\n"00Q000000000001AAA","true"\n"00Q000000000002AAA"\n'
+    assert result_ids(ragged).tolist() == _pandas_result_ids(ragged.encode()).tolist()
+    repeated = '"sf__Id","Id","Id"\n"","00Q000000000001AAA","00Q000000000009AAA"\n'
+    assert result_ids(repeated).tolist() == _pandas_result_ids(repeated.encode()).tolist()
+
+
+def reference_settle(
+    successful: list[str], failures: dict[str, Any], id15: list[str]
+) -> tuple[list[bool], list[bool]]:
+    failed = [i in failures for i in id15]
+    succeeded = [i in set(successful) and not f for i, f in zip(id15, failed, strict=True)]
+    return succeeded, failed
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_settling_a_job_equals_the_set_lookup(seed: int) -> None:
+    rng = random.Random(seed)
+    id15 = [f"00Q{i:012d}" for i in range(rng.randint(0, 50))]
+    successful = list(id15)
+    roll = rng.random()
+    if roll < 0.25:
+        rng.shuffle(successful)
+    elif roll < 0.5 and successful:
+        successful.pop(rng.randrange(len(successful)))
+    elif roll < 0.6:
+        successful.append("00Q999999999999")
+    failures = {}
+    if rng.random() < 0.3 and id15:
+        failures[rng.choice(id15)] = ("X", "y")
+    job = BulkUpdateJob(None, "Lead", [], timeout=1)  # type: ignore[arg-type]
+    job.successful = object_array(successful)
+    job.failures = failures
+    succeeded, failed = job.settle(object_array(id15))
+    assert (succeeded.tolist(), failed.tolist()) == reference_settle(successful, failures, id15)
