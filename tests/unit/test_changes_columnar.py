@@ -31,6 +31,8 @@ from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_cell,
 from include.walkme_sync.salesforce.bulk_update import (
     BulkUpdateJob,
     _pandas_result_ids,
+    id_key,
+    id_keys,
     result_ids,
 )
 from include.walkme_sync.salesforce.writers import _maybe_bulk_unsafe, _maybe_bulk_unsafe_columns
@@ -309,3 +311,10 @@ def test_settling_a_job_equals_the_set_lookup(seed: int) -> None:
     job.failures = failures
     succeeded, failed = job.settle(object_array(id15))
     assert (succeeded.tolist(), failed.tolist()) == reference_settle(successful, failures, id15)
+
+
+def test_id_keys_slice_like_python() -> None:
+    ids = ["00Q000000000001AAA", "00Q000000000001", "short", "", "日本語" * 7, "ü" * 20]
+    assert id_keys(ids).tolist() == [id_key(i) for i in ids]
+    assert id_keys(["\ud800" * 20]).tolist() == ["\ud800" * 15]
+    assert id_keys([]).tolist() == []

@@ -348,11 +348,12 @@ def _equal_number_texts(
     if not texts.any():
         return todo
     try:
-        digits = news[texts].astype(np.int64).astype(str)
-    except OverflowError:  # beyond int64: the scalar decides
+        digits = pa.array(news[texts].astype(np.int64)).cast(pa.large_string())
+        olds_text = pa.array(olds[texts], type=pa.large_string())
+    except (OverflowError, pa.ArrowException, UnicodeError):  # the scalar decides
         return todo
     same = np.zeros(len(todo), dtype=bool)
-    same[texts] = olds[texts].astype(str) == digits
+    same[texts] = pc.equal(olds_text, digits).to_numpy(zero_copy_only=False)
     equal[todo[same]] = True
     return todo[~same]
 

@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -32,7 +33,6 @@ from include.walkme_sync.records import (
     RecordChange,
     ResultColumns,
     WriteResult,
-    object_array,
     record_ids_of,
     rows_of,
     take_changes,
@@ -47,7 +47,7 @@ from include.walkme_sync.salesforce.bulk import (
     bulk_csv,
     bulk_unsafe_reason,
 )
-from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key
+from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key, id_keys
 from include.walkme_sync.salesforce.errors import TRANSIENT_RECORD_CODES, redact, translate
 
 if TYPE_CHECKING:
@@ -200,13 +200,13 @@ class _Writer:
         self.attempts = np.zeros(size, dtype=np.int64)
         self.attempted = np.ones(size, dtype=bool)
         #: Id[:15] per change: how Bulk result files are matched back to changes.
-        self.id15 = object_array([id_key(record_id) for record_id in record_ids_of(changes)])
+        self.id15 = id_keys(record_ids_of(changes))
         self.retry: list[int] = []
         self.stop: _Stop | None = None
         self._check_unique_ids()
 
     def _check_unique_ids(self) -> None:
-        if len(set(self.id15.tolist())) == len(self.changes):
+        if pd.Index(self.id15, dtype=object).is_unique:
             return
         seen: dict[str, int] = {}
         for change in self.changes:
