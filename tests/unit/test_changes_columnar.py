@@ -25,7 +25,7 @@ import pytest
 from include.walkme_sync.metadata import FieldInfo, WireValue
 from include.walkme_sync.reconcile.coerce import values_equal
 from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts, equal_column
-from include.walkme_sync.reconcile.plan import _key_text, key_texts
+from include.walkme_sync.reconcile.plan import _key_text, key_strings
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_cell, bulk_csv
 from include.walkme_sync.salesforce.bulk_update import (
@@ -52,7 +52,7 @@ def test_space_class_is_pythons_whitespace() -> None:
 
 @pytest.mark.parametrize("dtype", ["string", "str", object])
 @pytest.mark.parametrize("seed", range(5))
-def test_key_texts_equal_the_scalar_key_text(dtype: Any, seed: int) -> None:
+def test_key_strings_equal_the_scalar_key_text(dtype: Any, seed: int) -> None:
     rng = random.Random(seed)
     values: list[Any] = []
     for _ in range(rng.randint(0, 300)):
@@ -66,12 +66,15 @@ def test_key_texts_equal_the_scalar_key_text(dtype: Any, seed: int) -> None:
             values.append(rng.choice(SPACES) + word + rng.choice(SPACES))
     series = pd.Series(values, dtype=dtype)
     expected = [_key_text(value) for value in series.tolist()]
-    assert key_texts(series).tolist() == expected
+    keys = key_strings(series)
+    assert str(keys.dtype) == "string"
+    assert keys.to_numpy(dtype=object, na_value=None).tolist() == expected
 
 
-def test_key_texts_of_other_dtypes() -> None:
+def test_key_strings_of_other_dtypes() -> None:
     series = pd.Series([1, None, 3], dtype="Int64")
-    assert key_texts(series).tolist() == [_key_text(v) for v in series.tolist()] == ["1", None, "3"]
+    keys = key_strings(series).to_numpy(dtype=object, na_value=None).tolist()
+    assert keys == [_key_text(v) for v in series.tolist()] == ["1", None, "3"]
 
 
 # ------------------------------------------------------------------------------ changes

@@ -74,8 +74,8 @@ class PlanResult:
         changes: Sequence[RecordChange],
         change_positions: np.ndarray,
         rows: np.ndarray,
-        keys: np.ndarray,
-        record_ids: np.ndarray,
+        keys: pd.Series,
+        record_ids: pd.Series,
         status: np.ndarray,
         reject_reasons: dict[int, str],
         fields: list[_FieldPlan],
@@ -113,7 +113,7 @@ class PlanResult:
             for p, c in zip(self._change_positions.tolist(), self.changes, strict=True)
         }
         pairs = []
-        rows, keys, record_ids = self._rows.tolist(), self._keys.tolist(), self._record_ids.tolist()
+        rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         for position, code in enumerate(self._status.tolist()):
             status = _STATUSES[code]
             row, key = rows[position], keys[position]
@@ -131,7 +131,7 @@ class PlanResult:
     def diff(self) -> list[dict[str, Any]]:
         """`{"row", "key", "record_id", "field", "old", "new"}` per sent field, pair by pair."""
         entries = []
-        rows, keys, record_ids = self._rows.tolist(), self._keys.tolist(), self._record_ids.tolist()
+        rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         for position in self._change_positions.tolist():
             for plan in self._fields:
                 if plan.changed[position]:
@@ -192,9 +192,9 @@ def plan_changes(
     size = len(matched)
     rows = np.asarray(matched["__row"].to_numpy(), dtype=np.int64).reshape(size)
     keys = (
-        key_texts(matched[key_column])
+        key_strings(matched[key_column])
         if key_column in matched.columns
-        else object_array([None] * size)
+        else pd.Series([None] * size, dtype="string")
     )
     record_ids = _record_ids(matched["Id"])
 
@@ -214,7 +214,12 @@ def plan_changes(
     }
     change_positions = np.flatnonzero(status == _STATUS_CODES[CHANGE])
     return PlanResult(
-        changes=_changes(plans, change_positions, record_ids, rows),
+        changes=_changes(
+            plans,
+            change_positions,
+            np.asarray(record_ids.iloc[change_positions].to_numpy(dtype=object)),
+            rows[change_positions],
+        ),
         change_positions=change_positions,
         rows=rows,
         keys=keys,
@@ -228,12 +233,13 @@ def plan_changes(
 def _changes(
     plans: list[_FieldPlan], positions: np.ndarray, record_ids: np.ndarray, rows: np.ndarray
 ) -> Sequence[RecordChange]:
-    """The changes at `positions`: each sends its fields whose value changed, in mapping order."""
+    """The changes at `positions` (of the pairs; `record_ids` and `rows` are the changes'):
+    each sends its fields whose value changed, in mapping order."""
     names = [plan.name for plan in plans]
     if len(set(names)) == len(names):
         return ChangeSet(
-            record_ids[positions],
-            rows[positions],
+            record_ids,
+            rows,
             [FieldColumn(p.name, p.changed[positions], p.new[positions]) for p in plans],
         )
     # Two mappings into one field (the later value wins, in the first one's place when both are
@@ -247,27 +253,30 @@ def _changes(
                 fields[plan.name] = value
     return [
         RecordChange(record_id, row, fields)
-        for record_id, row, fields in zip(
-            record_ids[positions].tolist(), rows[positions].tolist(), sent, strict=True
-        )
+        for record_id, row, fields in zip(record_ids.tolist(), rows.tolist(), sent, strict=True)
     ]
 
 
-def key_texts(values: pd.Series) -> np.ndarray:
-    """`_key_text` of every value (object array); Arrow-backed text is read column-wise."""
+def key_strings(values: pd.Series) -> pd.Series:
+    """`_key_text` of every value, as text (pandas "string"; NA: no key). Arrow-backed text is
+    read column-wise: the key is the value itself unless it is blank."""
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        keys = np.asarray(values.to_numpy(dtype=object, na_value=None))
-        blank = blank_texts(values)
-        keys[blank] = None  # a blank key is no key, like a null one
-        return keys
-    return object_array([_key_text(k) for k in values.tolist()])
+        keys = values.astype("string").reset_index(drop=True)
+        return keys.mask(blank_texts(keys))  # a blank key is no key, like a null one
+    return pd.Series(object_array([_key_text(k) for k in values.tolist()]), dtype="string")
 
 
-def _record_ids(values: pd.Series) -> np.ndarray:
-    """Each record's Id as text (object array)."""
+def _record_ids(values: pd.Series) -> pd.Series:
+    """Each record's Id as text (pandas "string")."""
     if isinstance(values.dtype, pd.StringDtype) and not values.hasnans:
-        return np.asarray(values.to_numpy(dtype=object))
-    return object_array([r if r.__class__ is str else str(r) for r in values.tolist()])
+        return values.astype("string").reset_index(drop=True)
+    ids = [r if r.__class__ is str else str(r) for r in values.tolist()]
+    return pd.Series(object_array(ids), dtype="string")
+
+
+def _texts(values: pd.Series) -> list[Any]:
+    """A "string" column as Python text (None for NA)."""
+    return list(values.to_numpy(dtype=object, na_value=None).tolist())
 
 
 def _key_text(value: Any) -> str | None:

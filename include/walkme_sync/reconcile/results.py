@@ -66,16 +66,19 @@ def row_outcomes(
             _failure_reason(result),
             result.error_code,
         )
-    keys = np.asarray(plan._keys, dtype=object)
-    ids = np.asarray(plan._record_ids, dtype=object)
+    keys, ids = plan._keys, plan._record_ids  # "string" columns, one entry per pair
+    if not np.array_equal(order, np.arange(size)):
+        keys = keys.take(order).reset_index(drop=True)
+        ids = ids.take(order).reset_index(drop=True)
+        buckets, reasons, codes = buckets[order], reasons[order], codes[order]
     frame = pd.DataFrame(
         {
             "__row": pd.Series(ordered, dtype="int64"),
-            "key": pd.Series(keys[order], dtype="string"),
-            "bucket": pd.Series(buckets[order], dtype="string"),
-            "reason": pd.Series(reasons[order], dtype="string"),
-            "error_code": pd.Series(codes[order], dtype="string"),
-            "record_id": pd.Series(ids[order], dtype="string"),
+            "key": keys,
+            "bucket": pd.Series(buckets, dtype="string"),
+            "reason": pd.Series(reasons, dtype="string"),
+            "error_code": pd.Series(codes, dtype="string"),
+            "record_id": ids,
         }
     )
     return frame[OUTCOME_COLUMNS]
