@@ -321,3 +321,35 @@ def test_id_keys_slice_like_python() -> None:
     assert id_keys(ids).tolist() == [id_key(i) for i in ids]
     assert id_keys(["\ud800" * 20]).tolist() == ["\ud800" * 15]
     assert id_keys([]).tolist() == []
+
+
+def test_csv_joined_in_blocks_is_one_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.walkme_sync.salesforce import bulk
+
+    changes = random_change_set(random.Random(3), 100, ["dates", "ints", "texts"])
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", 7)
+    assert bulk_csv(changes) == reference_csv(reference_changes(changes))
+    quoted = random_change_set(random.Random(4), 50, ["dates", "quoted"])
+    assert bulk_csv(quoted) == reference_csv(reference_changes(quoted))
+
+
+@pytest.mark.parametrize("dtype", ["string", "str"])
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_arrow_backed_current_texts_plan_like_python_objects(dtype: str, seed: int) -> None:
+    """Salesforce's values read from Parquet are Arrow-backed text: compared in Arrow first."""
+    from include.walkme_sync.reconcile.plan import plan_changes
+    from tests.unit.test_plan_vectorized import OBJECT, scenario
+
+    config, frame = scenario(seed)
+    for column in [c for c in frame.columns if c.startswith("__current__")]:
+        texts = [v if isinstance(v, str) else None for v in frame[column].tolist()]
+        frame[column] = pd.Series(texts, dtype=object)
+    arrow = frame.copy()
+    for column in [c for c in frame.columns if c.startswith("__current__")]:
+        arrow[column] = frame[column].astype(dtype)
+    for full_sync in (False, True):
+        expected = plan_changes(config, OBJECT, frame, full_sync=full_sync)
+        plan = plan_changes(config, OBJECT, arrow, full_sync=full_sync)
+        assert exact(list(plan.changes)) == exact(list(expected.changes))
+        assert plan.pairs == expected.pairs
+        assert repr(plan.diff) == repr(expected.diff)

@@ -284,6 +284,24 @@ def _text_fits(text: str, target: FieldInfo) -> bool:
 # ----------------------------------------------------------------- column-wise comparison
 
 
+def same_texts(current: pd.Series, new: np.ndarray, target: FieldInfo) -> np.ndarray | None:
+    """Where Salesforce's text is the new text (bool), compared in Arrow; None unless the field's
+    wire values are text and Salesforce's values Arrow-backed text. Equal text is equal under
+    every rule of `values_equal`; the rest (nulls included) is left to `equal_column`."""
+    dtype = current.dtype
+    if target.type not in _STR_WIRE_TYPES or not (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    ):
+        return None
+    try:
+        news = pa.array(new, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):  # not all text: value by value
+        return None
+    olds = pa.array(current.array).cast(pa.large_string())
+    same = pc.equal(olds, news).fill_null(False)
+    return np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def equal_column(current: np.ndarray, new: np.ndarray, target: FieldInfo) -> np.ndarray:
     """`values_equal(current[i], new[i], target)` for every i (object arrays); the scalar
     decides what the quick checks cannot."""

@@ -23,7 +23,12 @@ from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.frames import CURRENT_PREFIX
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import is_null
-from include.walkme_sync.reconcile.columns import blank_texts, coerce_column, equal_column
+from include.walkme_sync.reconcile.columns import (
+    blank_texts,
+    coerce_column,
+    equal_column,
+    same_texts,
+)
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 
 if TYPE_CHECKING:
@@ -58,7 +63,7 @@ class _FieldPlan:
     rejected: np.ndarray  # bool: the value cannot go into the field
     reasons: dict[int, str]  # position -> rejection reason
     new: np.ndarray  # object: the wire value (where sent)
-    current: np.ndarray  # object: Salesforce's value (for the diff)
+    current: pd.Series  # Salesforce's values (for the diff)
 
 
 class PlanResult:
@@ -132,8 +137,9 @@ class PlanResult:
         """`{"row", "key", "record_id", "field", "old", "new"}` per sent field, pair by pair."""
         entries = []
         rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
+        currents = [object_array(plan.current.tolist()) for plan in self._fields]
         for position in self._change_positions.tolist():
-            for plan in self._fields:
+            for plan, current in zip(self._fields, currents, strict=True):
                 if plan.changed[position]:
                     entries.append(
                         {
@@ -141,7 +147,7 @@ class PlanResult:
                             "key": keys[position],
                             "record_id": record_ids[position],
                             "field": plan.name,
-                            "old": _plain(plan.current[position]),
+                            "old": _plain(current[position]),
                             "new": plan.new[position],
                         }
                     )
@@ -289,7 +295,7 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
     """Coerce one mapped column, apply its null policy and compare it with Salesforce's values."""
     described = target.field
     coerced = coerce_column(matched[target.column], described)
-    current = object_array(matched[target.current_column].tolist())
+    current = matched[target.current_column].reset_index(drop=True)
     new = coerced.wire
     sent = ~coerced.null & ~coerced.rejected
     if target.clear:
@@ -300,7 +306,7 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
     if full_sync or not len(positions):
         changed = sent
     else:
-        equal = equal_column(current[positions], new[positions], described)
+        equal = _equal(current, new, positions, described)
         changed = np.zeros(len(sent), dtype=bool)
         changed[positions[~equal]] = True
     return _FieldPlan(
@@ -311,6 +317,23 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
         new=new,
         current=current,
     )
+
+
+def _equal(
+    current: pd.Series, new: np.ndarray, positions: np.ndarray, described: FieldInfo
+) -> np.ndarray:
+    """`equal_column` at `positions`: equal text first (in Arrow, when Salesforce's values are
+    Arrow-backed text), then Python objects only for the values still undecided."""
+    equal = np.zeros(len(positions), dtype=bool)
+    todo = np.arange(len(positions))
+    same = same_texts(current.iloc[positions], new[positions], described)
+    if same is not None:
+        equal |= same
+        todo = np.flatnonzero(~same)
+    if len(todo):
+        at = positions[todo]
+        equal[todo] = equal_column(object_array(current.iloc[at].tolist()), new[at], described)
+    return equal
 
 
 def _plain(value: Any) -> Any:

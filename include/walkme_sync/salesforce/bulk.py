@@ -204,40 +204,53 @@ def _column_cells(fields: list[dict[str, WireValue]], column: str) -> list[str]:
 
 def _columns_csv(changes: ChangeSet) -> str:
     """`bulk_csv` of a `ChangeSet`, byte for byte, column by column: when no cell needs quoting
-    the lines are joined by Arrow; otherwise (rare) the changes go the row-by-row way."""
+    the lines are joined by Arrow, a block of rows at a time (a few MB of temporaries, not a
+    copy of the file per step); otherwise (rare) the changes go the row-by-row way."""
     present = sorted((f for f in changes.fields if f.sent.any()), key=lambda f: f.name)
-    try:
-        body = _unquoted_body(changes, present)
-    except (pa.ArrowException, UnicodeError, OverflowError):  # e.g. a lone surrogate
-        body = None
-    if body is None:
+    parts = [_csv_text([["Id", *(f.name for f in present)]])]
+    for start in range(0, len(changes), ARROW_BLOCK_ROWS):
+        block = changes.take(np.arange(start, min(start + ARROW_BLOCK_ROWS, len(changes))))
+        try:
+            body = _unquoted_body(block, [f.name for f in present])
+        except (pa.ArrowException, UnicodeError, OverflowError):  # e.g. a lone surrogate
+            body = None
+        if body is None:
+            return bulk_csv(list(changes))
+        parts.append(body)
+    if not present:
         return bulk_csv(list(changes))
-    return _csv_text([["Id", *(f.name for f in present)]]) + body
+    return "".join(parts)
 
 
-def _unquoted_body(changes: ChangeSet, present: list[FieldColumn]) -> str | None:
-    """The CSV rows of `changes` when no cell needs quoting (else None): each line is its
-    cells joined by commas, and the lines' bytes are the joined Arrow array's data buffer."""
+#: Rows joined per Arrow block by `_columns_csv`.
+ARROW_BLOCK_ROWS = 100_000
+
+
+def _unquoted_body(changes: ChangeSet, names: list[str]) -> str | None:
+    """The CSV rows of `changes` (the columns `names`) when no cell needs quoting, else None:
+    each line is its cells joined by commas, and the lines' bytes are the joined Arrow array's
+    data buffer."""
     size = len(changes)
-    if not size or not present:
+    by_name = {f.name: f for f in changes.fields}
+    if not size or not names:
         return None
     arrays = [pa.array(changes.record_ids, type=pa.large_string())]
-    arrays += [_field_cells(column) for column in present]
+    arrays += [_field_cells(by_name[name]) for name in names]
     comma, newline, empty = (pa.scalar(t, pa.large_string()) for t in (",", "\n", ""))
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*arrays, comma), newline, empty)
+    del arrays
     _, offsets, data = lines.buffers()
     bounds = np.frombuffer(offsets, dtype=np.int64)[[lines.offset, lines.offset + size]]
-    body = data[int(bounds[0]) : int(bounds[1])].to_pybytes()
+    body = np.frombuffer(data, dtype=np.uint8)[int(bounds[0]) : int(bounds[1])]
+
     # The csv writer quotes a cell holding the delimiter, the quote character or a line break:
     # with none of them in any cell, the file has exactly these separators and no quote.
-    if (
-        body.count(b"\n") != size
-        or body.count(b",") != size * len(present)
-        or b'"' in body
-        or b"\r" in body
-    ):
+    def count(character: str) -> int:
+        return int(np.count_nonzero(body == ord(character)))
+
+    if count("\n") != size or count(",") != size * len(names) or count('"') or count("\r"):
         return None
-    return body.decode("utf-8")
+    return str(memoryview(body.data), "utf-8")  # decoded in place: no copy of the bytes
 
 
 #: Arrow types whose text (`cast` to string) is `bulk_cell`'s: text, whole numbers, booleans

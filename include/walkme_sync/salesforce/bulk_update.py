@@ -92,9 +92,8 @@ class BulkUpdateJob:
         return getattr(self.session.sf.bulk2, self.object_name)._client
 
     def run(self) -> None:
-        data = bulk_csv(self.changes)
         try:
-            self._run(data)
+            self._run()
         except SyncError:
             raise
         except Exception as exc:
@@ -103,7 +102,7 @@ class BulkUpdateJob:
                 # Bulk calls never refresh an expired session themselves; updates are idempotent,
                 # so re-running the whole job after one re-login is safe.
                 try:
-                    self._run(data)
+                    self._run()
                     return
                 except Exception as retry_exc:
                     raise translate(
@@ -113,14 +112,20 @@ class BulkUpdateJob:
                     ) from None
             raise error from None
 
-    def _run(self, data: str) -> None:
+    def _csv(self) -> str:
+        """The job's data (an upsert job writes its own)."""
+        return bulk_csv(self.changes)
+
+    def _run(self) -> None:
         client = self._client()
         job = self._create(client)
         self.job_id = str(job["id"])
         if job.get("state") != "Open":
             raise SyncError(f"Bulk job {self.job_id} was created in state {job.get('state')}.")
         try:
-            client.upload_job_data(self.job_id, data)
+            # Built here and dropped once sent: a million rows' CSV is not held while the job
+            # runs and its result files are read (a re-run after a re-login builds it again).
+            client.upload_job_data(self.job_id, self._csv())
             client.close_job(self.job_id)
         except Exception:
             self._abort_quietly(client)

@@ -97,9 +97,8 @@ class BulkUpsertJob(BulkUpdateJob):
         #: Id[:15] of the change -> (created, the record's Id)
         self.saved: dict[str, tuple[bool, str]] = {}
 
-    def _run(self, data: str) -> None:
-        # `data` is the update CSV of `run`; an upsert job sends its own.
-        super()._run(upsert_csv(self.changes))
+    def _csv(self) -> str:
+        return upsert_csv(self.changes)
 
     def _create(self, client: Any) -> Any:
         return client.create_job("upsert", external_id_field=self.key_field)
