@@ -145,6 +145,45 @@ def bulk_unsafe_reason(change: RecordChange) -> str | None:
     return None
 
 
+def _maybe_bulk_unsafe(fields: list[dict[str, Any]], widest: int | None = None) -> bool:
+    """A quick superset of "some change is not Bulk-safe" (`bulk_unsafe_reason`), in one pass
+    over every value: some text is the null marker, or longer than a field may be or than its
+    share of the widest record (if every value fits its share, every record fits too)."""
+    if widest is None:
+        widest = max(map(len, fields), default=1)
+    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
+    return any(
+        value.__class__ is str and (len(value) > longest or value == BULK_NULL)
+        for names in fields
+        for value in names.values()
+    )
+
+
+def _maybe_bulk_unsafe_columns(changes: ChangeSet) -> bool:
+    """`_maybe_bulk_unsafe` of a `ChangeSet`'s fields, column by column."""
+    if not len(changes) or not changes.fields:
+        return False
+    widest = int(np.sum([f.sent for f in changes.fields], axis=0).max())
+    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
+    for column in changes.fields:
+        values = column.values[column.sent]
+        try:
+            array = pa.array(values)  # str (and None) infer string; numbers, booleans no text
+        except (pa.ArrowException, OverflowError):
+            array = None
+        if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
+            continue
+        if array is None or array.type != pa.string():  # mixed kinds: value by value
+            if _maybe_bulk_unsafe([{column.name: v} for v in values.tolist()], widest):
+                return True
+            continue
+        # Arrow counts code points, as `len` does.
+        too_long = pc.max(pc.utf8_length(array)).as_py() or 0
+        if too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py():
+            return True
+    return False
+
+
 def bulk_csv(changes: Sequence[RecordChange]) -> str:
     """Bulk 2.0 update CSV: `Id` + the union of the changes' fields, sorted.
 

@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from include.walkme_sync.errors import (
     QuotaError,
@@ -39,11 +37,10 @@ from include.walkme_sync.records import (
 )
 from include.walkme_sync.salesforce.bulk import (
     BULK_JOB_CALLS,
-    BULK_NULL,
-    MAX_BULK_FIELD_CHARS,
     MAX_BULK_JOB_BYTES,
-    MAX_BULK_RECORD_CHARS,
     MAX_RETRY_AFTER_SECONDS,
+    _maybe_bulk_unsafe,
+    _maybe_bulk_unsafe_columns,
     bulk_csv,
     bulk_unsafe_reason,
 )
@@ -128,45 +125,6 @@ def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
     """Consecutive slices of at most `size` items."""
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
-
-
-def _maybe_bulk_unsafe(fields: list[dict[str, Any]], widest: int | None = None) -> bool:
-    """A quick superset of "some change is not Bulk-safe" (`bulk_unsafe_reason`), in one pass
-    over every value: some text is the null marker, or longer than a field may be or than its
-    share of the widest record (if every value fits its share, every record fits too)."""
-    if widest is None:
-        widest = max(map(len, fields), default=1)
-    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
-    return any(
-        value.__class__ is str and (len(value) > longest or value == BULK_NULL)
-        for names in fields
-        for value in names.values()
-    )
-
-
-def _maybe_bulk_unsafe_columns(changes: ChangeSet) -> bool:
-    """`_maybe_bulk_unsafe` of a `ChangeSet`'s fields, column by column."""
-    if not len(changes) or not changes.fields:
-        return False
-    widest = int(np.sum([f.sent for f in changes.fields], axis=0).max())
-    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
-    for column in changes.fields:
-        values = column.values[column.sent]
-        try:
-            array = pa.array(values)  # str (and None) infer string; numbers, booleans no text
-        except (pa.ArrowException, OverflowError):
-            array = None
-        if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
-            continue
-        if array is None or array.type != pa.string():  # mixed kinds: value by value
-            if _maybe_bulk_unsafe([{column.name: v} for v in values.tolist()], widest):
-                return True
-            continue
-        # Arrow counts code points, as `len` does.
-        too_long = pc.max(pc.utf8_length(array)).as_py() or 0
-        if too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py():
-            return True
-    return False
 
 
 class _Stop(Exception):
