@@ -285,21 +285,29 @@ def _text_fits(text: str, target: FieldInfo) -> bool:
 
 
 def same_texts(current: pd.Series, new: np.ndarray, target: FieldInfo) -> np.ndarray | None:
-    """Where Salesforce's text is the new text (bool), compared in Arrow; None unless the field's
-    wire values are text and Salesforce's values Arrow-backed text. Equal text is equal under
-    every rule of `values_equal`; the rest (nulls included) is left to `equal_column`."""
+    """Where Salesforce's text is the new value's text (bool), compared in Arrow; None unless
+    Salesforce's values are Arrow-backed text and the field's wire values text or whole numbers.
+    Equal text is equal under every rule of `values_equal` (a number's text: Bulk CSV's form,
+    `_quick_equal_number`); the rest (nulls included) is left to `equal_column`."""
     dtype = current.dtype
-    if target.type not in _STR_WIRE_TYPES or not (
-        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-    ):
-        return None
-    try:
-        news = pa.array(new, type=pa.large_string())
-    except (pa.ArrowException, UnicodeError):  # not all text: value by value
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
         return None
     olds = pa.array(current.array).cast(pa.large_string())
-    same = pc.equal(olds, news).fill_null(False)
-    return np.asarray(same.to_numpy(zero_copy_only=False), dtype=bool)
+    same = np.zeros(len(new), dtype=bool)
+    try:
+        if target.type in _STR_WIRE_TYPES:
+            news = pa.array(new, type=pa.large_string())
+            picked = np.ones(len(new), dtype=bool)
+        elif target.type in NUMBER_TYPES or target.type in INTEGER_TYPES:
+            picked = of_class(classes(new), int)  # exactly int: True is no number's text
+            news = pa.array(new[picked].astype(np.int64)).cast(pa.large_string())
+            olds = olds.filter(pa.array(picked))
+        else:
+            return None
+    except (pa.ArrowException, UnicodeError, OverflowError):  # value by value instead
+        return None
+    same[picked] = pc.equal(olds, news).fill_null(False).to_numpy(zero_copy_only=False)
+    return same
 
 
 def equal_column(current: np.ndarray, new: np.ndarray, target: FieldInfo) -> np.ndarray:
