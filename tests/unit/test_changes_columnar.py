@@ -353,3 +353,19 @@ def test_arrow_backed_current_texts_plan_like_python_objects(dtype: str, seed: i
         assert exact(list(plan.changes)) == exact(list(expected.changes))
         assert plan.pairs == expected.pairs
         assert repr(plan.diff) == repr(expected.diff)
+
+
+def test_result_text_streams_to_arrow_as_utf8() -> None:
+    from include.walkme_sync.salesforce.bulk_update import _Utf8Stream
+
+    text = "sf__Id,Name\n" + "".join(f'00Q{i:012d},"zoë, 日本\n{i}"\n' for i in range(40))
+    stream = _Utf8Stream(text, chars=7)
+    assert stream.read() == text.encode("utf-8")
+    # A file longer than one slice of the stream reads like the DictReader.
+    big = "sf__Id,sf__Created,Id\n" + "".join(
+        f'"{"" if i % 7 == 0 else f"00Q{i:012d}AAA"}",ü,00Q{i:012d}XYZ\n' for i in range(60_000)
+    )
+    expected = [
+        (row.get("sf__Id") or row.get("Id") or "")[:15] for row in csv.DictReader(io.StringIO(big))
+    ]
+    assert len(big) > 1 << 20 and result_ids(big).tolist() == expected

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -228,19 +228,49 @@ def result_ids(text: str) -> np.ndarray:
     to `Id`, and a row with neither is the empty Id. Arrow's CSV reader parses it; a file it
     does not take (ragged rows, repeated column names) goes through pandas'.
     """
-    if not text.strip():
+    if not text or text.isspace():  # (not `strip`: a copy of a file of a million rows)
         return np.empty(0, dtype=object)
-    data = text.encode("utf-8")
     try:
-        return _arrow_result_ids(data)
+        return _arrow_result_ids(text)
     except (pa.ArrowException, KeyError):
-        return _pandas_result_ids(data)
+        return _pandas_result_ids(text.encode("utf-8"))
 
 
-def _arrow_result_ids(data: bytes) -> np.ndarray:
+class _Utf8Stream(io.RawIOBase):
+    """`text` as a UTF-8 byte stream, encoded a slice at a time (never the whole file twice)."""
+
+    def __init__(self, text: str, chars: int = 1 << 20) -> None:
+        self._text, self._chars, self._at = text, chars, 0
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._pending:
+            piece = self._text[self._at : self._at + self._chars]
+            self._at += len(piece)
+            self._pending = memoryview(piece.encode("utf-8"))
+        size = min(len(buffer), len(self._pending))
+        buffer[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, one at a time (the csv reader joins a quoted line break's lines)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _arrow_result_ids(text: str) -> np.ndarray:
     wanted = ("sf__Id", "Id")
     table = pa_csv.read_csv(
-        pa.BufferReader(data),
+        _Utf8Stream(text),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
             include_columns=list(wanted),
@@ -250,7 +280,7 @@ def _arrow_result_ids(data: bytes) -> np.ndarray:
             quoted_strings_can_be_null=False,
         ),
     )
-    header = next(csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", newline="")))
+    header = next(csv.reader(_lines(text)))
     if header.count("sf__Id") > 1 or header.count("Id") > 1:
         raise KeyError("a repeated column name")  # which one counts: the pandas reading's
     # A column the file lacks reads as nulls: the empty Id, like DictReader's missing key.
