@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,34 @@ def test_a_new_or_re_created_integration_first_runs_at_its_next_scheduled_time(
     assert first.run_after > before, "a past interval would run (and write) at once"
     assert first.run_after - before <= timedelta(days=1)
     assert (first.run_after.hour, first.run_after.minute) == (8, 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        # Just after the day's scheduled time (inside Airflow's default 2.4 h grace): tomorrow.
+        (datetime(2026, 11, 30, 8, 11, tzinfo=UTC), datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 11, 30, 10, 0, tzinfo=UTC), datetime(2026, 12, 1, 8, 0, tzinfo=UTC)),
+        (datetime(2026, 11, 30, 7, 59, tzinfo=UTC), datetime(2026, 11, 30, 8, 0, tzinfo=UTC)),
+    ],
+)
+def test_a_dag_appearing_after_todays_time_waits_for_tomorrow(
+    dag_bag,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    now: datetime,
+    expected: datetime,
+) -> None:
+    """Whatever the time of day the DAG appears, no scheduled time before it runs."""
+    import airflow.timetables.trigger as trigger
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    # Airflow's clock, set to a chosen time of day (the scheduler asks the timetable at "now").
+    monkeypatch.setattr(trigger, "utcnow", lambda: now)
+    dag = dag_bag.dags["walkme_sync__login_review_to_lead"]
+    scheduled = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    first = scheduled.next_dagrun_info(last_automated_run_info=None)
+    assert first is not None
+    assert first.run_after == expected
 
 
 def test_config_warnings_show_in_the_dags_docs(tmp_path: Path) -> None:

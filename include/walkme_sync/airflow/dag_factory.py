@@ -134,13 +134,15 @@ def _schedule(config: IntegrationConfig) -> CronTriggerTimetable | str | None:
     No `start_date`: with one, Airflow runs the most recent past interval as soon as a DAG appears
     (a new config, or one re-created after "Delete Dag" in the UI), writing before anyone could
     dry-run it. Without one, a new DAG's first run is its next scheduled time after it appears.
-    An explicit timetable keeps that true whatever `[scheduler] create_cron_data_intervals` says.
+    An explicit timetable keeps that true whatever `[scheduler] create_cron_data_intervals` says,
+    and `run_immediately=timedelta(0)` turns off its default grace (a DAG appearing up to a tenth
+    of the interval after a scheduled time, 2.4 h for a daily one, would run that time at once).
     """
     if not config.active or config.schedule is None:
         return None
     if config.schedule in NOT_CRON_PRESETS:
         return config.schedule
-    return CronTriggerTimetable(config.schedule, timezone="UTC")
+    return CronTriggerTimetable(config.schedule, timezone="UTC", run_immediately=timedelta(0))
 
 
 def _timeout(config: IntegrationConfig) -> timedelta | None:
