@@ -369,3 +369,105 @@ def test_result_text_streams_to_arrow_as_utf8() -> None:
         (row.get("sf__Id") or row.get("Id") or "")[:15] for row in csv.DictReader(io.StringIO(big))
     ]
     assert len(big) > 1 << 20 and result_ids(big).tolist() == expected
+
+
+# ------------------------------------------------------------------------------ date-times
+
+DATETIME = FieldInfo("D__c", "D", "datetime", updateable=True)
+
+
+def random_datetime_pairs(rng: random.Random, size: int) -> tuple[pd.Series, list[Any]]:
+    """Report date-times (datetime64, some null, some out of Salesforce's range) and Salesforce's
+    current texts of many forms: the same instant as Bulk CSV (`Z`) or REST (`+0000`) writes it,
+    microseconds, seconds only, other offsets, blanks, garbage, impossible dates, nulls."""
+    base = np.datetime64("2024-02-28T23:59:59.998", "us")
+    stamps: list[Any] = []
+    currents: list[Any] = []
+    for _ in range(size):
+        roll = rng.random()
+        stamp = base + np.timedelta64(rng.randint(-(10**12), 10**12), "us")
+        if roll < 0.05:
+            stamps.append(None)
+        elif roll < 0.08:
+            stamps.append(np.datetime64("1650-01-01T00:00:00", "us"))
+        else:
+            stamps.append(stamp)
+        millis = np.datetime64(stamp, "ms")
+        text = str(millis)
+        shift = rng.choice([0, 0, 0, 1, -1])  # a millisecond off: a change
+        other = str(millis + np.timedelta64(shift, "ms"))
+        currents.append(
+            rng.choice(
+                [
+                    other + "Z",
+                    other + "Z",
+                    other + "+0000",
+                    other + "+00:00",
+                    str(np.datetime64(stamp, "us")) + "Z",
+                    text[:19] + "Z",
+                    text.replace("T", " ") + "Z",
+                    f" {text}Z",
+                    "2024-02-30T12:00:00.000Z",
+                    "not a date",
+                    "",
+                    None,
+                    "日本",
+                ]
+            )
+        )
+    return pd.Series(pd.to_datetime(stamps), dtype="datetime64[us]"), currents
+
+
+@pytest.mark.parametrize("clear", [False, True])
+@pytest.mark.parametrize("full_sync", [False, True])
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+@pytest.mark.parametrize("seed", range(8))
+def test_datetimes_compared_as_instants_plan_like_values_equal(
+    seed: int, dtype: Any, full_sync: bool, clear: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Date-times are compared as instants and only the sent ones formatted: each pair is sent
+    exactly when the scalar `coerce_for_field` + `values_equal` say so, with the same text."""
+    from include.walkme_sync.reconcile import columns
+    from include.walkme_sync.reconcile.coerce import coerce_for_field, is_null
+    from include.walkme_sync.reconcile.plan import _plan_field, _Target
+
+    # Small blocks: an impossible date (February 30th) then leaves only its block undecided.
+    monkeypatch.setattr(columns, "INSTANT_BLOCK_ROWS", 2)
+    rng = random.Random(seed)
+    stamps, currents = random_datetime_pairs(rng, rng.choice([0, 1, 40, 400]))
+    frame = pd.DataFrame({"c": stamps, "cur": pd.Series(currents, dtype=dtype)})
+    plan = _plan_field(_Target("c", DATETIME, "cur", clear), frame, full_sync=full_sync)
+    for position, (stamp, current) in enumerate(zip(stamps.tolist(), currents, strict=True)):
+        try:
+            wire = coerce_for_field(stamp, DATETIME)
+        except ValueError:
+            assert plan.rejected[position] and not plan.changed[position]
+            continue
+        if is_null(stamp) and not clear:
+            assert not plan.changed[position]
+            continue
+        expected = full_sync or not values_equal(current, wire, DATETIME)
+        assert bool(plan.changed[position]) == expected, (stamp, current)
+        if expected:
+            assert plan.new[position] == wire
+
+
+def test_same_instants_reads_salesforces_forms_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.walkme_sync.reconcile import columns
+    from include.walkme_sync.reconcile.columns import same_instants
+
+    monkeypatch.setattr(columns, "INSTANT_BLOCK_ROWS", 2)  # February 30th fails its block only
+
+    moments = np.array(["2024-01-31T12:34:56.789"] * 7, dtype="datetime64[ms]")
+    currents = [
+        "2024-01-31T12:34:56.789Z",
+        "2024-01-31T12:34:56.789+0000",
+        "2024-01-31T12:34:56.788Z",
+        "2024-01-31T12:34:56.789+00:00",  # the same instant, left to the scalar comparison
+        "2024-01-31T13:34:56.789+0100",
+        None,
+        "2024-02-30T12:34:56.789Z",
+    ]
+    same = same_instants(pd.Series(currents, dtype="string"), moments)
+    assert same.tolist() == [True, True, False, False, False, False, False]
+    assert not same_instants(pd.Series(currents, dtype=object), moments).any()

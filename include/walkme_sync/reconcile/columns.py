@@ -83,21 +83,40 @@ class CoercedColumn:
     rejected: np.ndarray  # bool: `coerce_for_field` raised ValueRejected
     reasons: dict[int, str]  # position -> str(ValueRejected)
     wire: np.ndarray  # object: the coerced value where neither null nor rejected
+    #: Deferred date-times (`coerce_column(..., defer_datetimes=True)`): where the wire text is
+    #: not written yet (bool), and the instant it stands for (datetime64[ms], per position).
+    pending: np.ndarray | None = None
+    moments: np.ndarray | None = None
+
+    def write_pending(self, positions: np.ndarray) -> None:
+        """Write the wire text of the deferred date-times at `positions` (int)."""
+        if self.pending is None or self.moments is None or not len(positions):
+            return
+        at = positions[self.pending[positions]]
+        self.wire[at] = _iso_texts(self.moments[at])
+        self.pending[at] = False
 
 
-def coerce_column(values: pd.Series, target: FieldInfo) -> CoercedColumn:
+def coerce_column(
+    values: pd.Series, target: FieldInfo, *, defer_datetimes: bool = False
+) -> CoercedColumn:
     """`coerce_for_field` for every value of `values` (positionally), vectorised.
 
     The fast paths (datetime64, numeric, boolean and text columns into their usual field types)
     only claim the values they can prove the scalar rules map the same way; every other value
     goes through `coerce_for_field` itself, once per distinct value.
+
+    `defer_datetimes`: a datetime64 column into a date-time field keeps its instants (`moments`)
+    and leaves their text to `write_pending`, so that values Salesforce already holds (compared
+    as instants, `same_instants`) are never formatted.
     """
     size = len(values)
     null = np.zeros(size, dtype=bool)
     done = np.zeros(size, dtype=bool)
     wire = np.empty(size, dtype=object)
+    deferred: list[np.ndarray] = []
     if size:
-        _fast_coerce(values, target, null, done, wire)
+        _fast_coerce(values, target, null, done, wire, deferred if defer_datetimes else None)
     rejected = np.zeros(size, dtype=bool)
     reasons: dict[int, str] = {}
     todo = np.flatnonzero(~null & ~done)
@@ -114,7 +133,10 @@ def coerce_column(values: pd.Series, target: FieldInfo) -> CoercedColumn:
                 reasons[position] = str(result)
             else:
                 wire[position] = result
-    return CoercedColumn(null=null, rejected=rejected, reasons=reasons, wire=wire)
+    coerced = CoercedColumn(null=null, rejected=rejected, reasons=reasons, wire=wire)
+    if deferred:
+        coerced.pending, coerced.moments = deferred
+    return coerced
 
 
 def _coerce_cached(
@@ -142,17 +164,23 @@ def _coerce_cached(
     return result
 
 
-def _fast_coerce(
-    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+def _fast_coerce(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
+    values: pd.Series,
+    target: FieldInfo,
+    null: np.ndarray,
+    done: np.ndarray,
+    wire: np.ndarray,
+    deferred: list[np.ndarray] | None = None,
 ) -> None:
-    """Mark (in place) the rows whose outcome is certain: null, or `done` with `wire` set."""
+    """Mark (in place) the rows whose outcome is certain: null, or `done` with `wire` set (or,
+    for deferred date-times, their (pending, moments) appended to `deferred`)."""
     kind = target.type
     dtype = values.dtype
     is_datetime = isinstance(dtype, pd.DatetimeTZDtype) or (
         isinstance(dtype, np.dtype) and dtype.kind == "M"
     )
     if is_datetime and (kind in ("datetime", "date") or kind in TEXT_TYPES):
-        _fast_datetimes(values, target, null, done, wire)
+        _fast_datetimes(values, target, null, done, wire, deferred)
     elif _is_number_dtype(dtype) and (kind in NUMBER_TYPES or kind in INTEGER_TYPES):
         _fast_numbers(values, target, null, done, wire)
     elif pd.api.types.is_bool_dtype(dtype) and kind == "boolean":
@@ -175,8 +203,13 @@ def _is_number_dtype(dtype: Any) -> bool:
     ) in ("i", "u", "f")
 
 
-def _fast_datetimes(
-    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+def _fast_datetimes(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
+    values: pd.Series,
+    target: FieldInfo,
+    null: np.ndarray,
+    done: np.ndarray,
+    wire: np.ndarray,
+    deferred: list[np.ndarray] | None,
 ) -> None:
     # Naive date-times are UTC by contract; aware ones are converted to UTC (then made naive).
     utc = values.dt.tz_convert(None) if isinstance(values.dtype, pd.DatetimeTZDtype) else values
@@ -190,6 +223,10 @@ def _fast_datetimes(
     else:
         millis = stamps.astype("datetime64[ms]")  # floor, like `microsecond // 1000`
         ok = ~missing & (millis >= _MS_MIN) & (millis <= _MS_MAX)
+        if deferred is not None and target.type == "datetime":
+            deferred += [ok, millis]
+            done |= ok
+            return
         texts = _iso_texts(millis[ok])
         if target.type in TEXT_TYPES:  # the date-time's text, checked like any text
             valid = np.fromiter((_text_fits(t, target) for t in texts), bool, len(texts))
@@ -308,6 +345,44 @@ def same_texts(current: pd.Series, new: np.ndarray, target: FieldInfo) -> np.nda
         return None
     same[picked] = pc.equal(olds, news).fill_null(False).to_numpy(zero_copy_only=False)
     return same
+
+
+#: Salesforce's two texts of a date-time (Bulk CSV's `Z`, REST's `+0000`), milliseconds always.
+_SALESFORCE_DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(Z|\+0000)$"
+
+
+def same_instants(current: pd.Series, moments: np.ndarray) -> np.ndarray:
+    """Where Salesforce's date-time text is the instant `moments` (datetime64[ms]) holds (bool).
+
+    Only texts in Salesforce's own form are read (in Arrow); for them the same instant is the
+    same text as the new value's (`format_datetime`, up to `+0000` for `Z`), which
+    `values_equal` calls equal. Anything else (nulls, other forms, a date Arrow cannot read) is
+    left undecided (False) for `equal_column`.
+    """
+    same = np.zeros(len(moments), dtype=bool)
+    dtype = current.dtype
+    if not len(moments) or not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return same
+    olds = pa.array(current.array)
+    strict = pc.match_substring_regex(olds, _SALESFORCE_DATETIME).fill_null(False)
+    picked = np.flatnonzero(np.asarray(strict.to_numpy(zero_copy_only=False), dtype=bool))
+    texts = olds.filter(strict)
+    news = moments[picked].astype("datetime64[ms]").astype(np.int64)
+    # A block at a time: Arrow refuses a whole cast for one impossible date (February 30th),
+    # which then leaves only its block to the value-by-value comparison.
+    for start in range(0, len(picked), INSTANT_BLOCK_ROWS):
+        stop = min(start + INSTANT_BLOCK_ROWS, len(picked))
+        try:
+            instants = texts[start:stop].cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
+        except (pa.ArrowException, UnicodeError):
+            continue
+        olds_ms = np.asarray(instants.to_numpy(zero_copy_only=False))
+        same[picked[start:stop]] = olds_ms == news[start:stop]
+    return same
+
+
+#: Salesforce date-times read per Arrow cast by `same_instants`.
+INSTANT_BLOCK_ROWS = 65_536
 
 
 def equal_column(current: np.ndarray, new: np.ndarray, target: FieldInfo) -> np.ndarray:

@@ -27,6 +27,7 @@ from include.walkme_sync.reconcile.columns import (
     blank_texts,
     coerce_column,
     equal_column,
+    same_instants,
     same_texts,
 )
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
@@ -294,7 +295,7 @@ def _key_text(value: Any) -> str | None:
 def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _FieldPlan:
     """Coerce one mapped column, apply its null policy and compare it with Salesforce's values."""
     described = target.field
-    coerced = coerce_column(matched[target.column], described)
+    coerced = coerce_column(matched[target.column], described, defer_datetimes=True)
     current = matched[target.current_column].reset_index(drop=True)
     new = coerced.wire
     sent = ~coerced.null & ~coerced.rejected
@@ -302,9 +303,15 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
         # A checkbox cannot be null: clearing it means unchecking it.
         new[coerced.null] = False if described.type == "boolean" else None
         sent |= coerced.null
-    positions = np.flatnonzero(sent)
+    # Date-times Salesforce already holds are equal as instants: their text is never written
+    # (the values of unchanged pairs are not read); the rest get it before the comparison.
+    same = np.zeros(len(sent), dtype=bool)
+    if coerced.pending is not None and coerced.moments is not None and not full_sync:
+        same = sent & coerced.pending & same_instants(current, coerced.moments)
+    coerced.write_pending(np.flatnonzero(~same))
+    positions = np.flatnonzero(sent & ~same)
     if full_sync or not len(positions):
-        changed = sent
+        changed = sent & ~same
     else:
         equal = _equal(current, new, positions, described)
         changed = np.zeros(len(sent), dtype=bool)
