@@ -471,3 +471,36 @@ def test_same_instants_reads_salesforces_forms_only(monkeypatch: pytest.MonkeyPa
     same = same_instants(pd.Series(currents, dtype="string"), moments)
     assert same.tolist() == [True, True, False, False, False, False, False]
     assert not same_instants(pd.Series(currents, dtype=object), moments).any()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_result_file_reads_like_the_result_text(seed: int) -> None:
+    """A result file streamed to disk gives the Ids its text gives (Arrow, or pandas' reading
+    for files Arrow does not take)."""
+    import tempfile
+
+    from include.walkme_sync.salesforce.bulk_update import result_ids_of_file
+
+    rng = random.Random(seed)
+    texts = ["", "\n", " \n ", "sf__Id,sf__Created,Id\n", "Id\n00Q000000000001AAA\n"]
+    for _ in range(4):
+        header = rng.choice(
+            [["sf__Id", "sf__Created", "Email"], ["Id", "X"], ["sf__Id", "Id", "Note"]]
+        )
+        rows = [
+            [
+                rng.choice(["", f"00Q00000000000{rng.randint(0, 9)}AAA", "日本語の値"])
+                for _ in header
+            ]
+            for _ in range(rng.randint(0, 50))
+        ]
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+        texts.append(buffer.getvalue())
+    texts.append('"sf__Id","a\nb"\n"00Q000000000001","x\ny"\n')
+    texts.append("sf__Id,sf__Id\n1,2\n")  # repeated column: pandas' reading
+    for text in texts:
+        with tempfile.TemporaryFile() as handle:
+            handle.write(text.encode("utf-8"))
+            handle.seek(0)
+            assert result_ids_of_file(handle).tolist() == result_ids(text).tolist(), text

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,8 @@ from include.walkme_sync.salesforce.errors import translate
 
 if TYPE_CHECKING:
     from include.walkme_sync.salesforce.client import SalesforceSession
+
+T = TypeVar("T")
 
 
 def id_key(record_id: str) -> str:
@@ -164,14 +167,18 @@ class BulkUpdateJob:
     def _result_files(self, client: Any) -> tuple[str, str] | None:
         """The successful- and failed-results files; None when a job that did not complete has
         none (its records are then handled as missing)."""
+        return self._fetch_results(
+            client, lambda: client.get_ingest_results(self.job_id, "successfulResults")
+        )
+
+    def _fetch_results(self, client: Any, successful: Callable[[], T]) -> tuple[T, str] | None:
+        """(`successful()`: the successful results, the failed-results file's text); None when
+        a job that did not complete has none."""
         # A completed job that counted no failed record has an empty failed-results file: not
         # worth an API call.
         skip_failed = self.state == "JobComplete" and self.records_failed == 0
         try:
-            successful = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "successfulResults"),
-                retry_after=self._retry_after,
-            )
+            succeeded = read_with_retries(successful, retry_after=self._retry_after)
             failed = (
                 ""
                 if skip_failed
@@ -184,14 +191,20 @@ class BulkUpdateJob:
             if self.state == "JobComplete":
                 raise
             return None
-        return successful, failed
+        return succeeded, failed
 
     def _read_results(self, client: Any) -> None:
-        files = self._result_files(client)
+        # The successful results (a million rows: ~100 MB) go to a temporary file as they
+        # arrive and Arrow reads only their Id columns from it: never the file's bytes and its
+        # text in memory at once.
+        files = self._fetch_results(
+            client, lambda: download_results(client, self.job_id, "successfulResults")
+        )
         if files is None:
             return
         successful, failed = files
-        self.successful = result_ids(successful)
+        with successful:
+            self.successful = result_ids_of_file(successful)
         for row in csv.DictReader(io.StringIO(failed)):
             record_id = row.get("sf__Id") or row.get("Id") or ""
             self.failures[id_key(record_id)] = parse_bulk_error(row.get("sf__Error") or "")
@@ -209,6 +222,51 @@ class BulkUpdateJob:
             failed = np.asarray(ids.isin(pd.Index(list(self.failures), dtype=object)))
         succeeded = np.asarray(ids.isin(pd.Index(self.successful, dtype=object))) & ~failed
         return succeeded, failed
+
+
+#: Bytes read from the network per write to the temporary results file.
+DOWNLOAD_CHUNK_BYTES = 1 << 20
+
+
+def download_results(client: Any, job_id: str, results_type: str) -> IO[bytes]:
+    """A Bulk 2.0 job's result file (`successfulResults`...), streamed into a temporary file
+    (deleted when closed), positioned at its start. simple-salesforce's `get_ingest_results`
+    holds the whole answer twice (bytes and text); this is its request, streamed."""
+    from simple_salesforce.util import call_salesforce
+
+    url = f"{client._construct_request_url(job_id, False)}/{results_type}"
+    headers = client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned open, closed by the caller
+    try:
+        response = call_salesforce(
+            url=url, method="GET", session=client.session, headers=headers, stream=True
+        )
+        with contextlib.closing(response):
+            for chunk in response.iter_content(chunk_size=DOWNLOAD_CHUNK_BYTES):
+                spool.write(chunk)
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def result_ids_of_file(handle: IO[bytes]) -> np.ndarray:
+    """`result_ids` of a result file read from `handle` (UTF-8 bytes, at its start)."""
+    first = handle.readline()
+    if not first.strip():  # (a blank first line: read on, as `result_ids` reads the text)
+        text = (first + handle.read()).decode("utf-8", errors="replace")
+        if not text or text.isspace():
+            return np.empty(0, dtype=object)
+    handle.seek(0)
+    lines = (line.decode("utf-8", errors="replace") for line in handle)
+    header = next(csv.reader(lines), [])  # the csv reader joins a quoted line break's lines
+    handle.seek(0)
+    try:
+        return _arrow_result_ids(handle, header)
+    except (pa.ArrowException, KeyError):
+        handle.seek(0)
+        return _pandas_result_ids(handle.read())
 
 
 def _same_ids(found: np.ndarray, sent: np.ndarray) -> bool:
@@ -231,7 +289,7 @@ def result_ids(text: str) -> np.ndarray:
     if not text or text.isspace():  # (not `strip`: a copy of a file of a million rows)
         return np.empty(0, dtype=object)
     try:
-        return _arrow_result_ids(text)
+        return _arrow_result_ids(_Utf8Stream(text), next(csv.reader(_lines(text))))
     except (pa.ArrowException, KeyError):
         return _pandas_result_ids(text.encode("utf-8"))
 
@@ -267,10 +325,12 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
-def _arrow_result_ids(text: str) -> np.ndarray:
+def _arrow_result_ids(source: Any, header: list[str]) -> np.ndarray:
+    """The Id[:15] column of a result file (`source`: UTF-8 bytes; `header`: its column
+    names), read by Arrow."""
     wanted = ("sf__Id", "Id")
     table = pa_csv.read_csv(
-        _Utf8Stream(text),
+        source,
         parse_options=pa_csv.ParseOptions(newlines_in_values=True),
         convert_options=pa_csv.ConvertOptions(
             include_columns=list(wanted),
@@ -280,7 +340,6 @@ def _arrow_result_ids(text: str) -> np.ndarray:
             quoted_strings_can_be_null=False,
         ),
     )
-    header = next(csv.reader(_lines(text)))
     if header.count("sf__Id") > 1 or header.count("Id") > 1:
         raise KeyError("a repeated column name")  # which one counts: the pandas reading's
     # A column the file lacks reads as nulls: the empty Id, like DictReader's missing key.
