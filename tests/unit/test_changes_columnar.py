@@ -32,8 +32,12 @@ from include.walkme_sync.salesforce.bulk_update import (
     BulkUpdateJob,
     _pandas_result_ids,
     id_key,
+    id_key_texts,
     id_keys,
+    key_at,
     result_ids,
+    take_keys,
+    unique_keys,
 )
 from include.walkme_sync.salesforce.writers import _maybe_bulk_unsafe, _maybe_bulk_unsafe_columns
 
@@ -294,8 +298,9 @@ def reference_settle(
     return succeeded, failed
 
 
+@pytest.mark.parametrize("arrow", [False, True])
 @pytest.mark.parametrize("seed", range(20))
-def test_settling_a_job_equals_the_set_lookup(seed: int) -> None:
+def test_settling_a_job_equals_the_set_lookup(seed: int, arrow: bool) -> None:
     rng = random.Random(seed)
     id15 = [f"00Q{i:012d}" for i in range(rng.randint(0, 50))]
     successful = list(id15)
@@ -312,8 +317,36 @@ def test_settling_a_job_equals_the_set_lookup(seed: int) -> None:
     job = BulkUpdateJob(None, "Lead", [], timeout=1)  # type: ignore[arg-type]
     job.successful = object_array(successful)
     job.failures = failures
-    succeeded, failed = job.settle(object_array(id15))
+    sent: Any = object_array(id15)
+    if arrow:  # as the writer and the result file hold them
+        job.successful = pa.array(successful, type=pa.large_string())
+        sent = id_key_texts(id15)
+    succeeded, failed = job.settle(sent)
     assert (succeeded.tolist(), failed.tolist()) == reference_settle(successful, failures, id15)
+
+
+def test_ids_arrow_cannot_hold_settle_as_objects() -> None:
+    lone = "00Q\ud800" + "0" * 11  # a lone surrogate: no UTF-8
+    id15 = [lone, "00Q000000000002"]
+    keys = id_key_texts(id15)
+    assert isinstance(keys, np.ndarray) and keys.tolist() == id15
+    assert unique_keys(keys) and not unique_keys(object_array([lone, lone]))
+    assert key_at(keys, 0) == lone and take_keys(keys, np.array([1])).tolist() == [id15[1]]
+    job = BulkUpdateJob(None, "Lead", [], timeout=1)  # type: ignore[arg-type]
+    job.successful = object_array([lone])
+    job.failures = {"00Q000000000002": ("X", "y")}
+    succeeded, failed = job.settle(keys)
+    assert (succeeded.tolist(), failed.tolist()) == ([True, False], [False, True])
+
+
+def test_arrow_id_keys_read_like_the_object_ones() -> None:
+    ids = ["00Q000000000001AAA", "00Q000000000002", "00Q000000000001aaa", "zoë-Ãé-日本語の値xyz"]
+    keys = id_key_texts(ids)
+    assert isinstance(keys, pa.Array)
+    assert keys.to_pylist() == id_keys(ids).tolist()
+    assert not unique_keys(keys) and unique_keys(keys.slice(1))
+    assert [key_at(keys, i) for i in range(4)] == id_keys(ids).tolist()
+    assert take_keys(keys, np.array([3, 0])).to_pylist() == [id_keys(ids)[3], id_keys(ids)[0]]
 
 
 def test_id_keys_slice_like_python() -> None:
@@ -503,4 +536,6 @@ def test_result_file_reads_like_the_result_text(seed: int) -> None:
         with tempfile.TemporaryFile() as handle:
             handle.write(text.encode("utf-8"))
             handle.seek(0)
-            assert result_ids_of_file(handle).tolist() == result_ids(text).tolist(), text
+            found = result_ids_of_file(handle)
+            found = found.to_pylist() if isinstance(found, pa.Array) else found.tolist()
+            assert found == result_ids(text).tolist(), text

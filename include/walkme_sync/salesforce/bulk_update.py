@@ -14,7 +14,8 @@ import csv
 import io
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from http import HTTPStatus
+from typing import IO, TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -58,6 +59,47 @@ def id_keys(record_ids: Sequence[str]) -> np.ndarray:
     )
 
 
+#: Id[:15] of many records: Arrow text (no Python string per Id) or, for Ids Arrow cannot hold
+#: (not text, no UTF-8), an object array.
+IdKeys: TypeAlias = pa.Array | np.ndarray
+
+
+def id_key_texts(record_ids: Sequence[str]) -> IdKeys:
+    """`id_keys`, kept as Arrow text (large_string) when the Ids are text."""
+    try:
+        ids = pa.array(record_ids, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        return id_keys(record_ids)
+    return pc.utf8_slice_codeunits(ids, 0, 15)
+
+
+def _arrow_texts(ids: IdKeys) -> pa.Array | None:
+    """`ids` as Arrow large_string, or None when they are not all text."""
+    if isinstance(ids, pa.Array):
+        return ids if ids.type == pa.large_string() else ids.cast(pa.large_string())
+    try:
+        return pa.array(ids, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        return None
+
+
+def unique_keys(ids: IdKeys) -> bool:
+    """Whether no Id[:15] appears twice."""
+    if isinstance(ids, pa.Array):
+        return bool(pc.count_distinct(ids, mode="all").as_py() == len(ids))
+    return bool(pd.Index(ids, dtype=object).is_unique)
+
+
+def take_keys(ids: IdKeys, indices: np.ndarray) -> IdKeys:
+    """The Id[:15]s at `indices` (int64)."""
+    return ids.take(pa.array(indices)) if isinstance(ids, pa.Array) else ids[indices]
+
+
+def key_at(ids: IdKeys, index: int) -> str:
+    """One Id[:15] as text."""
+    return str(ids[index].as_py() if isinstance(ids, pa.Array) else ids[index])
+
+
 class BulkUpdateJob:
     """One Bulk API 2.0 update job through simple-salesforce's `_Bulk2Client`.
 
@@ -81,7 +123,7 @@ class BulkUpdateJob:
         self.state = "Open"
         self.error_message: str | None = None
         #: Id[:15] of every record in the successful-results file (a million in one array).
-        self.successful: np.ndarray = np.empty(0, dtype=object)
+        self.successful: IdKeys = np.empty(0, dtype=object)
         #: Id[:15] -> (error_code, message) of every record in the failed-results file.
         self.failures: dict[str, tuple[str, str]] = {}
         #: `numberRecordsFailed` of the job's last info, when it said.
@@ -128,7 +170,7 @@ class BulkUpdateJob:
         try:
             # Built here and dropped once sent: a million rows' CSV is not held while the job
             # runs and its result files are read (a re-run after a re-login builds it again).
-            client.upload_job_data(self.job_id, self._csv())
+            upload_job_data(client, self.job_id, self._csv().encode("utf-8"))
             client.close_job(self.job_id)
         except Exception:
             self._abort_quietly(client)
@@ -209,19 +251,67 @@ class BulkUpdateJob:
             record_id = row.get("sf__Id") or row.get("Id") or ""
             self.failures[id_key(record_id)] = parse_bulk_error(row.get("sf__Error") or "")
 
-    def settle(self, id15: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def settle(self, id15: IdKeys) -> tuple[np.ndarray, np.ndarray]:
         """For the records `id15` (Id[:15] of the job's changes, in order): (succeeded,
         failed) masks. A record in both files counts as failed; in neither, as missing."""
-        if not self.failures and _same_ids(self.successful, id15):
+        sent, found = _arrow_texts(id15), _arrow_texts(self.successful)
+        if sent is None or found is None:
+            return self._settle_objects(np.asarray(id15, dtype=object))
+        if (
+            not self.failures
+            and len(found) == len(sent)
+            and bool(pc.all(pc.equal(found, sent).fill_null(False)).as_py())
+        ):
             # The usual answer: every record succeeded, listed in the order sent.
+            return np.ones(len(sent), dtype=bool), np.zeros(len(sent), dtype=bool)
+        failed = np.zeros(len(sent), dtype=bool)
+        if self.failures:
+            listed = pa.array(list(self.failures), type=pa.large_string())
+            failed = _flags(pc.is_in(sent, value_set=listed))
+        succeeded = _flags(pc.is_in(sent, value_set=found)) & ~failed
+        return succeeded, failed
+
+    def _settle_objects(self, id15: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`settle` of Ids Arrow cannot hold, with pandas' `isin` over Python objects."""
+        successful = np.asarray(self.successful, dtype=object)
+        if not self.failures and _same_ids(successful, id15):
             return np.ones(len(id15), dtype=bool), np.zeros(len(id15), dtype=bool)
         # Object dtype on purpose: pandas' Arrow-backed strings check `isin` value by value.
         ids = pd.Index(id15, dtype=object)
         failed = np.zeros(len(id15), dtype=bool)
         if self.failures:
             failed = np.asarray(ids.isin(pd.Index(list(self.failures), dtype=object)))
-        succeeded = np.asarray(ids.isin(pd.Index(self.successful, dtype=object))) & ~failed
+        succeeded = np.asarray(ids.isin(pd.Index(successful, dtype=object))) & ~failed
         return succeeded, failed
+
+
+def _flags(mask: pa.Array) -> np.ndarray:
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def upload_job_data(client: Any, job_id: str, data: bytes) -> None:
+    """simple-salesforce's `upload_job_data`, given the CSV's bytes: it takes text and encodes
+    it twice (once to check the size), holding three copies of a 60 MB file at once."""
+    from simple_salesforce.bulk2 import MAX_INGEST_JOB_FILE_SIZE
+    from simple_salesforce.exceptions import SalesforceBulkV2LoadError
+    from simple_salesforce.util import call_salesforce
+
+    if not data:
+        raise SalesforceBulkV2LoadError("Data is required for ingest jobs")
+    if len(data) > MAX_INGEST_JOB_FILE_SIZE:
+        raise SalesforceBulkV2LoadError(
+            f"Data size {len(data)} exceeds the max file size accepted by Bulk V2 (100 MB)"
+        )
+    url = f"{client._construct_request_url(job_id, False)}/batches"
+    headers = client._get_headers(client.CSV_CONTENT_TYPE, client.JSON_CONTENT_TYPE)
+    result = call_salesforce(
+        url=url, method="PUT", session=client.session, headers=headers, data=data
+    )
+    if result.status_code != HTTPStatus.CREATED:
+        raise SalesforceBulkV2LoadError(
+            f"Failed to upload job data. Error Code {result.status_code}. "
+            f"Response content: {result.content.decode()}"
+        )
 
 
 #: Bytes read from the network per write to the temporary results file.
@@ -251,8 +341,9 @@ def download_results(client: Any, job_id: str, results_type: str) -> IO[bytes]:
     return spool
 
 
-def result_ids_of_file(handle: IO[bytes]) -> np.ndarray:
-    """`result_ids` of a result file read from `handle` (UTF-8 bytes, at its start)."""
+def result_ids_of_file(handle: IO[bytes]) -> IdKeys:
+    """`result_ids` of a result file read from `handle` (UTF-8 bytes, at its start), as Arrow
+    text (an object array when pandas had to read it)."""
     first = handle.readline()
     if not first.strip():  # (a blank first line: read on, as `result_ids` reads the text)
         text = (first + handle.read()).decode("utf-8", errors="replace")
@@ -289,7 +380,8 @@ def result_ids(text: str) -> np.ndarray:
     if not text or text.isspace():  # (not `strip`: a copy of a file of a million rows)
         return np.empty(0, dtype=object)
     try:
-        return _arrow_result_ids(_Utf8Stream(text), next(csv.reader(_lines(text))))
+        ids = _arrow_result_ids(_Utf8Stream(text), next(csv.reader(_lines(text))))
+        return np.asarray(ids.to_numpy(zero_copy_only=False), dtype=object)
     except (pa.ArrowException, KeyError):
         return _pandas_result_ids(text.encode("utf-8"))
 
@@ -325,7 +417,7 @@ def _lines(text: str) -> Iterator[str]:
         start = end
 
 
-def _arrow_result_ids(source: Any, header: list[str]) -> np.ndarray:
+def _arrow_result_ids(source: Any, header: list[str]) -> pa.Array:
     """The Id[:15] column of a result file (`source`: UTF-8 bytes; `header`: its column
     names), read by Arrow."""
     wanted = ("sf__Id", "Id")
@@ -346,7 +438,7 @@ def _arrow_result_ids(source: Any, header: list[str]) -> np.ndarray:
     sf_ids, ids = (table.column(name).fill_null("") for name in wanted)
     chosen = pc.if_else(pc.not_equal(sf_ids, ""), sf_ids, ids)
     sliced = pc.utf8_slice_codeunits(chosen, 0, 15)
-    return np.asarray(sliced.to_numpy(zero_copy_only=False), dtype=object)
+    return sliced.combine_chunks() if isinstance(sliced, pa.ChunkedArray) else sliced
 
 
 def _pandas_result_ids(data: bytes) -> np.ndarray:

@@ -19,7 +19,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from include.walkme_sync.errors import (
     QuotaError,
@@ -44,7 +43,14 @@ from include.walkme_sync.salesforce.bulk import (
     bulk_csv,
     bulk_unsafe_reason,
 )
-from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key, id_keys
+from include.walkme_sync.salesforce.bulk_update import (
+    BulkUpdateJob,
+    id_key,
+    id_key_texts,
+    key_at,
+    take_keys,
+    unique_keys,
+)
 from include.walkme_sync.salesforce.errors import TRANSIENT_RECORD_CODES, redact, translate
 
 if TYPE_CHECKING:
@@ -158,13 +164,13 @@ class _Writer:
         self.attempts = np.zeros(size, dtype=np.int64)
         self.attempted = np.ones(size, dtype=bool)
         #: Id[:15] per change: how Bulk result files are matched back to changes.
-        self.id15 = id_keys(record_ids_of(changes))
+        self.id15 = id_key_texts(record_ids_of(changes))
         self.retry: list[int] = []
         self.stop: _Stop | None = None
         self._check_unique_ids()
 
     def _check_unique_ids(self) -> None:
-        if pd.Index(self.id15, dtype=object).is_unique:
+        if unique_keys(self.id15):
             return
         seen: dict[str, int] = {}
         for change in self.changes:
@@ -423,14 +429,14 @@ class _Writer:
 
     def _settle_bulk(self, chunk: list[int], job: BulkUpdateJob) -> None:
         indices = np.asarray(chunk, dtype=np.int64)
-        succeeded, failed = job.settle(self.id15[indices])
+        succeeded, failed = job.settle(take_keys(self.id15, indices))
         self._settle_successes(indices[succeeded])
         missing: list[int] = []
         for index, was_failed in zip(
             indices[~succeeded].tolist(), failed[~succeeded].tolist(), strict=True
         ):
             if was_failed:
-                code, message = job.failures[str(self.id15[index])]
+                code, message = job.failures[key_at(self.id15, index)]
                 self._settle(index, False, code, message)
             else:
                 missing.append(index)
