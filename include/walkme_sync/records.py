@@ -47,8 +47,8 @@ class ResultColumns:
     """One entry per change, in the changes' order: what `WriteResult`s hold, column-wise (a
     million results cost a few arrays, not a million objects)."""
 
-    record_ids: list[str]
-    rows: list[int]
+    record_ids: Sequence[str] | np.ndarray  # (an object array for many)
+    rows: Sequence[int] | np.ndarray  # (an int64 array for many)
     success: np.ndarray  # bool
     error_codes: np.ndarray  # object: str | None
     messages: np.ndarray  # object: str | None
@@ -81,7 +81,7 @@ class ResultColumns:
         created_ids = self.created_ids
         return WriteResult(
             self.record_ids[index],
-            self.rows[index],
+            int(self.rows[index]),
             bool(self.success[index]),
             self.error_codes[index],
             self.messages[index],
@@ -165,6 +165,16 @@ def record_ids_of(changes: Sequence[RecordChange]) -> list[str]:
     return [change.record_id for change in changes]
 
 
+def record_id_column(changes: Sequence[RecordChange]) -> Sequence[str] | np.ndarray:
+    """`record_ids_of`, as the `ChangeSet`'s own object array (no list of a million)."""
+    return changes.record_ids if isinstance(changes, ChangeSet) else record_ids_of(changes)
+
+
+def row_column(changes: Sequence[RecordChange]) -> Sequence[int] | np.ndarray:
+    """`rows_of`, as the `ChangeSet`'s own int64 array (no Python int per change)."""
+    return changes.rows if isinstance(changes, ChangeSet) else rows_of(changes)
+
+
 def rows_of(changes: Sequence[RecordChange]) -> list[int]:
     """The changes' report rows, in order."""
     if isinstance(changes, ChangeSet):
@@ -172,11 +182,13 @@ def rows_of(changes: Sequence[RecordChange]) -> list[int]:
     return [change.row for change in changes]
 
 
-def take_changes(changes: Sequence[RecordChange], indices: Sequence[int]) -> Sequence[RecordChange]:
+def take_changes(
+    changes: Sequence[RecordChange], indices: Sequence[int] | np.ndarray
+) -> Sequence[RecordChange]:
     """The changes at `indices` (a `ChangeSet` stays one)."""
     if isinstance(changes, ChangeSet):
         return changes.take(indices)
-    return [changes[index] for index in indices]
+    return [changes[int(index)] for index in indices]
 
 
 _TYPE_OF = np.frompyfunc(type, 1, 1)

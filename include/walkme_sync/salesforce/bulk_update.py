@@ -45,7 +45,7 @@ def id_key(record_id: str) -> str:
     return record_id[:15]
 
 
-def id_keys(record_ids: Sequence[str]) -> np.ndarray:
+def id_keys(record_ids: Sequence[str] | np.ndarray) -> np.ndarray:
     """`id_key` of every Id (object array), sliced by Arrow in one pass."""
     if not len(record_ids):
         return np.empty(0, dtype=object)
@@ -64,7 +64,7 @@ def id_keys(record_ids: Sequence[str]) -> np.ndarray:
 IdKeys: TypeAlias = pa.Array | np.ndarray
 
 
-def id_key_texts(record_ids: Sequence[str]) -> IdKeys:
+def id_key_texts(record_ids: Sequence[str] | np.ndarray) -> IdKeys:
     """`id_keys`, kept as Arrow text (large_string) when the Ids are text."""
     try:
         ids = pa.array(record_ids, type=pa.large_string())

@@ -22,7 +22,7 @@ import numpy as np
 from include.walkme_sync.records import RecordChange
 from include.walkme_sync.salesforce.bulk import bulk_cell, parse_bulk_error
 from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key
-from include.walkme_sync.salesforce.writers import WriteOutcome, _Writer
+from include.walkme_sync.salesforce.writers import Indices, WriteOutcome, _Writer
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import WriteConfig
@@ -149,7 +149,7 @@ class _UpsertWriter(_Writer):
             **nested_record(self.changes[index].fields),
         }
 
-    def _send_collection(self, batch: Sequence[int], what: str) -> Any:
+    def _send_collection(self, batch: Indices, what: str) -> Any:
         saves = super()._send_collection(batch, what)
         if isinstance(saves, list) and len(saves) == len(batch):
             for index, save in zip(batch, saves, strict=True):
@@ -157,7 +157,7 @@ class _UpsertWriter(_Writer):
                     self.saved[index] = (bool(save.get("created")), str(save.get("id") or ""))
         return saves
 
-    def _bulk_job(self, chunk: list[int]) -> BulkUpdateJob:
+    def _bulk_job(self, chunk: Indices) -> BulkUpdateJob:
         return BulkUpsertJob(
             self.session,
             self.object_name,
@@ -166,7 +166,7 @@ class _UpsertWriter(_Writer):
             timeout=self.options.bulk_job_timeout_seconds,
         )
 
-    def _settle_bulk(self, chunk: list[int], job: BulkUpdateJob) -> None:
+    def _settle_bulk(self, chunk: Indices, job: BulkUpdateJob) -> None:
         saved = getattr(job, "saved", {})
         for index in chunk:
             found = saved.get(id_key(self.changes[index].record_id))

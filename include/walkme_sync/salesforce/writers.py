@@ -30,8 +30,8 @@ from include.walkme_sync.records import (
     RecordChange,
     ResultColumns,
     WriteResult,
-    record_ids_of,
-    rows_of,
+    record_id_column,
+    row_column,
     take_changes,
 )
 from include.walkme_sync.salesforce.bulk import (
@@ -127,10 +127,16 @@ def write_changes(
     return writer.run()
 
 
-def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
-    """Consecutive slices of at most `size` items."""
+#: Positions of changes: a list, or (a million of them) an int64 array, sliced without a
+#: Python int per change.
+Indices = Sequence[int] | np.ndarray
+
+
+def chunked(items: Indices, size: int) -> Iterator[Indices]:
+    """Consecutive slices of at most `size` items (views of an array)."""
     for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+        part = items[start : start + size]
+        yield part if isinstance(part, np.ndarray) else list(part)
 
 
 class _Stop(Exception):
@@ -164,7 +170,7 @@ class _Writer:
         self.attempts = np.zeros(size, dtype=np.int64)
         self.attempted = np.ones(size, dtype=bool)
         #: Id[:15] per change: how Bulk result files are matched back to changes.
-        self.id15 = id_key_texts(record_ids_of(changes))
+        self.id15 = id_key_texts(record_id_column(changes))
         self.retry: list[int] = []
         self.stop: _Stop | None = None
         self._check_unique_ids()
@@ -185,9 +191,9 @@ class _Writer:
     # ------------------------------------------------------------------ orchestration
 
     def run(self) -> WriteOutcome:
-        pending = list(range(len(self.changes)))
+        pending: Indices = np.arange(len(self.changes))
         for round_number in range(self.options.retries + 1):
-            if not pending or self.stop is not None:
+            if not len(pending) or self.stop is not None:
                 break
             if round_number:
                 delay = self.options.retry_backoff_seconds * 2 ** (round_number - 1)
@@ -225,8 +231,8 @@ class _Writer:
             self.attempted[unsettled] = False
             self.settled[unsettled] = True
         columns = ResultColumns(
-            record_ids=record_ids_of(self.changes),
-            rows=rows_of(self.changes),
+            record_ids=record_id_column(self.changes),
+            rows=row_column(self.changes),
             success=self.success,
             error_codes=self.codes,
             messages=self.messages,
@@ -267,7 +273,7 @@ class _Writer:
         self.codes[indices] = None
         self.messages[indices] = None
 
-    def _split_bulk_safe(self, indices: Sequence[int]) -> tuple[list[int], list[int]]:
+    def _split_bulk_safe(self, indices: Indices) -> tuple[Indices, list[int]]:
         """(changes the Bulk CSV carries literally, changes that must go through Collections).
 
         One write semantics on every path: a value Bulk API 2.0 would reinterpret (its null
@@ -276,7 +282,7 @@ class _Writer:
         bulk: list[int] = []
         rest: list[int] = []
         if not self._maybe_bulk_unsafe(indices):
-            return list(indices), rest
+            return indices, rest
         for index in indices:
             reason = bulk_unsafe_reason(self.changes[index])
             if reason is None:
@@ -287,7 +293,7 @@ class _Writer:
             self.log.info("Report row %d goes through sObject Collections: %s.", row, reason)
         return bulk, rest
 
-    def _maybe_bulk_unsafe(self, indices: Sequence[int]) -> bool:
+    def _maybe_bulk_unsafe(self, indices: Indices) -> bool:
         changes = self.changes
         if isinstance(changes, ChangeSet):
             whole = len(indices) == len(changes)
@@ -314,7 +320,7 @@ class _Writer:
 
     # ------------------------------------------------------------------ sObject Collections
 
-    def _write_collections(self, indices: Sequence[int]) -> None:
+    def _write_collections(self, indices: Indices) -> None:
         size = min(self.options.collection_batch_size, 200)
         batches = list(chunked(indices, size))
         for number, batch in enumerate(batches, start=1):
@@ -357,7 +363,7 @@ class _Writer:
         change = self.changes[index]
         return {"attributes": {"type": self.object_name}, "id": change.record_id, **change.fields}
 
-    def _send_collection(self, batch: Sequence[int], what: str) -> Any:
+    def _send_collection(self, batch: Indices, what: str) -> Any:
         """PATCH composite/sobjects; request-level transient failures are retried with backoff."""
         payload = {"allOrNone": False, "records": [self._collection_record(i) for i in batch]}
         path = self._collection_path()
@@ -377,12 +383,12 @@ class _Writer:
 
     # ------------------------------------------------------------------ Bulk API 2.0
 
-    def _write_bulk(self, indices: Sequence[int]) -> None:
+    def _write_bulk(self, indices: Indices) -> None:
         for chunk in self._bulk_chunks(indices):
             job = self._run_bulk_job(chunk)
             self._settle_bulk(chunk, job)
 
-    def _run_bulk_job(self, chunk: list[int]) -> BulkUpdateJob:
+    def _run_bulk_job(self, chunk: Indices) -> BulkUpdateJob:
         """Run one job; a request-level transient failure (5xx, dropped connection) re-runs the
         whole job with backoff, which is safe because an update with the same values is
         idempotent."""
@@ -401,7 +407,7 @@ class _Writer:
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _bulk_job(self, chunk: list[int]) -> BulkUpdateJob:
+    def _bulk_job(self, chunk: Indices) -> BulkUpdateJob:
         """The job that writes `chunk` (an upsert writer runs an upsert job instead)."""
         return BulkUpdateJob(
             self.session,
@@ -410,11 +416,11 @@ class _Writer:
             timeout=self.options.bulk_job_timeout_seconds,
         )
 
-    def _bulk_chunks(self, indices: Sequence[int]) -> Iterator[list[int]]:
+    def _bulk_chunks(self, indices: Indices) -> Iterator[Indices]:
         for chunk in chunked(indices, max(self.options.bulk_batch_size, 1)):
             yield from self._split_by_size(chunk)
 
-    def _split_by_size(self, chunk: list[int]) -> Iterator[list[int]]:
+    def _split_by_size(self, chunk: Indices) -> Iterator[Indices]:
         # Bytes per row from one CSV of up to 1,000 changes spread over the chunk (the header
         # and the union of columns as in the real file), not one CSV per change: a header per
         # row doubled the estimate and split a million changes into two jobs.
@@ -427,7 +433,7 @@ class _Writer:
         else:
             yield chunk
 
-    def _settle_bulk(self, chunk: list[int], job: BulkUpdateJob) -> None:
+    def _settle_bulk(self, chunk: Indices, job: BulkUpdateJob) -> None:
         indices = np.asarray(chunk, dtype=np.int64)
         succeeded, failed = job.settle(take_keys(self.id15, indices))
         self._settle_successes(indices[succeeded])

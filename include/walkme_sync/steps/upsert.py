@@ -30,7 +30,7 @@ from include.walkme_sync.reconcile.relations import (
     settle_creations,
 )
 from include.walkme_sync.reconcile.results import row_outcomes
-from include.walkme_sync.records import ResultColumns, record_ids_of, rows_of
+from include.walkme_sync.records import ResultColumns, record_id_column, row_column
 from include.walkme_sync.salesforce.client import SalesforceSession, connect
 from include.walkme_sync.salesforce.quota import ApiBudget
 from include.walkme_sync.salesforce.upsert_writer import upsert_changes
@@ -117,8 +117,8 @@ def apply_plan(
         size = len(plan.changes)
         outcome = WriteOutcome(
             columns=ResultColumns(
-                record_ids=record_ids_of(plan.changes),
-                rows=rows_of(plan.changes),
+                record_ids=record_id_column(plan.changes),
+                rows=row_column(plan.changes),
                 success=np.ones(size, dtype=bool),
                 error_codes=np.full(size, None, dtype=object),
                 messages=np.full(size, None, dtype=object),
