@@ -28,14 +28,13 @@ from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts
 from include.walkme_sync.reconcile.plan import _key_text, key_strings
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_cell, bulk_csv
+from include.walkme_sync.salesforce.bulk_files import _pandas_result_ids, result_ids
 from include.walkme_sync.salesforce.bulk_update import (
     BulkUpdateJob,
-    _pandas_result_ids,
     id_key,
     id_key_texts,
     id_keys,
     key_at,
-    result_ids,
     take_keys,
     unique_keys,
 )
@@ -389,7 +388,7 @@ def test_arrow_backed_current_texts_plan_like_python_objects(dtype: str, seed: i
 
 
 def test_result_text_streams_to_arrow_as_utf8() -> None:
-    from include.walkme_sync.salesforce.bulk_update import _Utf8Stream
+    from include.walkme_sync.salesforce.bulk_files import _Utf8Stream
 
     text = "sf__Id,Name\n" + "".join(f'00Q{i:012d},"zoë, 日本\n{i}"\n' for i in range(40))
     stream = _Utf8Stream(text, chars=7)
@@ -519,7 +518,7 @@ def test_result_file_reads_like_the_result_text(seed: int) -> None:
     for files Arrow does not take)."""
     import tempfile
 
-    from include.walkme_sync.salesforce.bulk_update import result_ids_of_file
+    from include.walkme_sync.salesforce.bulk_files import result_ids_of_file
 
     rng = random.Random(seed)
     texts = ["", "\n", " \n ", "sf__Id,sf__Created,Id\n", "Id\n00Q000000000001AAA\n"]
