@@ -24,7 +24,8 @@ import pytest
 
 from include.walkme_sync.metadata import FieldInfo, WireValue
 from include.walkme_sync.reconcile.coerce import values_equal
-from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts, equal_column
+from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts
+from include.walkme_sync.reconcile.compare import equal_column
 from include.walkme_sync.reconcile.plan import _key_text, key_strings
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_cell, bulk_csv
@@ -466,12 +467,12 @@ def test_datetimes_compared_as_instants_plan_like_values_equal(
 ) -> None:
     """Date-times are compared as instants and only the sent ones formatted: each pair is sent
     exactly when the scalar `coerce_for_field` + `values_equal` say so, with the same text."""
-    from include.walkme_sync.reconcile import columns
+    from include.walkme_sync.reconcile import compare
     from include.walkme_sync.reconcile.coerce import coerce_for_field, is_null
     from include.walkme_sync.reconcile.plan import _plan_field, _Target
 
     # Small blocks: an impossible date (February 30th) then leaves only its block undecided.
-    monkeypatch.setattr(columns, "INSTANT_BLOCK_ROWS", 2)
+    monkeypatch.setattr(compare, "INSTANT_BLOCK_ROWS", 2)
     rng = random.Random(seed)
     stamps, currents = random_datetime_pairs(rng, rng.choice([0, 1, 40, 400]))
     frame = pd.DataFrame({"c": stamps, "cur": pd.Series(currents, dtype=dtype)})
@@ -492,10 +493,10 @@ def test_datetimes_compared_as_instants_plan_like_values_equal(
 
 
 def test_same_instants_reads_salesforces_forms_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    from include.walkme_sync.reconcile import columns
-    from include.walkme_sync.reconcile.columns import same_instants
+    from include.walkme_sync.reconcile import compare
+    from include.walkme_sync.reconcile.compare import same_instants
 
-    monkeypatch.setattr(columns, "INSTANT_BLOCK_ROWS", 2)  # February 30th fails its block only
+    monkeypatch.setattr(compare, "INSTANT_BLOCK_ROWS", 2)  # February 30th fails its block only
 
     moments = np.array(["2024-01-31T12:34:56.789"] * 7, dtype="datetime64[ms]")
     currents = [

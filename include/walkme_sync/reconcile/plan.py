@@ -23,13 +23,8 @@ from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.frames import CURRENT_PREFIX
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import is_null
-from include.walkme_sync.reconcile.columns import (
-    blank_texts,
-    coerce_column,
-    equal_column,
-    same_instants,
-    same_texts,
-)
+from include.walkme_sync.reconcile.columns import blank_texts, coerce_column
+from include.walkme_sync.reconcile.compare import equal_column, same_instants, same_texts
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 
 if TYPE_CHECKING:
