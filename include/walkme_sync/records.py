@@ -7,9 +7,9 @@ one result per change, held column-wise (`ResultColumns`, a `WriteResult` per ch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -47,13 +47,20 @@ class ResultColumns:
     """One entry per change, in the changes' order: what `WriteResult`s hold, column-wise (a
     million results cost a few arrays, not a million objects)."""
 
-    record_ids: list[str]
-    rows: list[int]
+    record_ids: Sequence[str] | np.ndarray  # (an object array for many)
+    rows: Sequence[int] | np.ndarray  # (an int64 array for many)
     success: np.ndarray  # bool
     error_codes: np.ndarray  # object: str | None
     messages: np.ndarray  # object: str | None
     attempts: np.ndarray  # int64
     attempted: np.ndarray  # bool
+    #: Upserts only: the change created its record (bool), and the new record's Id (object).
+    created: np.ndarray | None = None
+    created_ids: np.ndarray | None = None
+
+    @property
+    def created_count(self) -> int:
+        return 0 if self.created is None else int(np.count_nonzero(self.created))
 
     @classmethod
     def from_results(cls, results: Sequence[WriteResult]) -> ResultColumns:
@@ -65,17 +72,23 @@ class ResultColumns:
             messages=object_array([r.message for r in results]),
             attempts=np.array([r.attempts for r in results], dtype=np.int64),
             attempted=np.array([r.attempted for r in results], dtype=bool),
+            created=np.array([r.created for r in results], dtype=bool),
+            created_ids=object_array([r.created_id for r in results]),
         )
 
     def result(self, index: int) -> WriteResult:
+        created = self.created is not None and bool(self.created[index])
+        created_ids = self.created_ids
         return WriteResult(
             self.record_ids[index],
-            self.rows[index],
+            int(self.rows[index]),
             bool(self.success[index]),
             self.error_codes[index],
             self.messages[index],
             int(self.attempts[index]),
             attempted=bool(self.attempted[index]),
+            created=created,
+            created_id=created_ids[index] if created and created_ids is not None else None,
         )
 
 
@@ -84,3 +97,109 @@ def object_array(values: Sequence[Any]) -> np.ndarray:
     array = np.empty(len(values), dtype=object)
     array[:] = values
     return array
+
+
+@dataclass
+class FieldColumn:
+    """One field of a `ChangeSet`: which changes set it (`sent`) and to what (`values`, object;
+    meaningful where sent)."""
+
+    name: str
+    sent: np.ndarray  # bool
+    values: np.ndarray  # object: WireValue
+
+
+class ChangeSet(Sequence[RecordChange]):
+    """`RecordChange`s held column-wise: a million changes cost a few arrays, not a million
+    objects and dicts. Reads as a sequence of `RecordChange` (each built when asked for, with
+    its fields in the columns' order); the Bulk path reads the columns. Field names are unique.
+    """
+
+    def __init__(self, record_ids: np.ndarray, rows: np.ndarray, fields: list[FieldColumn]) -> None:
+        self.record_ids = record_ids  # object: str
+        self.rows = rows  # int64
+        self.fields = fields
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> RecordChange: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[RecordChange]: ...
+
+    def __getitem__(self, index: int | slice) -> RecordChange | list[RecordChange]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        fields = {f.name: f.values[index] for f in self.fields if f.sent[index]}
+        return RecordChange(self.record_ids[index], int(self.rows[index]), fields)
+
+    def __iter__(self) -> Iterator[RecordChange]:
+        return (self[index] for index in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same changes (a list of `RecordChange` included)."""
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def take(self, indices: Sequence[int] | np.ndarray) -> ChangeSet:
+        """The changes at `indices`, in that order."""
+        at = np.asarray(indices, dtype=np.int64)
+        return ChangeSet(
+            self.record_ids[at],
+            self.rows[at],
+            [FieldColumn(f.name, f.sent[at], f.values[at]) for f in self.fields],
+        )
+
+
+def record_ids_of(changes: Sequence[RecordChange]) -> list[str]:
+    """The changes' record Ids, in order (read from the columns of a `ChangeSet`)."""
+    if isinstance(changes, ChangeSet):
+        return changes.record_ids.tolist()
+    return [change.record_id for change in changes]
+
+
+def record_id_column(changes: Sequence[RecordChange]) -> Sequence[str] | np.ndarray:
+    """`record_ids_of`, as the `ChangeSet`'s own object array (no list of a million)."""
+    return changes.record_ids if isinstance(changes, ChangeSet) else record_ids_of(changes)
+
+
+def row_column(changes: Sequence[RecordChange]) -> Sequence[int] | np.ndarray:
+    """`rows_of`, as the `ChangeSet`'s own int64 array (no Python int per change)."""
+    return changes.rows if isinstance(changes, ChangeSet) else rows_of(changes)
+
+
+def rows_of(changes: Sequence[RecordChange]) -> list[int]:
+    """The changes' report rows, in order."""
+    if isinstance(changes, ChangeSet):
+        return changes.rows.tolist()
+    return [change.row for change in changes]
+
+
+def take_changes(
+    changes: Sequence[RecordChange], indices: Sequence[int] | np.ndarray
+) -> Sequence[RecordChange]:
+    """The changes at `indices` (a `ChangeSet` stays one)."""
+    if isinstance(changes, ChangeSet):
+        return changes.take(indices)
+    return [changes[int(index)] for index in indices]
+
+
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+
+
+def classes(values: np.ndarray) -> np.ndarray:
+    """The class of each value of an object array (object array of types), in one C loop."""
+    return np.asarray(_TYPE_OF(values), dtype=object)
+
+
+def of_class(kinds: np.ndarray, cls: type) -> np.ndarray:
+    """Where `kinds` (from `classes`) is exactly `cls` (bool): no subclass (bool is no int)."""
+    # Classes compare by identity: elementwise `==` is `is` here.
+    return np.asarray(kinds == cls, dtype=bool)

@@ -1,21 +1,21 @@
-"""Column-wise coercion and comparison: the fast path of `plan.plan_changes`.
+"""Column-wise coercion: the fast path of `plan.plan_changes` (the comparison is `compare`).
 
 Each mapped column is coerced to its field's wire form in one pass for the usual types (datetime,
-date, numbers, text, booleans) and compared with Salesforce's current values column-wise. Anything
-the fast path cannot prove safe goes through the scalar reference, `coerce.coerce_for_field` /
-`coerce.values_equal`, once per distinct value, so results are exactly the scalar ones
-(tests/unit/test_plan_vectorized.py checks this).
+date, numbers, text, booleans). Anything the fast path cannot prove safe goes through the scalar
+reference, `coerce.coerce_for_field`, once per distinct value, so results are exactly the scalar
+ones (tests/unit/test_plan_vectorized.py checks this).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from include.walkme_sync.metadata import (
     INTEGER_TYPES,
@@ -31,7 +31,6 @@ from include.walkme_sync.reconcile.coerce import (
     coerce_for_field,
     is_null,
     unknown_picklist_values,
-    values_equal,
 )
 from include.walkme_sync.reconcile.limits import (
     MAX_DATE,
@@ -44,15 +43,29 @@ from include.walkme_sync.reconcile.limits import (
 )
 
 #: Field types whose wire value is always text (None for a clear).
-_STR_WIRE_TYPES = TEXT_TYPES | {"datetime", "date", "email", "id", "reference"}
+STR_WIRE_TYPES = TEXT_TYPES | {"datetime", "date", "email", "id", "reference"}
 #: Floats below this are whole numbers exactly (and ints below it convert to floats exactly).
-_EXACT_FLOAT = 2.0**53
+EXACT_FLOAT = 2.0**53
 #: np.datetime64 bounds of the fast (vectorised) path: Salesforce's valid range (limits.py); the
 #: values outside go to the scalar reference, which rejects them with the reason.
 _DAY_MIN = np.datetime64(MIN_DATE.isoformat(), "D")
 _DAY_MAX = np.datetime64(MAX_DATE.isoformat(), "D")
 _MS_MIN = np.datetime64(MIN_DATETIME.replace(tzinfo=None).isoformat(), "ms")
 _MS_MAX = np.datetime64(MAX_DATETIME.replace(tzinfo=None).isoformat(), "ms")
+#: Every character `str.strip()` removes (`str.isspace()`), as an RE2 class; a text of only
+#: these (or none) is blank (tests/unit/test_plan_columnar.py checks it against Python's).
+PYTHON_SPACE_CLASS = (
+    r"[\t\n\x0b\x0c\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
+    r"\x{202f}\x{205f}\x{3000}]"
+)
+_BLANK = f"^{PYTHON_SPACE_CLASS}*$"
+
+
+def blank_texts(values: pd.Series) -> np.ndarray:
+    """Per value of an Arrow-backed text column: null, or blank as `str.strip()` sees it."""
+    arrow = pa.array(values.array)
+    blank = pc.match_substring_regex(arrow, _BLANK).fill_null(True)
+    return np.asarray(blank.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 # ------------------------------------------------------------------ column-wise coercion
@@ -66,21 +79,40 @@ class CoercedColumn:
     rejected: np.ndarray  # bool: `coerce_for_field` raised ValueRejected
     reasons: dict[int, str]  # position -> str(ValueRejected)
     wire: np.ndarray  # object: the coerced value where neither null nor rejected
+    #: Deferred date-times (`coerce_column(..., defer_datetimes=True)`): where the wire text is
+    #: not written yet (bool), and the instant it stands for (datetime64[ms], per position).
+    pending: np.ndarray | None = None
+    moments: np.ndarray | None = None
+
+    def write_pending(self, positions: np.ndarray) -> None:
+        """Write the wire text of the deferred date-times at `positions` (int)."""
+        if self.pending is None or self.moments is None or not len(positions):
+            return
+        at = positions[self.pending[positions]]
+        self.wire[at] = _iso_texts(self.moments[at])
+        self.pending[at] = False
 
 
-def coerce_column(values: pd.Series, target: FieldInfo) -> CoercedColumn:
+def coerce_column(
+    values: pd.Series, target: FieldInfo, *, defer_datetimes: bool = False
+) -> CoercedColumn:
     """`coerce_for_field` for every value of `values` (positionally), vectorised.
 
     The fast paths (datetime64, numeric, boolean and text columns into their usual field types)
     only claim the values they can prove the scalar rules map the same way; every other value
     goes through `coerce_for_field` itself, once per distinct value.
+
+    `defer_datetimes`: a datetime64 column into a date-time field keeps its instants (`moments`)
+    and leaves their text to `write_pending`, so that values Salesforce already holds (compared
+    as instants, `same_instants`) are never formatted.
     """
     size = len(values)
     null = np.zeros(size, dtype=bool)
     done = np.zeros(size, dtype=bool)
     wire = np.empty(size, dtype=object)
+    deferred: list[np.ndarray] = []
     if size:
-        _fast_coerce(values, target, null, done, wire)
+        _fast_coerce(values, target, null, done, wire, deferred if defer_datetimes else None)
     rejected = np.zeros(size, dtype=bool)
     reasons: dict[int, str] = {}
     todo = np.flatnonzero(~null & ~done)
@@ -97,7 +129,10 @@ def coerce_column(values: pd.Series, target: FieldInfo) -> CoercedColumn:
                 reasons[position] = str(result)
             else:
                 wire[position] = result
-    return CoercedColumn(null=null, rejected=rejected, reasons=reasons, wire=wire)
+    coerced = CoercedColumn(null=null, rejected=rejected, reasons=reasons, wire=wire)
+    if deferred:
+        coerced.pending, coerced.moments = deferred
+    return coerced
 
 
 def _coerce_cached(
@@ -125,17 +160,23 @@ def _coerce_cached(
     return result
 
 
-def _fast_coerce(
-    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+def _fast_coerce(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
+    values: pd.Series,
+    target: FieldInfo,
+    null: np.ndarray,
+    done: np.ndarray,
+    wire: np.ndarray,
+    deferred: list[np.ndarray] | None = None,
 ) -> None:
-    """Mark (in place) the rows whose outcome is certain: null, or `done` with `wire` set."""
+    """Mark (in place) the rows whose outcome is certain: null, or `done` with `wire` set (or,
+    for deferred date-times, their (pending, moments) appended to `deferred`)."""
     kind = target.type
     dtype = values.dtype
     is_datetime = isinstance(dtype, pd.DatetimeTZDtype) or (
         isinstance(dtype, np.dtype) and dtype.kind == "M"
     )
     if is_datetime and (kind in ("datetime", "date") or kind in TEXT_TYPES):
-        _fast_datetimes(values, target, null, done, wire)
+        _fast_datetimes(values, target, null, done, wire, deferred)
     elif _is_number_dtype(dtype) and (kind in NUMBER_TYPES or kind in INTEGER_TYPES):
         _fast_numbers(values, target, null, done, wire)
     elif pd.api.types.is_bool_dtype(dtype) and kind == "boolean":
@@ -158,8 +199,13 @@ def _is_number_dtype(dtype: Any) -> bool:
     ) in ("i", "u", "f")
 
 
-def _fast_datetimes(
-    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+def _fast_datetimes(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
+    values: pd.Series,
+    target: FieldInfo,
+    null: np.ndarray,
+    done: np.ndarray,
+    wire: np.ndarray,
+    deferred: list[np.ndarray] | None,
 ) -> None:
     # Naive date-times are UTC by contract; aware ones are converted to UTC (then made naive).
     utc = values.dt.tz_convert(None) if isinstance(values.dtype, pd.DatetimeTZDtype) else values
@@ -169,17 +215,34 @@ def _fast_datetimes(
     if target.type == "date":
         days = stamps.astype("datetime64[D]")  # floor: the UTC day
         ok = ~missing & (days >= _DAY_MIN) & (days <= _DAY_MAX)
-        texts = np.datetime_as_string(days[ok], unit="D").astype(object)
+        texts = _iso_texts(days[ok])
     else:
         millis = stamps.astype("datetime64[ms]")  # floor, like `microsecond // 1000`
         ok = ~missing & (millis >= _MS_MIN) & (millis <= _MS_MAX)
-        texts = np.strings.add(np.datetime_as_string(millis[ok], unit="ms"), "Z").astype(object)
+        if deferred is not None and target.type == "datetime":
+            deferred += [ok, millis]
+            done |= ok
+            return
+        texts = _iso_texts(millis[ok])
         if target.type in TEXT_TYPES:  # the date-time's text, checked like any text
             valid = np.fromiter((_text_fits(t, target) for t in texts), bool, len(texts))
             ok[np.flatnonzero(ok)[~valid]] = False
             texts = texts[valid]
     wire[ok] = texts
     done |= ok
+
+
+def _iso_texts(moments: np.ndarray) -> np.ndarray:
+    """ISO text of each datetime64[D] (`2024-01-31`) or datetime64[ms] (with `Z`), as objects.
+
+    Arrow writes `2024-01-31 12:34:56.789`; the `T` and the `Z` make it Salesforce's form. Years
+    are 1700-4000 here (checked before), so always four digits. Faster than numpy's
+    `datetime_as_string`, whose fixed-width result holds 168 bytes per value.
+    """
+    texts = pc.cast(pa.array(moments), pa.string())
+    if moments.dtype == np.dtype("datetime64[ms]"):
+        texts = pc.binary_join_element_wise(pc.utf8_replace_slice(texts, 10, 11, "T"), "Z", "")
+    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
 
 
 def _fast_numbers(
@@ -194,7 +257,7 @@ def _fast_numbers(
             if limit < 0:
                 return
             # Below 2**53 the float is the exact value (ints convert exactly): whole and short.
-            ok = (size < _EXACT_FLOAT) & (np.floor(numbers) == numbers) & (size < 10.0**limit)
+            ok = (size < EXACT_FLOAT) & (np.floor(numbers) == numbers) & (size < 10.0**limit)
             wire[ok] = numbers[ok].astype(np.int64).astype(object)
             done |= ok
             return
@@ -249,91 +312,3 @@ def _text_fits(text: str, target: FieldInfo) -> bool:
     if control_character(text) is not None:
         return False
     return not (target.restricted_picklist and unknown_picklist_values(text, target))
-
-
-# ----------------------------------------------------------------- column-wise comparison
-
-
-def equal_column(current: np.ndarray, new: np.ndarray, target: FieldInfo) -> np.ndarray:
-    """`values_equal(current[i], new[i], target)` for every i (object arrays); the scalar
-    decides what the quick checks cannot."""
-    kind = target.type
-    equal = np.zeros(len(new), dtype=bool)
-    todo = None
-    if kind in _STR_WIRE_TYPES:
-        # The new values are text (or None for a clear): Python-equal means the same text
-        # (or both None), which every rule of `values_equal` calls equal. One C loop.
-        try:
-            same = np.asarray(current == new, dtype=bool)
-        except Exception:  # an exotic current value: decide one by one
-            same = None
-        if same is not None and same.shape == equal.shape:
-            equal |= same
-            todo = np.flatnonzero(~same)
-    if todo is None:
-        todo = np.arange(len(new))
-    if len(todo):
-        decide = _QUICK_EQUAL.get(kind, _quick_equal_default)
-        equal[todo] = np.fromiter(
-            (
-                quick if (quick := decide(c, n, kind)) is not None else values_equal(c, n, target)
-                for c, n in zip(current[todo].tolist(), new[todo].tolist(), strict=True)
-            ),
-            dtype=bool,
-            count=len(todo),
-        )
-    return equal
-
-
-def _quick_nulls(current: Any, new: Any, kind: str) -> bool | None:
-    """Decides when Salesforce holds no value (None / NaN) or the new value is a clear."""
-    if current is None or (current.__class__ is float and math.isnan(current)):
-        # A checkbox is never null: null means false.
-        return (not new) if kind == "boolean" else new is None
-    return None
-
-
-def _quick_equal_default(current: Any, new: Any, kind: str) -> bool | None:
-    if new is None:
-        return _quick_nulls(current, new, kind)
-    if current.__class__ is str and new.__class__ is str and current == new:
-        return True
-    return _quick_nulls(current, new, kind)
-
-
-def _quick_equal_datetime(current: Any, new: Any, kind: str) -> bool | None:
-    if current.__class__ is str and new.__class__ is str:
-        if current == new:
-            return True
-        # REST returns 2024-01-31T12:34:56.000+0000: the same instant as ...56.000Z.
-        if len(current) == 28 and current[23:] == "+0000" and current[:23] == new[:23]:
-            return True
-        return None
-    return _quick_nulls(current, new, kind)
-
-
-def _quick_equal_number(current: Any, new: Any, kind: str) -> bool | None:
-    cls = current.__class__
-    if (
-        (cls is float or cls is int)
-        and (new.__class__ is int or new.__class__ is float)
-        and current == new
-        and -_EXACT_FLOAT < new < _EXACT_FLOAT
-    ):
-        return True  # equal numbers are equal at any scale
-    if cls is str and (new.__class__ is int or new.__class__ is float) and current == repr(new):
-        return True  # Bulk CSV text of the same decimal
-    return _quick_nulls(current, new, kind)
-
-
-def _quick_equal_boolean(current: Any, new: Any, kind: str) -> bool | None:
-    if current.__class__ is bool and new.__class__ is bool:
-        return current is new
-    return _quick_nulls(current, new, kind)
-
-
-_QUICK_EQUAL: dict[str, Callable[[Any, Any, str], bool | None]] = {
-    "datetime": _quick_equal_datetime,
-    "boolean": _quick_equal_boolean,
-    **dict.fromkeys(NUMBER_TYPES | INTEGER_TYPES, _quick_equal_number),
-}

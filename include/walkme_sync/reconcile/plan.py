@@ -10,6 +10,7 @@ matched report row exactly one bucket.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
@@ -22,8 +23,9 @@ from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.frames import CURRENT_PREFIX
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import is_null
-from include.walkme_sync.reconcile.columns import coerce_column, equal_column
-from include.walkme_sync.records import RecordChange
+from include.walkme_sync.reconcile.columns import blank_texts, coerce_column
+from include.walkme_sync.reconcile.compare import equal_column, same_instants, same_texts
+from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import IntegrationConfig
@@ -57,7 +59,7 @@ class _FieldPlan:
     rejected: np.ndarray  # bool: the value cannot go into the field
     reasons: dict[int, str]  # position -> rejection reason
     new: np.ndarray  # object: the wire value (where sent)
-    current: np.ndarray  # object: Salesforce's value (for the diff)
+    current: pd.Series  # Salesforce's values (for the diff)
 
 
 class PlanResult:
@@ -70,15 +72,16 @@ class PlanResult:
     def __init__(
         self,
         *,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         change_positions: np.ndarray,
-        rows: list[int],
-        keys: list[str | None],
-        record_ids: list[str],
+        rows: np.ndarray,
+        keys: pd.Series,
+        record_ids: pd.Series,
         status: np.ndarray,
         reject_reasons: dict[int, str],
         fields: list[_FieldPlan],
     ) -> None:
+        #: A `ChangeSet` (columns), or a list once `relations.prepare_writes` completes them.
         self.changes = changes
         self._change_positions = change_positions
         self._rows = rows
@@ -111,10 +114,11 @@ class PlanResult:
             for p, c in zip(self._change_positions.tolist(), self.changes, strict=True)
         }
         pairs = []
+        rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         for position, code in enumerate(self._status.tolist()):
             status = _STATUSES[code]
-            row, key = self._rows[position], self._keys[position]
-            record_id = self._record_ids[position]
+            row, key = rows[position], keys[position]
+            record_id = record_ids[position]
             if status == CHANGE:
                 pairs.append(PairPlan(row, key, record_id, CHANGE, fields=fields_at[position]))
             elif status == REJECTED:
@@ -128,16 +132,18 @@ class PlanResult:
     def diff(self) -> list[dict[str, Any]]:
         """`{"row", "key", "record_id", "field", "old", "new"}` per sent field, pair by pair."""
         entries = []
+        rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
+        currents = [object_array(plan.current.tolist()) for plan in self._fields]
         for position in self._change_positions.tolist():
-            for plan in self._fields:
+            for plan, current in zip(self._fields, currents, strict=True):
                 if plan.changed[position]:
                     entries.append(
                         {
-                            "row": self._rows[position],
-                            "key": self._keys[position],
-                            "record_id": self._record_ids[position],
+                            "row": rows[position],
+                            "key": keys[position],
+                            "record_id": record_ids[position],
                             "field": plan.name,
-                            "old": _plain(plan.current[position]),
+                            "old": _plain(current[position]),
                             "new": plan.new[position],
                         }
                     )
@@ -179,20 +185,20 @@ def plan_changes(
     field under `clear`. Values equal to Salesforce's current ones are not sent, unless
     `full_sync` (then every non-skipped value is sent).
 
-    Works column by column (numpy/pandas) and decides exactly like the scalar `coerce_for_field`
-    and `values_equal`, which it falls back to (once per distinct value) for anything the
-    vectorised paths cannot prove; Python objects are built only for the pairs that change.
+    Works column by column (numpy/pandas/Arrow) and decides exactly like the scalar
+    `coerce_for_field` and `values_equal`, which it falls back to (once per distinct value) for
+    anything the vectorised paths cannot prove; the changes stay columns too (`ChangeSet`).
     """
     targets = _targets(config, info, matched)
     key_column = config.report.key_column
     size = len(matched)
-    rows = np.asarray(matched["__row"].to_numpy(), dtype=np.int64).tolist() if size else []
-    keys: list[str | None] = (
-        [_key_text(k) for k in matched[key_column].tolist()]
+    rows = np.asarray(matched["__row"].to_numpy(), dtype=np.int64).reshape(size)
+    keys = (
+        key_strings(matched[key_column])
         if key_column in matched.columns
-        else [None] * size
+        else pd.Series([None] * size, dtype="string")
     )
-    record_ids = [r if r.__class__ is str else str(r) for r in matched["Id"].tolist()]
+    record_ids = _record_ids(matched["Id"])
 
     plans = [_plan_field(target, matched, full_sync=full_sync) for target in targets]
     rejected = np.zeros(size, dtype=bool)
@@ -209,20 +215,13 @@ def plan_changes(
         for position in np.flatnonzero(rejected).tolist()
     }
     change_positions = np.flatnonzero(status == _STATUS_CODES[CHANGE])
-    sent: list[dict[str, WireValue]] = [{} for _ in range(len(change_positions))]
-    for plan in plans:  # mapping order = the order of each change's fields
-        picked = plan.changed[change_positions]
-        if picked.any():
-            name = plan.name
-            values = plan.new[change_positions[picked]].tolist()
-            for fields, value in zip(compress(sent, picked.tolist()), values, strict=True):
-                fields[name] = value
-    changes = [
-        RecordChange(record_ids[position], rows[position], fields)
-        for position, fields in zip(change_positions.tolist(), sent, strict=True)
-    ]
     return PlanResult(
-        changes=changes,
+        changes=_changes(
+            plans,
+            change_positions,
+            np.asarray(record_ids.iloc[change_positions].to_numpy(dtype=object)),
+            rows[change_positions],
+        ),
         change_positions=change_positions,
         rows=rows,
         keys=keys,
@@ -231,6 +230,55 @@ def plan_changes(
         reject_reasons=reject_reasons,
         fields=plans,
     )
+
+
+def _changes(
+    plans: list[_FieldPlan], positions: np.ndarray, record_ids: np.ndarray, rows: np.ndarray
+) -> Sequence[RecordChange]:
+    """The changes at `positions` (of the pairs; `record_ids` and `rows` are the changes'):
+    each sends its fields whose value changed, in mapping order."""
+    names = [plan.name for plan in plans]
+    if len(set(names)) == len(names):
+        return ChangeSet(
+            record_ids,
+            rows,
+            [FieldColumn(p.name, p.changed[positions], p.new[positions]) for p in plans],
+        )
+    # Two mappings into one field (the later value wins, in the first one's place when both are
+    # sent): dicts per change, as the field order of each change then varies.
+    sent: list[dict[str, WireValue]] = [{} for _ in range(len(positions))]
+    for plan in plans:
+        picked = plan.changed[positions]
+        if picked.any():
+            values = plan.new[positions[picked]].tolist()
+            for fields, value in zip(compress(sent, picked.tolist()), values, strict=True):
+                fields[plan.name] = value
+    return [
+        RecordChange(record_id, row, fields)
+        for record_id, row, fields in zip(record_ids.tolist(), rows.tolist(), sent, strict=True)
+    ]
+
+
+def key_strings(values: pd.Series) -> pd.Series:
+    """`_key_text` of every value, as text (pandas "string"; NA: no key). Arrow-backed text is
+    read column-wise: the key is the value itself unless it is blank."""
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        keys = values.astype("string").reset_index(drop=True)
+        return keys.mask(blank_texts(keys))  # a blank key is no key, like a null one
+    return pd.Series(object_array([_key_text(k) for k in values.tolist()]), dtype="string")
+
+
+def _record_ids(values: pd.Series) -> pd.Series:
+    """Each record's Id as text (pandas "string")."""
+    if isinstance(values.dtype, pd.StringDtype) and not values.hasnans:
+        return values.astype("string").reset_index(drop=True)
+    ids = [r if r.__class__ is str else str(r) for r in values.tolist()]
+    return pd.Series(object_array(ids), dtype="string")
+
+
+def _texts(values: pd.Series) -> list[Any]:
+    """A "string" column as Python text (None for NA)."""
+    return list(values.to_numpy(dtype=object, na_value=None).tolist())
 
 
 def _key_text(value: Any) -> str | None:
@@ -242,19 +290,25 @@ def _key_text(value: Any) -> str | None:
 def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _FieldPlan:
     """Coerce one mapped column, apply its null policy and compare it with Salesforce's values."""
     described = target.field
-    coerced = coerce_column(matched[target.column], described)
-    current = object_array(matched[target.current_column].tolist())
+    coerced = coerce_column(matched[target.column], described, defer_datetimes=True)
+    current = matched[target.current_column].reset_index(drop=True)
     new = coerced.wire
     sent = ~coerced.null & ~coerced.rejected
     if target.clear:
         # A checkbox cannot be null: clearing it means unchecking it.
         new[coerced.null] = False if described.type == "boolean" else None
         sent |= coerced.null
-    positions = np.flatnonzero(sent)
+    # Date-times Salesforce already holds are equal as instants: their text is never written
+    # (the values of unchanged pairs are not read); the rest get it before the comparison.
+    same = np.zeros(len(sent), dtype=bool)
+    if coerced.pending is not None and coerced.moments is not None and not full_sync:
+        same = sent & coerced.pending & same_instants(current, coerced.moments)
+    coerced.write_pending(np.flatnonzero(~same))
+    positions = np.flatnonzero(sent & ~same)
     if full_sync or not len(positions):
-        changed = sent
+        changed = sent & ~same
     else:
-        equal = equal_column(current[positions], new[positions], described)
+        equal = _equal(current, new, positions, described)
         changed = np.zeros(len(sent), dtype=bool)
         changed[positions[~equal]] = True
     return _FieldPlan(
@@ -267,10 +321,21 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
     )
 
 
-def object_array(values: list[Any]) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
+def _equal(
+    current: pd.Series, new: np.ndarray, positions: np.ndarray, described: FieldInfo
+) -> np.ndarray:
+    """`equal_column` at `positions`: equal text first (in Arrow, when Salesforce's values are
+    Arrow-backed text), then Python objects only for the values still undecided."""
+    equal = np.zeros(len(positions), dtype=bool)
+    todo = np.arange(len(positions))
+    same = same_texts(current.iloc[positions], new[positions], described)
+    if same is not None:
+        equal |= same
+        todo = np.flatnonzero(~same)
+    if len(todo):
+        at = positions[todo]
+        equal[todo] = equal_column(object_array(current.iloc[at].tolist()), new[at], described)
+    return equal
 
 
 def _plain(value: Any) -> Any:

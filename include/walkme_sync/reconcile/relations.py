@@ -200,7 +200,8 @@ def prepare_writes(
     if not config.creates_records:
         return
     plan.fields_extended = True
-    changes = plan.changes
+    # Completed in place: one `RecordChange` (and dict) per change, as an upsert sends them.
+    plan.changes = changes = list(plan.changes)
     position = {record_id: at for at, record_id in enumerate(matched["Id"].tolist())}
     keys = matched[KEY].tolist()
     key_field = _described(info, config.object.key_field).name

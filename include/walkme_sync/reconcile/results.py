@@ -11,6 +11,7 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from include.walkme_sync.frames import OUTCOME_COLUMNS, Bucket, outcome_frame
 from include.walkme_sync.reconcile.plan import (
@@ -20,7 +21,7 @@ from include.walkme_sync.reconcile.plan import (
     PairPlan,
     PlanResult,
 )
-from include.walkme_sync.records import ResultColumns, WriteResult, object_array
+from include.walkme_sync.records import ResultColumns, WriteResult
 
 
 def row_outcomes(
@@ -43,51 +44,89 @@ def row_outcomes(
         return _grouped_row_outcomes(plan, results, dry_run=dry_run)
     if not isinstance(results, ResultColumns):
         results = ResultColumns.from_results([results[c.record_id] for c in plan.changes])
-    # One pair per report row: its bucket is its own decision (and its write's result).
-    buckets = np.full(size, Bucket.UNCHANGED.value, dtype=object)
-    reasons = np.full(size, UNCHANGED_REASON, dtype=object)
-    codes = np.full(size, None, dtype=object)
+    # One pair per report row: its bucket is its own decision (and its write's result). The
+    # text columns are codes into their few distinct texts (a million rows: a few arrays).
+    buckets = _CodedTexts(size, Bucket.UNCHANGED.value)
+    reasons = _CodedTexts(size, UNCHANGED_REASON)
+    codes = _CodedTexts(size, None)
+    rejected = np.fromiter(plan._reject_reasons, dtype=np.int64, count=len(plan._reject_reasons))
+    buckets.put(rejected, Bucket.REJECTED.value)
+    codes.put(rejected, "INVALID_VALUE")
     for position, reason in plan._reject_reasons.items():
-        buckets[position], reasons[position], codes[position] = (
-            Bucket.REJECTED.value,
-            reason,
-            "INVALID_VALUE",
-        )
+        reasons.put_one(position, reason)
     positions = plan._change_positions
     succeeded = np.asarray(results.success, dtype=bool)
-    buckets[positions[succeeded]] = _done_bucket(dry_run)
+    buckets.put(positions[succeeded], _done_bucket(dry_run))
     verb = "dry run: would update" if dry_run else "updated"
-    reasons[positions[succeeded]] = _written_reasons(plan, verb)[succeeded]
+    texts, inverse = _written_reasons(plan, verb)
+    reasons.put_coded(positions[succeeded], texts, inverse[succeeded])
     for index in np.flatnonzero(~succeeded).tolist():
         result = results.result(index)
         position = int(positions[index])
-        buckets[position], reasons[position], codes[position] = (
-            _unsuccessful_bucket(result),
-            _failure_reason(result),
-            result.error_code,
-        )
-    keys = object_array(plan._keys)
-    ids = object_array(plan._record_ids)
+        buckets.put_one(position, _unsuccessful_bucket(result))
+        reasons.put_one(position, _failure_reason(result))
+        codes.put_one(position, result.error_code)
+    keys, ids = plan._keys, plan._record_ids  # "string" columns, one entry per pair
+    reorder = None
+    if not np.array_equal(order, np.arange(size)):
+        keys = keys.take(order).reset_index(drop=True)
+        ids = ids.take(order).reset_index(drop=True)
+        reorder = order
     frame = pd.DataFrame(
         {
             "__row": pd.Series(ordered, dtype="int64"),
-            "key": pd.Series(keys[order], dtype="string"),
-            "bucket": pd.Series(buckets[order], dtype="string"),
-            "reason": pd.Series(reasons[order], dtype="string"),
-            "error_code": pd.Series(codes[order], dtype="string"),
-            "record_id": pd.Series(ids[order], dtype="string"),
+            "key": keys,
+            "bucket": buckets.series(reorder),
+            "reason": reasons.series(reorder),
+            "error_code": codes.series(reorder),
+            "record_id": ids,
         }
     )
     return frame[OUTCOME_COLUMNS]
 
 
-def _written_reasons(plan: PlanResult, verb: str) -> np.ndarray:
-    """`"<verb> <the change's fields, sorted>"` per change, built once per distinct field set
-    (a change's fields are the mapped fields whose value it sends)."""
+class _CodedTexts:
+    """A text column (pandas "string") of `size` rows held as codes into its distinct texts."""
+
+    def __init__(self, size: int, fill: str | None) -> None:
+        self.texts: list[str | None] = [fill]
+        self._code: dict[str | None, int] = {fill: 0}
+        self.codes = np.zeros(size, dtype=np.int32)
+
+    def code(self, text: str | None) -> int:
+        found = self._code.get(text)
+        if found is None:
+            found = self._code[text] = len(self.texts)
+            self.texts.append(text)
+        return found
+
+    def put(self, positions: np.ndarray, text: str | None) -> None:
+        self.codes[positions] = self.code(text)
+
+    def put_one(self, position: int, text: str | None) -> None:
+        self.codes[position] = self.code(text)
+
+    def put_coded(self, positions: np.ndarray, texts: list[str], inverse: np.ndarray) -> None:
+        """`texts[inverse[i]]` at `positions[i]`."""
+        mapped = np.array([self.code(text) for text in texts], dtype=np.int32)
+        self.codes[positions] = mapped[inverse] if len(texts) else 0
+
+    def series(self, order: np.ndarray | None) -> pd.Series:
+        codes = self.codes if order is None else self.codes[order]
+        dictionary = pa.array(self.texts, type=pa.large_string())
+        decoded = pa.DictionaryArray.from_arrays(pa.array(codes), dictionary).cast(pa.string())
+        return pd.Series(pd.arrays.ArrowStringArray(decoded))
+
+
+def _written_reasons(plan: PlanResult, verb: str) -> tuple[list[str], np.ndarray]:
+    """`"<verb> <the change's fields, sorted>"` per change, as (distinct texts, each change's
+    index into them): built once per distinct field set (a change's fields are the mapped
+    fields whose value it sends)."""
     changes = plan.changes
     names = [field_plan.name for field_plan in plan._fields]
     if plan.fields_extended or len(names) > 62 or len(set(names)) != len(names):
-        return object_array([f"{verb} {', '.join(sorted(set(c.fields)))}" for c in changes])
+        every = [f"{verb} {', '.join(sorted(set(c.fields)))}" for c in changes]
+        return every, np.arange(len(every))
     positions = plan._change_positions
     pattern = np.zeros(len(positions), dtype=np.int64)
     for bit, field_plan in enumerate(plan._fields):
@@ -97,7 +136,7 @@ def _written_reasons(plan: PlanResult, verb: str) -> np.ndarray:
         f"{verb} {', '.join(sorted(n for bit, n in enumerate(names) if code >> bit & 1))}"
         for code in distinct.tolist()
     ]
-    return object_array(texts)[inverse] if len(pattern) else object_array([])
+    return texts, inverse.reshape(len(pattern))
 
 
 def _grouped_row_outcomes(

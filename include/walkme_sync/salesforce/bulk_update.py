@@ -12,13 +12,16 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from include.walkme_sync.errors import AuthorizationError, SyncError
-from include.walkme_sync.records import RecordChange
+from include.walkme_sync.records import RecordChange, object_array
 from include.walkme_sync.salesforce.bulk import (
     TERMINAL_JOB_STATES,
     bulk_csv,
@@ -26,15 +29,78 @@ from include.walkme_sync.salesforce.bulk import (
     read_with_retries,
     wait_for_bulk_job,
 )
+from include.walkme_sync.salesforce.bulk_files import (
+    download_results,
+    result_ids,  # noqa: F401 - its place before the wire code moved out
+    result_ids_of_file,
+    upload_job_data,
+)
 from include.walkme_sync.salesforce.errors import translate
 
 if TYPE_CHECKING:
     from include.walkme_sync.salesforce.client import SalesforceSession
 
+T = TypeVar("T")
+
 
 def id_key(record_id: str) -> str:
     """The first 15 characters of an 18-character Id are the case-sensitive 15-character Id."""
     return record_id[:15]
+
+
+def id_keys(record_ids: Sequence[str] | np.ndarray) -> np.ndarray:
+    """`id_key` of every Id (object array), sliced by Arrow in one pass."""
+    if not len(record_ids):
+        return np.empty(0, dtype=object)
+    try:
+        ids = pa.array(record_ids, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):  # not text (or no UTF-8): one by one
+        return object_array([id_key(r) for r in record_ids])
+    # Code points, as Python slices: Arrow's "codeunits" of UTF-8 text are code points.
+    return np.asarray(
+        pc.utf8_slice_codeunits(ids, 0, 15).to_numpy(zero_copy_only=False), dtype=object
+    )
+
+
+#: Id[:15] of many records: Arrow text (no Python string per Id) or, for Ids Arrow cannot hold
+#: (not text, no UTF-8), an object array.
+IdKeys: TypeAlias = pa.Array | np.ndarray
+
+
+def id_key_texts(record_ids: Sequence[str] | np.ndarray) -> IdKeys:
+    """`id_keys`, kept as Arrow text (large_string) when the Ids are text."""
+    try:
+        ids = pa.array(record_ids, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        return id_keys(record_ids)
+    return pc.utf8_slice_codeunits(ids, 0, 15)
+
+
+def _arrow_texts(ids: IdKeys) -> pa.Array | None:
+    """`ids` as Arrow large_string, or None when they are not all text."""
+    if isinstance(ids, pa.Array):
+        return ids if ids.type == pa.large_string() else ids.cast(pa.large_string())
+    try:
+        return pa.array(ids, type=pa.large_string())
+    except (pa.ArrowException, UnicodeError):
+        return None
+
+
+def unique_keys(ids: IdKeys) -> bool:
+    """Whether no Id[:15] appears twice."""
+    if isinstance(ids, pa.Array):
+        return bool(pc.count_distinct(ids, mode="all").as_py() == len(ids))
+    return bool(pd.Index(ids, dtype=object).is_unique)
+
+
+def take_keys(ids: IdKeys, indices: np.ndarray) -> IdKeys:
+    """The Id[:15]s at `indices` (int64)."""
+    return ids.take(pa.array(indices)) if isinstance(ids, pa.Array) else ids[indices]
+
+
+def key_at(ids: IdKeys, index: int) -> str:
+    """One Id[:15] as text."""
+    return str(ids[index].as_py() if isinstance(ids, pa.Array) else ids[index])
 
 
 class BulkUpdateJob:
@@ -48,7 +114,7 @@ class BulkUpdateJob:
         self,
         session: SalesforceSession,
         object_name: str,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         *,
         timeout: float,
     ) -> None:
@@ -60,7 +126,7 @@ class BulkUpdateJob:
         self.state = "Open"
         self.error_message: str | None = None
         #: Id[:15] of every record in the successful-results file (a million in one array).
-        self.successful: np.ndarray = np.empty(0, dtype=object)
+        self.successful: IdKeys = np.empty(0, dtype=object)
         #: Id[:15] -> (error_code, message) of every record in the failed-results file.
         self.failures: dict[str, tuple[str, str]] = {}
         #: `numberRecordsFailed` of the job's last info, when it said.
@@ -74,9 +140,8 @@ class BulkUpdateJob:
         return getattr(self.session.sf.bulk2, self.object_name)._client
 
     def run(self) -> None:
-        data = bulk_csv(self.changes)
         try:
-            self._run(data)
+            self._run()
         except SyncError:
             raise
         except Exception as exc:
@@ -85,7 +150,7 @@ class BulkUpdateJob:
                 # Bulk calls never refresh an expired session themselves; updates are idempotent,
                 # so re-running the whole job after one re-login is safe.
                 try:
-                    self._run(data)
+                    self._run()
                     return
                 except Exception as retry_exc:
                     raise translate(
@@ -95,14 +160,20 @@ class BulkUpdateJob:
                     ) from None
             raise error from None
 
-    def _run(self, data: str) -> None:
+    def _csv(self) -> str:
+        """The job's data (an upsert job writes its own)."""
+        return bulk_csv(self.changes)
+
+    def _run(self) -> None:
         client = self._client()
         job = self._create(client)
         self.job_id = str(job["id"])
         if job.get("state") != "Open":
             raise SyncError(f"Bulk job {self.job_id} was created in state {job.get('state')}.")
         try:
-            client.upload_job_data(self.job_id, data)
+            # Built here and dropped once sent: a million rows' CSV is not held while the job
+            # runs and its result files are read (a re-run after a re-login builds it again).
+            upload_job_data(client, self.job_id, self._csv().encode("utf-8"))
             client.close_job(self.job_id)
         except Exception:
             self._abort_quietly(client)
@@ -141,14 +212,18 @@ class BulkUpdateJob:
     def _result_files(self, client: Any) -> tuple[str, str] | None:
         """The successful- and failed-results files; None when a job that did not complete has
         none (its records are then handled as missing)."""
+        return self._fetch_results(
+            client, lambda: client.get_ingest_results(self.job_id, "successfulResults")
+        )
+
+    def _fetch_results(self, client: Any, successful: Callable[[], T]) -> tuple[T, str] | None:
+        """(`successful()`: the successful results, the failed-results file's text); None when
+        a job that did not complete has none."""
         # A completed job that counted no failed record has an empty failed-results file: not
         # worth an API call.
         skip_failed = self.state == "JobComplete" and self.records_failed == 0
         try:
-            successful = read_with_retries(
-                lambda: client.get_ingest_results(self.job_id, "successfulResults"),
-                retry_after=self._retry_after,
-            )
+            succeeded = read_with_retries(successful, retry_after=self._retry_after)
             failed = (
                 ""
                 if skip_failed
@@ -161,48 +236,67 @@ class BulkUpdateJob:
             if self.state == "JobComplete":
                 raise
             return None
-        return successful, failed
+        return succeeded, failed
 
     def _read_results(self, client: Any) -> None:
-        files = self._result_files(client)
+        # The successful results (a million rows: ~100 MB) go to a temporary file as they
+        # arrive and Arrow reads only their Id columns from it: never the file's bytes and its
+        # text in memory at once.
+        files = self._fetch_results(
+            client, lambda: download_results(client, self.job_id, "successfulResults")
+        )
         if files is None:
             return
         successful, failed = files
-        self.successful = result_ids(successful)
+        with successful:
+            self.successful = result_ids_of_file(successful)
         for row in csv.DictReader(io.StringIO(failed)):
             record_id = row.get("sf__Id") or row.get("Id") or ""
             self.failures[id_key(record_id)] = parse_bulk_error(row.get("sf__Error") or "")
 
-    def settle(self, id15: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def settle(self, id15: IdKeys) -> tuple[np.ndarray, np.ndarray]:
         """For the records `id15` (Id[:15] of the job's changes, in order): (succeeded,
         failed) masks. A record in both files counts as failed; in neither, as missing."""
+        sent, found = _arrow_texts(id15), _arrow_texts(self.successful)
+        if sent is None or found is None:
+            return self._settle_objects(np.asarray(id15, dtype=object))
+        if (
+            not self.failures
+            and len(found) == len(sent)
+            and bool(pc.all(pc.equal(found, sent).fill_null(False)).as_py())
+        ):
+            # The usual answer: every record succeeded, listed in the order sent.
+            return np.ones(len(sent), dtype=bool), np.zeros(len(sent), dtype=bool)
+        failed = np.zeros(len(sent), dtype=bool)
+        if self.failures:
+            listed = pa.array(list(self.failures), type=pa.large_string())
+            failed = _flags(pc.is_in(sent, value_set=listed))
+        succeeded = _flags(pc.is_in(sent, value_set=found)) & ~failed
+        return succeeded, failed
+
+    def _settle_objects(self, id15: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`settle` of Ids Arrow cannot hold, with pandas' `isin` over Python objects."""
+        successful = np.asarray(self.successful, dtype=object)
+        if not self.failures and _same_ids(successful, id15):
+            return np.ones(len(id15), dtype=bool), np.zeros(len(id15), dtype=bool)
         # Object dtype on purpose: pandas' Arrow-backed strings check `isin` value by value.
         ids = pd.Index(id15, dtype=object)
         failed = np.zeros(len(id15), dtype=bool)
         if self.failures:
             failed = np.asarray(ids.isin(pd.Index(list(self.failures), dtype=object)))
-        succeeded = np.asarray(ids.isin(pd.Index(self.successful, dtype=object))) & ~failed
+        succeeded = np.asarray(ids.isin(pd.Index(successful, dtype=object))) & ~failed
         return succeeded, failed
 
 
-def result_ids(text: str) -> np.ndarray:
-    """Id[:15] of every row of a Bulk 2.0 result file (`sf__Id`, else `Id`), parsed column-wise.
+def _flags(mask: pa.Array) -> np.ndarray:
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
 
-    Same reading as `csv.DictReader` row by row: every cell is text, an empty `sf__Id` falls back
-    to `Id`, and a row with neither is the empty Id.
-    """
-    if not text.strip():
-        return np.empty(0, dtype=object)
-    # Bytes, not a StringIO: a StringIO holds 4 bytes per character of a file of a million rows.
-    table = pd.read_csv(
-        io.BytesIO(text.encode("utf-8")),
-        dtype=str,
-        keep_default_na=False,
-        na_filter=False,
-        usecols=lambda name: name in ("sf__Id", "Id"),
-    )
-    empty = pd.Series("", index=table.index, dtype=object)
-    ids = table["sf__Id"] if "sf__Id" in table.columns else empty
-    if "Id" in table.columns:
-        ids = ids.where(ids != "", table["Id"])
-    return np.asarray(ids.str.slice(0, 15).to_numpy(dtype=object))
+
+def _same_ids(found: np.ndarray, sent: np.ndarray) -> bool:
+    """Whether `found` lists exactly the Ids `sent`, in the same order (object arrays)."""
+    if len(found) != len(sent):
+        return False
+    try:
+        return bool(np.asarray(found == sent, dtype=bool).all())
+    except (TypeError, ValueError):  # not comparable element by element: take the long way
+        return False

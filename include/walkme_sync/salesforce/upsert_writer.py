@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from include.walkme_sync.records import RecordChange, WriteResult
+from include.walkme_sync.records import RecordChange
 from include.walkme_sync.salesforce.bulk import bulk_cell, parse_bulk_error
 from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key
-from include.walkme_sync.salesforce.writers import WriteOutcome, _Writer
+from include.walkme_sync.salesforce.writers import Indices, WriteOutcome, _Writer
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import WriteConfig
@@ -36,7 +36,7 @@ def upsert_changes(  # noqa: PLR0917 - the writer's inputs plus the key field
     session: SalesforceSession,
     object_name: str,
     key_field: str,
-    changes: list[RecordChange],
+    changes: Sequence[RecordChange],
     options: WriteConfig,
     budget: ApiBudget,
     *,
@@ -87,7 +87,7 @@ class BulkUpsertJob(BulkUpdateJob):
         session: SalesforceSession,
         object_name: str,
         key_field: str,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         *,
         timeout: float,
     ) -> None:
@@ -97,9 +97,8 @@ class BulkUpsertJob(BulkUpdateJob):
         #: Id[:15] of the change -> (created, the record's Id)
         self.saved: dict[str, tuple[bool, str]] = {}
 
-    def _run(self, data: str) -> None:
-        # `data` is the update CSV of `run`; an upsert job sends its own.
-        super()._run(upsert_csv(self.changes))
+    def _csv(self) -> str:
+        return upsert_csv(self.changes)
 
     def _create(self, client: Any) -> Any:
         return client.create_job("upsert", external_id_field=self.key_field)
@@ -131,7 +130,7 @@ class _UpsertWriter(_Writer):
         session: SalesforceSession,
         object_name: str,
         key_field: str,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         options: WriteConfig,
         budget: ApiBudget,
         log: logging.Logger | None,
@@ -150,7 +149,7 @@ class _UpsertWriter(_Writer):
             **nested_record(self.changes[index].fields),
         }
 
-    def _send_collection(self, batch: Sequence[int], what: str) -> Any:
+    def _send_collection(self, batch: Indices, what: str) -> Any:
         saves = super()._send_collection(batch, what)
         if isinstance(saves, list) and len(saves) == len(batch):
             for index, save in zip(batch, saves, strict=True):
@@ -158,7 +157,7 @@ class _UpsertWriter(_Writer):
                     self.saved[index] = (bool(save.get("created")), str(save.get("id") or ""))
         return saves
 
-    def _bulk_job(self, chunk: list[int]) -> BulkUpdateJob:
+    def _bulk_job(self, chunk: Indices) -> BulkUpdateJob:
         return BulkUpsertJob(
             self.session,
             self.object_name,
@@ -167,7 +166,7 @@ class _UpsertWriter(_Writer):
             timeout=self.options.bulk_job_timeout_seconds,
         )
 
-    def _settle_bulk(self, chunk: list[int], job: BulkUpdateJob) -> None:
+    def _settle_bulk(self, chunk: Indices, job: BulkUpdateJob) -> None:
         saved = getattr(job, "saved", {})
         for index in chunk:
             found = saved.get(id_key(self.changes[index].record_id))
@@ -177,14 +176,13 @@ class _UpsertWriter(_Writer):
 
     def _outcome(self) -> WriteOutcome:
         outcome = super()._outcome()
-        for index, result in enumerate(outcome.results):
-            created, record_id = self.saved.get(index, (False, ""))
-            if result.success and created:
-                outcome.results[index] = _created(result, record_id)
+        columns = outcome.columns
+        size = len(columns.rows)
+        created = np.zeros(size, dtype=bool)
+        created_ids = np.full(size, None, dtype=object)
+        for index, (was_created, record_id) in self.saved.items():
+            if was_created and columns.success[index]:
+                created[index] = True
+                created_ids[index] = record_id or None
+        columns.created, columns.created_ids = created, created_ids
         return outcome
-
-
-def _created(result: WriteResult, record_id: str) -> WriteResult:
-    result.created = True
-    result.created_id = record_id or None
-    return result

@@ -25,18 +25,32 @@ from include.walkme_sync.errors import (
     SyncError,
     TransientError,
 )
-from include.walkme_sync.records import RecordChange, ResultColumns, WriteResult, object_array
+from include.walkme_sync.records import (
+    ChangeSet,
+    RecordChange,
+    ResultColumns,
+    WriteResult,
+    record_id_column,
+    row_column,
+    take_changes,
+)
 from include.walkme_sync.salesforce.bulk import (
     BULK_JOB_CALLS,
-    BULK_NULL,
-    MAX_BULK_FIELD_CHARS,
     MAX_BULK_JOB_BYTES,
-    MAX_BULK_RECORD_CHARS,
     MAX_RETRY_AFTER_SECONDS,
+    _maybe_bulk_unsafe,
+    _maybe_bulk_unsafe_columns,
     bulk_csv,
     bulk_unsafe_reason,
 )
-from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob, id_key
+from include.walkme_sync.salesforce.bulk_update import (
+    BulkUpdateJob,
+    id_key,
+    id_key_texts,
+    key_at,
+    take_keys,
+    unique_keys,
+)
 from include.walkme_sync.salesforce.errors import TRANSIENT_RECORD_CODES, redact, translate
 
 if TYPE_CHECKING:
@@ -100,7 +114,7 @@ class WriteOutcome:
 def write_changes(
     session: SalesforceSession,
     object_name: str,
-    changes: list[RecordChange],
+    changes: Sequence[RecordChange],
     options: WriteConfig,
     budget: ApiBudget,
     *,
@@ -113,23 +127,16 @@ def write_changes(
     return writer.run()
 
 
-def chunked(items: Sequence[int], size: int) -> Iterator[list[int]]:
-    """Consecutive slices of at most `size` items."""
+#: Positions of changes: a list, or (a million of them) an int64 array, sliced without a
+#: Python int per change.
+Indices = Sequence[int] | np.ndarray
+
+
+def chunked(items: Indices, size: int) -> Iterator[Indices]:
+    """Consecutive slices of at most `size` items (views of an array)."""
     for start in range(0, len(items), size):
-        yield list(items[start : start + size])
-
-
-def _maybe_bulk_unsafe(fields: list[dict[str, Any]]) -> bool:
-    """A quick superset of "some change is not Bulk-safe" (`bulk_unsafe_reason`), in one pass
-    over every value: some text is the null marker, or longer than a field may be or than its
-    share of the widest record (if every value fits its share, every record fits too)."""
-    widest = max(map(len, fields), default=1)
-    longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
-    return any(
-        value.__class__ is str and (len(value) > longest or value == BULK_NULL)
-        for names in fields
-        for value in names.values()
-    )
+        part = items[start : start + size]
+        yield part if isinstance(part, np.ndarray) else list(part)
 
 
 class _Stop(Exception):
@@ -144,7 +151,7 @@ class _Writer:
         self,
         session: SalesforceSession,
         object_name: str,
-        changes: list[RecordChange],
+        changes: Sequence[RecordChange],
         options: WriteConfig,
         budget: ApiBudget,
         log: logging.Logger,
@@ -163,13 +170,13 @@ class _Writer:
         self.attempts = np.zeros(size, dtype=np.int64)
         self.attempted = np.ones(size, dtype=bool)
         #: Id[:15] per change: how Bulk result files are matched back to changes.
-        self.id15 = object_array([id_key(change.record_id) for change in changes])
+        self.id15 = id_key_texts(record_id_column(changes))
         self.retry: list[int] = []
         self.stop: _Stop | None = None
         self._check_unique_ids()
 
     def _check_unique_ids(self) -> None:
-        if len(set(self.id15.tolist())) == len(self.changes):
+        if unique_keys(self.id15):
             return
         seen: dict[str, int] = {}
         for change in self.changes:
@@ -184,9 +191,9 @@ class _Writer:
     # ------------------------------------------------------------------ orchestration
 
     def run(self) -> WriteOutcome:
-        pending = list(range(len(self.changes)))
+        pending: Indices = np.arange(len(self.changes))
         for round_number in range(self.options.retries + 1):
-            if not pending or self.stop is not None:
+            if not len(pending) or self.stop is not None:
                 break
             if round_number:
                 delay = self.options.retry_backoff_seconds * 2 ** (round_number - 1)
@@ -224,8 +231,8 @@ class _Writer:
             self.attempted[unsettled] = False
             self.settled[unsettled] = True
         columns = ResultColumns(
-            record_ids=[change.record_id for change in self.changes],
-            rows=[change.row for change in self.changes],
+            record_ids=record_id_column(self.changes),
+            rows=row_column(self.changes),
             success=self.success,
             error_codes=self.codes,
             messages=self.messages,
@@ -266,7 +273,7 @@ class _Writer:
         self.codes[indices] = None
         self.messages[indices] = None
 
-    def _split_bulk_safe(self, indices: Sequence[int]) -> tuple[list[int], list[int]]:
+    def _split_bulk_safe(self, indices: Indices) -> tuple[Indices, list[int]]:
         """(changes the Bulk CSV carries literally, changes that must go through Collections).
 
         One write semantics on every path: a value Bulk API 2.0 would reinterpret (its null
@@ -274,8 +281,8 @@ class _Writer:
         """
         bulk: list[int] = []
         rest: list[int] = []
-        if not _maybe_bulk_unsafe([self.changes[index].fields for index in indices]):
-            return list(indices), rest
+        if not self._maybe_bulk_unsafe(indices):
+            return indices, rest
         for index in indices:
             reason = bulk_unsafe_reason(self.changes[index])
             if reason is None:
@@ -285,6 +292,13 @@ class _Writer:
             row = self.changes[index].row
             self.log.info("Report row %d goes through sObject Collections: %s.", row, reason)
         return bulk, rest
+
+    def _maybe_bulk_unsafe(self, indices: Indices) -> bool:
+        changes = self.changes
+        if isinstance(changes, ChangeSet):
+            whole = len(indices) == len(changes)
+            return _maybe_bulk_unsafe_columns(changes if whole else changes.take(indices))
+        return _maybe_bulk_unsafe([changes[index].fields for index in indices])
 
     def _transient_delay(self, attempt: int) -> float:
         """Backoff before another try; at least what Salesforce's `Retry-After` asked for."""
@@ -306,7 +320,7 @@ class _Writer:
 
     # ------------------------------------------------------------------ sObject Collections
 
-    def _write_collections(self, indices: Sequence[int]) -> None:
+    def _write_collections(self, indices: Indices) -> None:
         size = min(self.options.collection_batch_size, 200)
         batches = list(chunked(indices, size))
         for number, batch in enumerate(batches, start=1):
@@ -349,7 +363,7 @@ class _Writer:
         change = self.changes[index]
         return {"attributes": {"type": self.object_name}, "id": change.record_id, **change.fields}
 
-    def _send_collection(self, batch: Sequence[int], what: str) -> Any:
+    def _send_collection(self, batch: Indices, what: str) -> Any:
         """PATCH composite/sobjects; request-level transient failures are retried with backoff."""
         payload = {"allOrNone": False, "records": [self._collection_record(i) for i in batch]}
         path = self._collection_path()
@@ -369,12 +383,12 @@ class _Writer:
 
     # ------------------------------------------------------------------ Bulk API 2.0
 
-    def _write_bulk(self, indices: Sequence[int]) -> None:
+    def _write_bulk(self, indices: Indices) -> None:
         for chunk in self._bulk_chunks(indices):
             job = self._run_bulk_job(chunk)
             self._settle_bulk(chunk, job)
 
-    def _run_bulk_job(self, chunk: list[int]) -> BulkUpdateJob:
+    def _run_bulk_job(self, chunk: Indices) -> BulkUpdateJob:
         """Run one job; a request-level transient failure (5xx, dropped connection) re-runs the
         whole job with backoff, which is safe because an update with the same values is
         idempotent."""
@@ -393,25 +407,25 @@ class _Writer:
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _bulk_job(self, chunk: list[int]) -> BulkUpdateJob:
+    def _bulk_job(self, chunk: Indices) -> BulkUpdateJob:
         """The job that writes `chunk` (an upsert writer runs an upsert job instead)."""
         return BulkUpdateJob(
             self.session,
             self.object_name,
-            [self.changes[i] for i in chunk],
+            take_changes(self.changes, chunk),
             timeout=self.options.bulk_job_timeout_seconds,
         )
 
-    def _bulk_chunks(self, indices: Sequence[int]) -> Iterator[list[int]]:
+    def _bulk_chunks(self, indices: Indices) -> Iterator[Indices]:
         for chunk in chunked(indices, max(self.options.bulk_batch_size, 1)):
             yield from self._split_by_size(chunk)
 
-    def _split_by_size(self, chunk: list[int]) -> Iterator[list[int]]:
+    def _split_by_size(self, chunk: Indices) -> Iterator[Indices]:
         # Bytes per row from one CSV of up to 1,000 changes spread over the chunk (the header
         # and the union of columns as in the real file), not one CSV per change: a header per
         # row doubled the estimate and split a million changes into two jobs.
         sample = chunk[:: max(len(chunk) // SIZE_SAMPLE, 1)][:SIZE_SAMPLE]
-        approx = len(bulk_csv([self.changes[i] for i in sample])) / max(len(sample), 1)
+        approx = len(bulk_csv(take_changes(self.changes, sample))) / max(len(sample), 1)
         if len(chunk) > 1 and approx * len(chunk) > MAX_BULK_JOB_BYTES:
             middle = len(chunk) // 2
             yield from self._split_by_size(chunk[:middle])
@@ -419,16 +433,16 @@ class _Writer:
         else:
             yield chunk
 
-    def _settle_bulk(self, chunk: list[int], job: BulkUpdateJob) -> None:
+    def _settle_bulk(self, chunk: Indices, job: BulkUpdateJob) -> None:
         indices = np.asarray(chunk, dtype=np.int64)
-        succeeded, failed = job.settle(self.id15[indices])
+        succeeded, failed = job.settle(take_keys(self.id15, indices))
         self._settle_successes(indices[succeeded])
         missing: list[int] = []
         for index, was_failed in zip(
             indices[~succeeded].tolist(), failed[~succeeded].tolist(), strict=True
         ):
             if was_failed:
-                code, message = job.failures[str(self.id15[index])]
+                code, message = job.failures[key_at(self.id15, index)]
                 self._settle(index, False, code, message)
             else:
                 missing.append(index)

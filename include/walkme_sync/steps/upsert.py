@@ -15,19 +15,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.errors import SyncError
-from include.walkme_sync.frames import Bucket
+from include.walkme_sync.frames import CURRENT_PREFIX, KEY, Bucket
 from include.walkme_sync.reconcile.plan import PlanResult, plan_changes
 from include.walkme_sync.reconcile.relations import (
+    LOOKUP_PREFIX,
+    PARENT_KEY_PREFIX,
     planned_mappings,
     prepare_writes,
     scale_percentages,
     settle_creations,
 )
 from include.walkme_sync.reconcile.results import row_outcomes
-from include.walkme_sync.records import ResultColumns
+from include.walkme_sync.records import ResultColumns, record_id_column, row_column
 from include.walkme_sync.salesforce.client import SalesforceSession, connect
 from include.walkme_sync.salesforce.quota import ApiBudget
 from include.walkme_sync.salesforce.upsert_writer import upsert_changes
@@ -53,7 +56,7 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     """Plan, write (nothing in a dry run), record every matched row's bucket, then judge."""
     config = ctx.integration
     info = load_describe(ctx)
-    matched = scale_percentages(config, read_frame(ctx.path(MATCHED)))
+    matched = scale_percentages(config, _read_matched(ctx))
     # Lookups are planned like mappings (their parent Ids are diffed with the current ones).
     plan = plan_changes(planned_mappings(config), info, matched, full_sync=ctx.full_sync)
     prepare_writes(config, info, matched, plan)
@@ -77,6 +80,24 @@ def upsert_step(ctx: RunContext) -> dict[str, Any]:
     return summary
 
 
+def _read_matched(ctx: RunContext) -> pd.DataFrame:
+    """The matched rows, only the columns the plan reads: report columns no mapping names are
+    never loaded (a report may have many; the largest frame of the task stays small)."""
+    config = ctx.integration
+    fields = [m.field for m in config.mappings] + [lookup.field for lookup in config.lookups]
+    wanted = {"__row", "Id", config.report.key_column}
+    wanted |= {m.column for m in config.mappings}
+    wanted |= {CURRENT_PREFIX + name for name in fields}
+    wanted |= {LOOKUP_PREFIX + lookup.field for lookup in config.lookups}
+    wanted |= {PARENT_KEY_PREFIX + lookup.field for lookup in config.lookups}
+    if config.creates_records:
+        wanted.add(KEY)
+    path = ctx.path(MATCHED)
+    with path.open("rb") as handle:
+        names = pq.read_schema(handle).names
+    return read_frame(path, columns=[name for name in names if name in wanted])
+
+
 def apply_plan(
     session: SalesforceSession,
     config: IntegrationConfig,
@@ -96,8 +117,8 @@ def apply_plan(
         size = len(plan.changes)
         outcome = WriteOutcome(
             columns=ResultColumns(
-                record_ids=[c.record_id for c in plan.changes],
-                rows=[c.row for c in plan.changes],
+                record_ids=record_id_column(plan.changes),
+                rows=row_column(plan.changes),
                 success=np.ones(size, dtype=bool),
                 error_codes=np.full(size, None, dtype=object),
                 messages=np.full(size, None, dtype=object),
@@ -141,7 +162,7 @@ def apply_plan(
         },
         "records_changed": len(plan.changes),
         # Records the upsert created (write.mode: upsert); they are also counted as written.
-        "created": sum(r.created for r in outcome.results),
+        "created": outcome.columns.created_count,
         "field_changes": plan.field_changes,
         "api_calls": meter.calls - calls_before,
         "calls_by_kind": dict(meter.calls_by_kind),

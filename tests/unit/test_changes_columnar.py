@@ -1,0 +1,548 @@
+"""The column-wise upsert paths give exactly what the row-by-row ones gave.
+
+References kept here: the previous per-value key text (`_key_text`), the previous dict-per-change
+planning (`reference_changes`), the row-by-row Bulk CSV (`reference_csv`, one `bulk_cell` per
+cell), the previous quick Bulk-safety check over dicts, the previous per-value equality
+(`values_equal`), numpy's ISO formatting, and the previous `isin`-based settling of a Bulk job.
+Generated inputs mix nulls, blanks (every kind of Unicode space), unicode, case, duplicates, empty
+frames and the CSV's edge cases (quotes, commas, line breaks, the null marker, True/1/1.0).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import sys
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from include.walkme_sync.metadata import FieldInfo, WireValue
+from include.walkme_sync.reconcile.coerce import values_equal
+from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts
+from include.walkme_sync.reconcile.compare import equal_column
+from include.walkme_sync.reconcile.plan import _key_text, key_strings
+from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
+from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_cell, bulk_csv
+from include.walkme_sync.salesforce.bulk_files import _pandas_result_ids, result_ids
+from include.walkme_sync.salesforce.bulk_update import (
+    BulkUpdateJob,
+    id_key,
+    id_key_texts,
+    id_keys,
+    key_at,
+    take_keys,
+    unique_keys,
+)
+from include.walkme_sync.salesforce.writers import _maybe_bulk_unsafe, _maybe_bulk_unsafe_columns
+
+SPACES = ["", " ", "\t", "\u3000", "\x1c", "\x85", "\xa0", "\u2028", "\u200b", "\ufeff", "\x00"]
+WORDS = ["ann@x.io", " Ann@X.io ", "zoë", "日本", "a,b", 'say "hi"', "x\ny", "#N/A", "00Q1"]
+
+
+# ------------------------------------------------------------------------------ keys
+
+
+def test_space_class_is_pythons_whitespace() -> None:
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    matched = pc.match_substring_regex(pa.array(chars), f"^{PYTHON_SPACE_CLASS}$")
+    assert matched.to_pylist() == [c.isspace() for c in chars]
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+@pytest.mark.parametrize("seed", range(5))
+def test_key_strings_equal_the_scalar_key_text(dtype: Any, seed: int) -> None:
+    rng = random.Random(seed)
+    values: list[Any] = []
+    for _ in range(rng.randint(0, 300)):
+        roll = rng.random()
+        if roll < 0.1:
+            values.append(None)
+        elif roll < 0.4:
+            values.append("".join(rng.choices(SPACES, k=rng.randint(0, 3))))
+        else:
+            word = rng.choice(WORDS)
+            values.append(rng.choice(SPACES) + word + rng.choice(SPACES))
+    series = pd.Series(values, dtype=dtype)
+    expected = [_key_text(value) for value in series.tolist()]
+    keys = key_strings(series)
+    assert str(keys.dtype) == "string"
+    assert keys.to_numpy(dtype=object, na_value=None).tolist() == expected
+
+
+def test_key_strings_of_other_dtypes() -> None:
+    series = pd.Series([1, None, 3], dtype="Int64")
+    keys = key_strings(series).to_numpy(dtype=object, na_value=None).tolist()
+    assert keys == [_key_text(v) for v in series.tolist()] == ["1", None, "3"]
+
+
+# ------------------------------------------------------------------------------ changes
+
+VALUES: list[WireValue] = [
+    None,
+    True,
+    False,
+    0,
+    1,
+    -7,
+    2**62,
+    1.0,
+    0.00001,
+    1e20,
+    -2.5,
+    "",
+    " ",
+    "#N/A",
+    "plain",
+    'say "hi", ok',
+    "line\nbreak",
+    "car\rriage",
+    "tab\tand ü €",
+    "2026-11-24T08:00:00.000Z",
+    "1",
+    "true",
+    "日本語",
+]
+#: Columns of one kind each (as the planner makes them) or mixed.
+KINDS: dict[str, list[WireValue]] = {
+    "dates": ["2026-11-24T08:00:00.000Z", "1969-12-31T23:59:59.999Z", None],
+    "ints": [0, 12, -7, 2**62, 99],
+    "ints_and_clears": [0, 12, None],
+    "floats": [0.5, 1.0, 1e-05, 123456789.125],
+    "bools": [True, False],
+    "texts": ["plain", "ü €", "#N/A", "", None, "x" * 40],
+    "quoted": ['say "hi"', "a,b", "x\ny", "car\rriage", "plain"],
+    "huge_ints": [2**70, 1],
+    "mixed": VALUES,
+}
+
+
+def random_change_set(rng: random.Random, size: int, kinds: list[str]) -> ChangeSet:
+    fields = []
+    for index, kind in enumerate(kinds):
+        sent = np.array([rng.random() < 0.7 for _ in range(size)], dtype=bool)
+        values = object_array(
+            [rng.choice(KINDS[kind]) if s else rng.choice([None, 5]) for s in sent.tolist()]
+        )
+        fields.append(FieldColumn(f"{kind.title()}{index}__c", sent, values))
+    rng.shuffle(fields)
+    ids = object_array([f"00Q{i:012d}AAA" for i in range(size)])
+    return ChangeSet(ids, np.arange(1, size + 1, dtype=np.int64), fields)
+
+
+def reference_changes(changes: ChangeSet) -> list[RecordChange]:
+    """Dict per change, fields in the columns' order (what the planner built before)."""
+    return [
+        RecordChange(
+            str(changes.record_ids[i]),
+            int(changes.rows[i]),
+            {f.name: f.values[i] for f in changes.fields if f.sent[i]},
+        )
+        for i in range(len(changes))
+    ]
+
+
+def reference_csv(changes: list[RecordChange]) -> str:
+    columns = sorted({name for change in changes for name in change.fields})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["Id", *columns])
+    for change in changes:
+        row = [change.record_id]
+        for column in columns:
+            row.append(bulk_cell(change.fields[column]) if column in change.fields else "")
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def exact(changes: list[RecordChange]) -> list[Any]:
+    return [
+        (c.record_id, c.row, [(k, type(v).__name__, repr(v)) for k, v in c.fields.items()])
+        for c in changes
+    ]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_change_set_reads_as_the_changes_and_writes_the_same_csv(seed: int) -> None:
+    rng = random.Random(seed)
+    kinds = rng.sample(list(KINDS), rng.randint(1, 5))
+    changes = random_change_set(rng, rng.choice([0, 1, 2, rng.randint(3, 300)]), kinds)
+    expected = reference_changes(changes)
+    assert exact(list(changes)) == exact(expected)
+    assert changes == expected and len(changes) == len(expected)
+    if len(changes):
+        assert changes[-1] == expected[-1] and changes[0:2] == expected[0:2]
+    picked = rng.sample(range(len(changes)), min(len(changes), 7))
+    assert list(changes.take(picked)) == [expected[i] for i in picked]
+    assert bulk_csv(changes) == reference_csv(expected)
+    assert bulk_csv(changes.take(picked)) == reference_csv([expected[i] for i in picked])
+
+
+def test_csv_of_changes_that_set_nothing_or_one_column() -> None:
+    ids = object_array(["00Q000000000001AAA", "00Q000000000002AAA"])
+    rows = np.array([1, 2], dtype=np.int64)
+    nothing = ChangeSet(ids, rows, [FieldColumn("A__c", np.zeros(2, bool), object_array([1, 2]))])
+    assert bulk_csv(nothing) == reference_csv(list(nothing))
+    one = ChangeSet(ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["", None]))])
+    assert bulk_csv(one) == reference_csv(list(one))
+    lone = ChangeSet(
+        ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["\ud800", 1]))]
+    )
+    assert bulk_csv(lone) == reference_csv(list(lone))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_quick_bulk_check_of_columns_equals_the_dict_check(seed: int) -> None:
+    rng = random.Random(seed)
+    long_values: list[WireValue] = ["#N/A", "x" * (MAX_BULK_FIELD_CHARS + 1), "y" * 31_000, "z"]
+    kinds = rng.sample(list(KINDS), rng.randint(1, 4))
+    changes = random_change_set(rng, rng.randint(0, 60), kinds)
+    if seed % 2 and len(changes):  # some long texts, the null marker
+        column = changes.fields[0]
+        for i in rng.sample(range(len(changes)), min(3, len(changes))):
+            column.values[i] = rng.choice(long_values)
+    fields = [change.fields for change in reference_changes(changes)]
+    assert _maybe_bulk_unsafe_columns(changes) == _maybe_bulk_unsafe(fields)
+
+
+# ------------------------------------------------------------------------------ comparison
+
+NUMBER = FieldInfo("N__c", "N", "double", precision=18, scale=0, updateable=True)
+CURRENTS: list[Any] = [
+    None,
+    float("nan"),
+    pd.NA,
+    pd.NaT,
+    "",
+    " ",
+    "#N/A",
+    "12",
+    "12.0",
+    " 12",
+    "+12",
+    "012",
+    "-0",
+    "0",
+    "-7",
+    "abc",
+    12,
+    12.0,
+    True,
+    str(2**62),
+    np.str_("12"),
+]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_number_comparison_equals_values_equal(seed: int) -> None:
+    rng = random.Random(seed)
+    size = rng.randint(0, 400)
+    new = object_array(
+        [rng.choice([0, 12, -7, 2**62, 2**70, None, 12.5, 0.0]) for _ in range(size)]
+    )
+    current = object_array([rng.choice(CURRENTS) for _ in range(size)])
+    expected = [values_equal(c, n, NUMBER) for c, n in zip(current, new, strict=True)]
+    assert equal_column(current, new, NUMBER).tolist() == expected
+
+
+@pytest.mark.parametrize("kind", ["boolean", "string", "datetime"])
+def test_null_currents_compare_like_values_equal(kind: str) -> None:
+    described = FieldInfo("F__c", "F", kind, length=20, updateable=True)
+    news = {
+        "boolean": [True, False],
+        "string": ["a", None, "b"],
+        "datetime": ["2026-11-24T08:00:00.000Z", None],
+    }[kind]
+    rng = random.Random(kind)
+    new = object_array([rng.choice(news) for _ in range(300)])
+    current = object_array(
+        [rng.choice([None, float("nan"), pd.NA, pd.NaT, "", *news]) for _ in new]
+    )
+    expected = [values_equal(c, n, described) for c, n in zip(current, new, strict=True)]
+    assert equal_column(current, new, described).tolist() == expected
+
+
+def test_iso_texts_equal_numpys() -> None:
+    rng = np.random.default_rng(7)
+    low = np.datetime64("1700-01-01", "ms").astype(np.int64)
+    high = np.datetime64("4000-12-31", "ms").astype(np.int64)
+    millis = rng.integers(low, high, 20_000).astype("datetime64[ms]")
+    millis[:3] = np.array(["1700-01-01", "4000-12-31", "1969-12-31T23:59:59.999"], "datetime64[ms]")
+    expected = np.strings.add(np.datetime_as_string(millis, unit="ms"), "Z").astype(object)
+    assert _iso_texts(millis).tolist() == expected.tolist()
+    days = millis.astype("datetime64[D]")
+    assert _iso_texts(days).tolist() == np.datetime_as_string(days, unit="D").tolist()
+    assert _iso_texts(millis[:0]).tolist() == []
+
+
+# ------------------------------------------------------------------------------ Bulk results
+
+
+def test_result_files_arrow_cannot_read_go_through_pandas() -> None:
+    ragged = '"sf__Id","sf__Created","Id"\n"00Q000000000001AAA","true"\n"00Q000000000002AAA"\n'
+    assert result_ids(ragged).tolist() == _pandas_result_ids(ragged.encode()).tolist()
+    repeated = '"sf__Id","Id","Id"\n"","00Q000000000001AAA","00Q000000000009AAA"\n'
+    assert result_ids(repeated).tolist() == _pandas_result_ids(repeated.encode()).tolist()
+
+
+def reference_settle(
+    successful: list[str], failures: dict[str, Any], id15: list[str]
+) -> tuple[list[bool], list[bool]]:
+    failed = [i in failures for i in id15]
+    succeeded = [i in set(successful) and not f for i, f in zip(id15, failed, strict=True)]
+    return succeeded, failed
+
+
+@pytest.mark.parametrize("arrow", [False, True])
+@pytest.mark.parametrize("seed", range(20))
+def test_settling_a_job_equals_the_set_lookup(seed: int, arrow: bool) -> None:
+    rng = random.Random(seed)
+    id15 = [f"00Q{i:012d}" for i in range(rng.randint(0, 50))]
+    successful = list(id15)
+    roll = rng.random()
+    if roll < 0.25:
+        rng.shuffle(successful)
+    elif roll < 0.5 and successful:
+        successful.pop(rng.randrange(len(successful)))
+    elif roll < 0.6:
+        successful.append("00Q999999999999")
+    failures = {}
+    if rng.random() < 0.3 and id15:
+        failures[rng.choice(id15)] = ("X", "y")
+    job = BulkUpdateJob(None, "Lead", [], timeout=1)  # type: ignore[arg-type]
+    job.successful = object_array(successful)
+    job.failures = failures
+    sent: Any = object_array(id15)
+    if arrow:  # as the writer and the result file hold them
+        job.successful = pa.array(successful, type=pa.large_string())
+        sent = id_key_texts(id15)
+    succeeded, failed = job.settle(sent)
+    assert (succeeded.tolist(), failed.tolist()) == reference_settle(successful, failures, id15)
+
+
+def test_ids_arrow_cannot_hold_settle_as_objects() -> None:
+    lone = "00Q\ud800" + "0" * 11  # a lone surrogate: no UTF-8
+    id15 = [lone, "00Q000000000002"]
+    keys = id_key_texts(id15)
+    assert isinstance(keys, np.ndarray) and keys.tolist() == id15
+    assert unique_keys(keys) and not unique_keys(object_array([lone, lone]))
+    assert key_at(keys, 0) == lone and take_keys(keys, np.array([1])).tolist() == [id15[1]]
+    job = BulkUpdateJob(None, "Lead", [], timeout=1)  # type: ignore[arg-type]
+    job.successful = object_array([lone])
+    job.failures = {"00Q000000000002": ("X", "y")}
+    succeeded, failed = job.settle(keys)
+    assert (succeeded.tolist(), failed.tolist()) == ([True, False], [False, True])
+
+
+def test_arrow_id_keys_read_like_the_object_ones() -> None:
+    ids = ["00Q000000000001AAA", "00Q000000000002", "00Q000000000001aaa", "zoë-Ãé-日本語の値xyz"]
+    keys = id_key_texts(ids)
+    assert isinstance(keys, pa.Array)
+    assert keys.to_pylist() == id_keys(ids).tolist()
+    assert not unique_keys(keys) and unique_keys(keys.slice(1))
+    assert [key_at(keys, i) for i in range(4)] == id_keys(ids).tolist()
+    assert take_keys(keys, np.array([3, 0])).to_pylist() == [id_keys(ids)[3], id_keys(ids)[0]]
+
+
+def test_id_keys_slice_like_python() -> None:
+    ids = ["00Q000000000001AAA", "00Q000000000001", "short", "", "日本語" * 7, "ü" * 20]
+    assert id_keys(ids).tolist() == [id_key(i) for i in ids]
+    assert id_keys(["\ud800" * 20]).tolist() == ["\ud800" * 15]
+    assert id_keys([]).tolist() == []
+
+
+def test_csv_joined_in_blocks_is_one_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.walkme_sync.salesforce import bulk
+
+    changes = random_change_set(random.Random(3), 100, ["dates", "ints", "texts"])
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", 7)
+    assert bulk_csv(changes) == reference_csv(reference_changes(changes))
+    quoted = random_change_set(random.Random(4), 50, ["dates", "quoted"])
+    assert bulk_csv(quoted) == reference_csv(reference_changes(quoted))
+
+
+@pytest.mark.parametrize("dtype", ["string", "str"])
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_arrow_backed_current_texts_plan_like_python_objects(dtype: str, seed: int) -> None:
+    """Salesforce's values read from Parquet are Arrow-backed text: compared in Arrow first."""
+    from include.walkme_sync.reconcile.plan import plan_changes
+    from tests.unit.test_plan_vectorized import OBJECT, scenario
+
+    config, frame = scenario(seed)
+    for column in [c for c in frame.columns if c.startswith("__current__")]:
+        texts = [v if isinstance(v, str) else None for v in frame[column].tolist()]
+        frame[column] = pd.Series(texts, dtype=object)
+    arrow = frame.copy()
+    for column in [c for c in frame.columns if c.startswith("__current__")]:
+        arrow[column] = frame[column].astype(dtype)
+    for full_sync in (False, True):
+        expected = plan_changes(config, OBJECT, frame, full_sync=full_sync)
+        plan = plan_changes(config, OBJECT, arrow, full_sync=full_sync)
+        assert exact(list(plan.changes)) == exact(list(expected.changes))
+        assert plan.pairs == expected.pairs
+        assert repr(plan.diff) == repr(expected.diff)
+
+
+def test_result_text_streams_to_arrow_as_utf8() -> None:
+    from include.walkme_sync.salesforce.bulk_files import _Utf8Stream
+
+    text = "sf__Id,Name\n" + "".join(f'00Q{i:012d},"zoë, 日本\n{i}"\n' for i in range(40))
+    stream = _Utf8Stream(text, chars=7)
+    assert stream.read() == text.encode("utf-8")
+    # A file longer than one slice of the stream reads like the DictReader.
+    big = "sf__Id,sf__Created,Id\n" + "".join(
+        f'"{"" if i % 7 == 0 else f"00Q{i:012d}AAA"}",ü,00Q{i:012d}XYZ\n' for i in range(60_000)
+    )
+    expected = [
+        (row.get("sf__Id") or row.get("Id") or "")[:15] for row in csv.DictReader(io.StringIO(big))
+    ]
+    assert len(big) > 1 << 20 and result_ids(big).tolist() == expected
+
+
+# ------------------------------------------------------------------------------ date-times
+
+DATETIME = FieldInfo("D__c", "D", "datetime", updateable=True)
+
+
+def random_datetime_pairs(rng: random.Random, size: int) -> tuple[pd.Series, list[Any]]:
+    """Report date-times (datetime64, some null, some out of Salesforce's range) and Salesforce's
+    current texts of many forms: the same instant as Bulk CSV (`Z`) or REST (`+0000`) writes it,
+    microseconds, seconds only, other offsets, blanks, garbage, impossible dates, nulls."""
+    base = np.datetime64("2024-02-28T23:59:59.998", "us")
+    stamps: list[Any] = []
+    currents: list[Any] = []
+    for _ in range(size):
+        roll = rng.random()
+        stamp = base + np.timedelta64(rng.randint(-(10**12), 10**12), "us")
+        if roll < 0.05:
+            stamps.append(None)
+        elif roll < 0.08:
+            stamps.append(np.datetime64("1650-01-01T00:00:00", "us"))
+        else:
+            stamps.append(stamp)
+        millis = np.datetime64(stamp, "ms")
+        text = str(millis)
+        shift = rng.choice([0, 0, 0, 1, -1])  # a millisecond off: a change
+        other = str(millis + np.timedelta64(shift, "ms"))
+        currents.append(
+            rng.choice(
+                [
+                    other + "Z",
+                    other + "Z",
+                    other + "+0000",
+                    other + "+00:00",
+                    str(np.datetime64(stamp, "us")) + "Z",
+                    text[:19] + "Z",
+                    text.replace("T", " ") + "Z",
+                    text.replace("T", "t") + "Z",
+                    text.replace("T", "x") + "Z",
+                    text.replace("-", "/") + "Z",
+                    text.replace(".", ",") + "Z",
+                    text.replace(".", ",") + "+0000",
+                    text[:10] + "T" + text[11:19] + "+00:00",
+                    "abcdefghijklmnopqrstuvwZ",
+                    f" {text}Z",
+                    "2024-02-30T12:00:00.000Z",
+                    "not a date",
+                    "",
+                    None,
+                    "日本",
+                ]
+            )
+        )
+    return pd.Series(pd.to_datetime(stamps), dtype="datetime64[us]"), currents
+
+
+@pytest.mark.parametrize("clear", [False, True])
+@pytest.mark.parametrize("full_sync", [False, True])
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+@pytest.mark.parametrize("seed", range(8))
+def test_datetimes_compared_as_instants_plan_like_values_equal(
+    seed: int, dtype: Any, full_sync: bool, clear: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Date-times are compared as instants and only the sent ones formatted: each pair is sent
+    exactly when the scalar `coerce_for_field` + `values_equal` say so, with the same text."""
+    from include.walkme_sync.reconcile import compare
+    from include.walkme_sync.reconcile.coerce import coerce_for_field, is_null
+    from include.walkme_sync.reconcile.plan import _plan_field, _Target
+
+    # Small blocks: an impossible date (February 30th) then leaves only its block undecided.
+    monkeypatch.setattr(compare, "INSTANT_BLOCK_ROWS", 2)
+    rng = random.Random(seed)
+    stamps, currents = random_datetime_pairs(rng, rng.choice([0, 1, 40, 400]))
+    frame = pd.DataFrame({"c": stamps, "cur": pd.Series(currents, dtype=dtype)})
+    plan = _plan_field(_Target("c", DATETIME, "cur", clear), frame, full_sync=full_sync)
+    for position, (stamp, current) in enumerate(zip(stamps.tolist(), currents, strict=True)):
+        try:
+            wire = coerce_for_field(stamp, DATETIME)
+        except ValueError:
+            assert plan.rejected[position] and not plan.changed[position]
+            continue
+        if is_null(stamp) and not clear:
+            assert not plan.changed[position]
+            continue
+        expected = full_sync or not values_equal(current, wire, DATETIME)
+        assert bool(plan.changed[position]) == expected, (stamp, current)
+        if expected:
+            assert plan.new[position] == wire
+
+
+def test_same_instants_reads_salesforces_forms_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from include.walkme_sync.reconcile import compare
+    from include.walkme_sync.reconcile.compare import same_instants
+
+    monkeypatch.setattr(compare, "INSTANT_BLOCK_ROWS", 2)  # February 30th fails its block only
+
+    moments = np.array(["2024-01-31T12:34:56.789"] * 7, dtype="datetime64[ms]")
+    currents = [
+        "2024-01-31T12:34:56.789Z",
+        "2024-01-31T12:34:56.789+0000",
+        "2024-01-31T12:34:56.788Z",
+        "2024-01-31T12:34:56.789+00:00",  # the same instant, left to the scalar comparison
+        "2024-01-31T13:34:56.789+0100",
+        None,
+        "2024-02-30T12:34:56.789Z",
+    ]
+    same = same_instants(pd.Series(currents, dtype="string"), moments)
+    assert same.tolist() == [True, True, False, False, False, False, False]
+    assert not same_instants(pd.Series(currents, dtype=object), moments).any()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_result_file_reads_like_the_result_text(seed: int) -> None:
+    """A result file streamed to disk gives the Ids its text gives (Arrow, or pandas' reading
+    for files Arrow does not take)."""
+    import tempfile
+
+    from include.walkme_sync.salesforce.bulk_files import result_ids_of_file
+
+    rng = random.Random(seed)
+    texts = ["", "\n", " \n ", "sf__Id,sf__Created,Id\n", "Id\n00Q000000000001AAA\n"]
+    for _ in range(4):
+        header = rng.choice(
+            [["sf__Id", "sf__Created", "Email"], ["Id", "X"], ["sf__Id", "Id", "Note"]]
+        )
+        rows = [
+            [
+                rng.choice(["", f"00Q00000000000{rng.randint(0, 9)}AAA", "日本語の値"])
+                for _ in header
+            ]
+            for _ in range(rng.randint(0, 50))
+        ]
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
+        texts.append(buffer.getvalue())
+    texts.append('"sf__Id","a\nb"\n"00Q000000000001","x\ny"\n')
+    texts.append("sf__Id,sf__Id\n1,2\n")  # repeated column: pandas' reading
+    for text in texts:
+        with tempfile.TemporaryFile() as handle:
+            handle.write(text.encode("utf-8"))
+            handle.seek(0)
+            found = result_ids_of_file(handle)
+            found = found.to_pylist() if isinstance(found, pa.Array) else found.tolist()
+            assert found == result_ids(text).tolist(), text
