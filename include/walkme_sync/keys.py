@@ -72,6 +72,15 @@ def key_array(values: pd.Series, kind: str) -> pa.Array:
     return normalize_key_array(strings, kind)
 
 
+#: Every character Python's `str.strip()` removes and `\s` matches in a str pattern (those whose
+#: `str.isspace()` is true), as the inside of a character class that both Python's `re` and RE2
+#: (pyarrow's regex engine, which reads `\s` as ASCII whitespace only) read the same way.
+#: tests/unit/test_validation_fast_paths.py and test_changes_columnar.py check it code point by
+#: code point against Python, in both engines.
+PYTHON_WHITESPACE_CLASS = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
 #: What Python's `str.strip()` removes among ASCII characters (`str.isspace`: incl. \x1c-\x1f).
 _ASCII_WHITESPACE = "".join(chr(code) for code in range(128) if chr(code).isspace())
 

@@ -28,7 +28,7 @@ from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts
 from include.walkme_sync.reconcile.compare import equal_column
 from include.walkme_sync.reconcile.plan import _key_text, key_strings
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
-from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_cell, bulk_csv
+from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_csv
 from include.walkme_sync.salesforce.bulk_files import _pandas_result_ids, result_ids
 from include.walkme_sync.salesforce.bulk_update import (
     BulkUpdateJob,
@@ -40,6 +40,7 @@ from include.walkme_sync.salesforce.bulk_update import (
     unique_keys,
 )
 from include.walkme_sync.salesforce.writers import _maybe_bulk_unsafe, _maybe_bulk_unsafe_columns
+from tests.unit.test_bulk_vectorized import reference_csv
 
 SPACES = ["", " ", "\t", "\u3000", "\x1c", "\x85", "\xa0", "\u2028", "\u200b", "\ufeff", "\x00"]
 WORDS = ["ann@x.io", " Ann@X.io ", "zoë", "日本", "a,b", 'say "hi"', "x\ny", "#N/A", "00Q1"]
@@ -145,19 +146,6 @@ def reference_changes(changes: ChangeSet) -> list[RecordChange]:
         )
         for i in range(len(changes))
     ]
-
-
-def reference_csv(changes: list[RecordChange]) -> str:
-    columns = sorted({name for change in changes for name in change.fields})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["Id", *columns])
-    for change in changes:
-        row = [change.record_id]
-        for column in columns:
-            row.append(bulk_cell(change.fields[column]) if column in change.fields else "")
-        writer.writerow(row)
-    return buffer.getvalue()
 
 
 def exact(changes: list[RecordChange]) -> list[Any]:

@@ -18,9 +18,9 @@ import types
 import pandas as pd
 import pytest
 
-from include.walkme_sync.keys import KEY_PATTERNS
+from include.walkme_sync.keys import KEY_PATTERNS, PYTHON_WHITESPACE_CLASS
 from include.walkme_sync.report.gx_import import DeferredModule, defer_unused_modules
-from include.walkme_sync.report.validation import PYTHON_WHITESPACE_CLASS, arrow_friendly
+from include.walkme_sync.report.validation import arrow_friendly
 
 WHITESPACE = [chr(code) for code in range(0x110000) if chr(code).isspace()]
 KEYS: list[str | None] = [

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from include.walkme_sync.keys import PYTHON_WHITESPACE_CLASS
 from include.walkme_sync.metadata import (
     INTEGER_TYPES,
     NUMBER_TYPES,
@@ -52,12 +53,9 @@ _DAY_MIN = np.datetime64(MIN_DATE.isoformat(), "D")
 _DAY_MAX = np.datetime64(MAX_DATE.isoformat(), "D")
 _MS_MIN = np.datetime64(MIN_DATETIME.replace(tzinfo=None).isoformat(), "ms")
 _MS_MAX = np.datetime64(MAX_DATETIME.replace(tzinfo=None).isoformat(), "ms")
-#: Every character `str.strip()` removes (`str.isspace()`), as an RE2 class; a text of only
-#: these (or none) is blank (tests/unit/test_plan_columnar.py checks it against Python's).
-PYTHON_SPACE_CLASS = (
-    r"[\t\n\x0b\x0c\r\x1c-\x20\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}"
-    r"\x{202f}\x{205f}\x{3000}]"
-)
+#: Every character `str.strip()` removes, as a regex class; a text of only these (or none) is
+#: blank.
+PYTHON_SPACE_CLASS = f"[{PYTHON_WHITESPACE_CLASS}]"
 _BLANK = f"^{PYTHON_SPACE_CLASS}*$"
 
 

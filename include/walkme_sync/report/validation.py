@@ -16,21 +16,13 @@ import pandas as pd
 
 from include.walkme_sync.errors import DataValidationError
 from include.walkme_sync.frames import KEY, ROW, Bucket, outcome_frame
-from include.walkme_sync.keys import KEY_PATTERNS, normalize_keys
+from include.walkme_sync.keys import KEY_PATTERNS, PYTHON_WHITESPACE_CLASS, normalize_keys
 from include.walkme_sync.report.gx_import import import_great_expectations
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import IntegrationConfig
 
 log = logging.getLogger(__name__)
-
-#: Every character Python's `\s` matches in a str pattern (those whose `str.isspace()` is true),
-#: as the inside of a character class. RE2, pyarrow's regex engine, reads `\s` as ASCII
-#: whitespace only, so pandas runs any pattern holding `\s` through Python's `re`, one call per
-#: row (~0.5 s per million keys); spelled out, the same pattern runs in pyarrow.
-PYTHON_WHITESPACE_CLASS = (
-    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-)
 
 
 @dataclass
@@ -115,7 +107,9 @@ def _run_suite(work: pd.DataFrame, config: IntegrationConfig, required: list[str
 
 def arrow_friendly(pattern: str) -> str:
     r"""`pattern` with each `\s` spelled out (`PYTHON_WHITESPACE_CLASS`): Python's `re` matches
-    exactly the same strings with it, and pandas can run it in pyarrow instead."""
+    exactly the same strings with it, and pandas can run it in pyarrow instead (RE2 reads `\s`
+    as ASCII whitespace only, so pandas runs a pattern holding `\s` through Python's `re`, one
+    call per row: ~0.5 s per million keys)."""
     out: list[str] = []
     in_class = False
     index = 0
