@@ -31,7 +31,12 @@ from include.walkme_sync.frames import (
     outcome_frame,
 )
 from include.walkme_sync.keys import key_array, normalize_key, normalize_key_array, normalize_keys
-from include.walkme_sync.reconcile.pairing import AMBIGUOUS_IDS_SHOWN, keys_index, pair_rows
+from include.walkme_sync.reconcile.pairing import (
+    AMBIGUOUS_IDS_SHOWN,
+    _check_one_row_per_record,
+    keys_index,
+    pair_rows,
+)
 from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _wanted_keys
 from include.walkme_sync.salesforce.soql import MAX_LITERAL_CHARS
 from tests.configs import login_review_config
@@ -459,3 +464,30 @@ def test_wanted_keys_are_the_previous_ones(seed: int) -> None:
         assert (
             _wanted_keys(coded).to_pylist() == reference_wanted_keys(coded.dictionary).to_pylist()
         )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_row_per_record_check_is_the_previous_check(seed: int) -> None:
+    """Ids in ascending order pass without a hash table; any other order is checked as before
+    (equal neighbours, repeats far apart, nulls, Unicode, case, one or no row)."""
+    rng = random.Random(seed)
+    pool = ["00Q000000000001AAA", "00Q000000000002AAA", "00q000000000002AAA", "00Qü", "", None]
+    for size in (0, 1, 2, 5, 9):
+        values = [rng.choice(pool) for _ in range(size)]
+        for ids in (
+            values,
+            sorted(v for v in values if v is not None),
+            sorted(set(values) - {None}),
+        ):
+            matched = pd.DataFrame(
+                {
+                    "__row": np.arange(1, len(ids) + 1, dtype=np.int64),
+                    "Id": pd.Series(pd.arrays.ArrowStringArray(pa.array(ids, pa.large_string()))),
+                }
+            )
+            duplicated = matched["Id"].duplicated(keep=False).any()
+            if duplicated:
+                with pytest.raises(DataValidationError, match="same Salesforce record"):
+                    _check_one_row_per_record(matched)
+            else:
+                _check_one_row_per_record(matched)

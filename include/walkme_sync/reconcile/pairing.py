@@ -282,7 +282,7 @@ def _id_series(ids: pd.Series, positions: np.ndarray) -> pd.Series:
 
 def _check_one_row_per_record(matched: pd.DataFrame) -> None:
     ids = pa.array(matched["Id"].array)
-    if len(pc.unique(ids)) == len(ids):  # the usual case, in one light hash pass
+    if _strictly_ascending(ids) or len(pc.unique(ids)) == len(ids):  # the usual cases
         return
     duplicated = matched["Id"][matched["Id"].duplicated(keep=False)]
     if len(duplicated):
@@ -293,3 +293,14 @@ def _check_one_row_per_record(matched: pd.DataFrame) -> None:
             action="Set matching.duplicate_report_keys (reject, keep_first or keep_last) and run "
             "again; report this as a bug if it is already set.",
         )
+
+
+def _strictly_ascending(values: pa.ChunkedArray) -> bool:
+    """Whether every value is greater than the one before (so no two are equal), by one
+    comparison of neighbours: records read in Id order (a full scan) need no hash table."""
+    if len(values) < 2:
+        return True
+    if values.null_count:
+        return False
+    after = pc.greater(values.slice(1), values.slice(0, len(values) - 1))
+    return bool(pc.all(after).as_py())
