@@ -31,8 +31,14 @@ from include.walkme_sync.frames import (
     outcome_frame,
 )
 from include.walkme_sync.keys import key_array, normalize_key, normalize_key_array, normalize_keys
-from include.walkme_sync.reconcile.pairing import AMBIGUOUS_IDS_SHOWN, keys_index, pair_rows
-from include.walkme_sync.salesforce.lookup import _parse_bulk_page
+from include.walkme_sync.reconcile.pairing import (
+    AMBIGUOUS_IDS_SHOWN,
+    _check_one_row_per_record,
+    keys_index,
+    pair_rows,
+)
+from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _wanted_keys
+from include.walkme_sync.salesforce.soql import MAX_LITERAL_CHARS
 from tests.configs import login_review_config
 
 KINDS = ["email", "guid", "text"]
@@ -388,3 +394,100 @@ def test_arrow_current_values_read_back_as_the_object_ones(seed: int) -> None:
     arrow = pair_rows(config, frame, keys, as_bulk(found), FIELDS, arrow_current=True).matched
     assert arrow[CURRENT_PREFIX + FIELDS[1]].dtype == object
     pd.testing.assert_frame_equal(read_back(arrow), read_back(objects))
+
+
+@pytest.mark.parametrize("arrow_current", [False, True])
+@pytest.mark.parametrize("seed", range(4))
+def test_pairing_records_in_row_order_is_the_previous_pairing(
+    arrow_current: bool, seed: int
+) -> None:
+    """Records in the rows' order (an unchanged run's full scan), every row matched or some
+    not: the gathers skipped for positions taking everything in order give the same frames."""
+    rng = random.Random(seed)
+    config = login_review_config()
+    for rows, unmatched_every in ((1, 0), (50, 0), (50, 7)):
+        emails = [f"user{i}@example.com" for i in range(rows)]
+        frame = pd.DataFrame(
+            {
+                "__row": np.arange(1, rows + 1, dtype=np.int64),
+                "User ID": pd.Series(
+                    [rng.choice([e, e.upper(), f" {e} "]) for e in emails], dtype="string"
+                ),
+            }
+        )
+        kept = [e for i, e in enumerate(emails) if not unmatched_every or i % unmatched_every]
+        found = pd.DataFrame(
+            {
+                KEY: pd.Series(kept, dtype=object),
+                "Id": pd.Series([f"00Q{i:012d}AAA" for i in range(len(kept))], dtype=object),
+                "Email": pd.Series(kept, dtype=object),
+                FIELDS[0]: pd.Series([rng.choice([None, "ü", "x"]) for _ in kept], dtype=object),
+                FIELDS[1]: pd.Series([rng.choice([None, "3"]) for _ in kept], dtype=object),
+            }
+        )
+        keys = normalize_keys(frame["User ID"], "email")
+        expected = reference_pair_rows(config, frame, keys, found, FIELDS)
+        index = keys_index(key_array(frame["User ID"], "email"))
+        for records in (found, as_bulk(found), as_bulk(found, index.dictionary)):
+            for row_keys in (keys, index):
+                result = pair_rows(
+                    config, frame, row_keys, records, FIELDS, arrow_current=arrow_current
+                )
+                pd.testing.assert_frame_equal(read_back(result.matched), read_back(expected[0]))
+                if not arrow_current:
+                    pd.testing.assert_frame_equal(result.matched, expected[0])
+                pd.testing.assert_frame_equal(result.outcomes, expected[1])
+
+
+def reference_wanted_keys(distinct: pa.Array) -> pa.Array:
+    """The previous check: every key's length in characters, 1 to MAX_LITERAL_CHARS."""
+    length = pc.utf8_length(distinct)
+    usable = pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_LITERAL_CHARS))
+    return distinct if pc.all(usable).as_py() else distinct.filter(usable)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_wanted_keys_are_the_previous_ones(seed: int) -> None:
+    """Usable keys by byte-length bounds first: the same keys as by character lengths (empty,
+    multi-byte text just under and over the limit, null)."""
+    rng = random.Random(seed)
+    limit = MAX_LITERAL_CHARS
+    pool = ["a", "", "ü" * limit, "ü" * (limit + 1), "a" * limit, "a" * (limit + 1), "😀x", None]
+    for size in (0, 1, 3, 8):
+        values = list(dict.fromkeys(rng.choice(pool) for _ in range(size)))
+        distinct = pa.array(values, pa.large_string())
+        assert (
+            _wanted_keys(distinct).to_pylist()
+            == reference_wanted_keys(pc.unique(distinct).drop_null()).to_pylist()
+        )
+        coded = pc.dictionary_encode(distinct)
+        assert (
+            _wanted_keys(coded).to_pylist() == reference_wanted_keys(coded.dictionary).to_pylist()
+        )
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_one_row_per_record_check_is_the_previous_check(seed: int) -> None:
+    """Ids in ascending order pass without a hash table; any other order is checked as before
+    (equal neighbours, repeats far apart, nulls, Unicode, case, one or no row)."""
+    rng = random.Random(seed)
+    pool = ["00Q000000000001AAA", "00Q000000000002AAA", "00q000000000002AAA", "00Qü", "", None]
+    for size in (0, 1, 2, 5, 9):
+        values = [rng.choice(pool) for _ in range(size)]
+        for ids in (
+            values,
+            sorted(v for v in values if v is not None),
+            sorted(set(values) - {None}),
+        ):
+            matched = pd.DataFrame(
+                {
+                    "__row": np.arange(1, len(ids) + 1, dtype=np.int64),
+                    "Id": pd.Series(pd.arrays.ArrowStringArray(pa.array(ids, pa.large_string()))),
+                }
+            )
+            duplicated = matched["Id"].duplicated(keep=False).any()
+            if duplicated:
+                with pytest.raises(DataValidationError, match="same Salesforce record"):
+                    _check_one_row_per_record(matched)
+            else:
+                _check_one_row_per_record(matched)

@@ -65,8 +65,10 @@ def pair_rows(
     )
     row_positions, record_positions = pairs.row_positions, pairs.record_positions
 
-    matched = frame.iloc[row_positions].reset_index(drop=True)
-    matched_keys = _key_texts(row_keys.take(row_positions))
+    # Every row matched, in order (an unchanged run): the rows need no gathering.
+    rows_in_order = _is_identity(row_positions, len(frame))
+    matched = (frame if rows_in_order else frame.iloc[row_positions]).reset_index(drop=True)
+    matched_keys = _key_texts(row_keys if rows_in_order else row_keys.take(row_positions))
     matched.insert(1, "__key", pd.Series(pd.arrays.ArrowStringArray(matched_keys)))
     del row_keys
     ids = records["Id"]
@@ -189,7 +191,7 @@ def current_values(column: pd.Series, positions: np.ndarray, *, arrow: bool) -> 
     third of the memory of a million Python strings. A column without any value stays an object
     column of None either way: its Parquet type (null) reads back as object, as before."""
     if arrow and isinstance(column.dtype, pd.ArrowDtype):
-        values = pa.array(column.array).take(positions)
+        values = _take(pa.array(column.array), positions)
         if values.null_count < len(values):
             return pd.Series(pd.arrays.ArrowStringArray(values, dtype=_TEXT))
     return pd.Series(object_values(column, positions), dtype=object)
@@ -252,10 +254,24 @@ def _indices(coded: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(indices, -1).to_numpy(), dtype=np.int64)
 
 
+def _is_identity(positions: np.ndarray, size: int) -> bool:
+    """Whether `positions` take every one of `size` items in order (nothing to gather)."""
+    return len(positions) == size and bool(np.array_equal(positions, np.arange(size)))
+
+
+def _take(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.ChunkedArray:
+    """`values` at `positions`; as they are when that is every value in order (records that
+    Salesforce returned in the rows' order: an unchanged run), which spares a copy."""
+    if _is_identity(positions, len(values)):
+        return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
+    taken = values.take(positions)
+    return taken if isinstance(taken, pa.ChunkedArray) else pa.chunked_array([taken])
+
+
 def _id_series(ids: pd.Series, positions: np.ndarray) -> pd.Series:
     """The matched records' Ids as a `string` column."""
     if isinstance(ids.dtype, pd.ArrowDtype):
-        taken = pa.array(ids.array).take(positions)
+        taken = _take(pa.array(ids.array), positions)
         if taken.null_count == 0:  # always, from Salesforce; else str(None) as below
             return pd.Series(pd.arrays.ArrowStringArray(taken.cast(pa.large_string())))
     values = object_values(ids, positions)
@@ -266,7 +282,7 @@ def _id_series(ids: pd.Series, positions: np.ndarray) -> pd.Series:
 
 def _check_one_row_per_record(matched: pd.DataFrame) -> None:
     ids = pa.array(matched["Id"].array)
-    if len(pc.unique(ids)) == len(ids):  # the usual case, in one light hash pass
+    if _strictly_ascending(ids) or len(pc.unique(ids)) == len(ids):  # the usual cases
         return
     duplicated = matched["Id"][matched["Id"].duplicated(keep=False)]
     if len(duplicated):
@@ -277,3 +293,14 @@ def _check_one_row_per_record(matched: pd.DataFrame) -> None:
             action="Set matching.duplicate_report_keys (reject, keep_first or keep_last) and run "
             "again; report this as a bug if it is already set.",
         )
+
+
+def _strictly_ascending(values: pa.ChunkedArray) -> bool:
+    """Whether every value is greater than the one before (so no two are equal), by one
+    comparison of neighbours: records read in Id order (a full scan) need no hash table."""
+    if len(values) < 2:
+        return True
+    if values.null_count:
+        return False
+    after = pc.greater(values.slice(1), values.slice(0, len(values) - 1))
+    return bool(pc.all(after).as_py())

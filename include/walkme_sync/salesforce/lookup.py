@@ -140,6 +140,11 @@ def _wanted_keys(keys: Iterable[str | None] | pa.Array) -> pa.Array:
             values = keys if isinstance(keys, np.ndarray) else list(keys)
             keys = pa.array(values, type=pa.large_string())
         distinct = pc.unique(keys.cast(pa.large_string())).drop_null()
+    # Byte lengths bound character lengths: one pass over the offsets usually settles it.
+    lengths = pc.min_max(pc.binary_length(distinct))
+    shortest, longest = lengths["min"].as_py(), lengths["max"].as_py()
+    if shortest is None or (shortest > 0 and longest <= MAX_LITERAL_CHARS):
+        return distinct
     length = pc.utf8_length(distinct)
     usable = pc.and_(pc.greater(length, 0), pc.less_equal(length, MAX_LITERAL_CHARS))
     return distinct if pc.all(usable).as_py() else distinct.filter(usable)
