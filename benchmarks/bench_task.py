@@ -55,7 +55,10 @@ def import_step(step: str) -> float:
         import_great_expectations()
     for module in ("pandas", "pyarrow.parquet", *LAZY_LIBRARIES.get(step, ())):
         importlib.import_module(module)
-    if step != "record":
+    # Like Airflow's task (airflow/tasks.py): only the record task imports the record step.
+    if step == "record":
+        importlib.import_module("include.walkme_sync.steps.record")
+    else:
         _step_function(Step(step))
     return time.process_time() - started
 
@@ -65,7 +68,6 @@ def run(step: str, integration_id: str, run_id: str, run_date: date) -> dict[str
 
     from include.walkme_sync.config import find_integration
     from include.walkme_sync.steps.context import RunContext, Step
-    from include.walkme_sync.steps.record import record_step
     from include.walkme_sync.steps.runner import run_step
 
     ctx = RunContext(
@@ -78,7 +80,12 @@ def run(step: str, integration_id: str, run_id: str, run_date: date) -> dict[str
     import_cpu = import_step(step)
     setup_cpu = _process_cpu()
     started, started_cpu = time.perf_counter(), time.process_time()
-    value = record_step(ctx) if step == "record" else run_step(Step(step), ctx)
+    if step == "record":
+        from include.walkme_sync.steps.record import record_step  # imported in import_step
+
+        value = record_step(ctx)
+    else:
+        value = run_step(Step(step), ctx)
     return {
         "wall_s": time.perf_counter() - started,
         "step_cpu_s": time.process_time() - started_cpu,
