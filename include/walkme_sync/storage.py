@@ -201,6 +201,14 @@ def count_rows(path: ObjectStoragePath) -> int:
         return int(pq.ParquetFile(handle).metadata.num_rows)
 
 
+def column_names(path: ObjectStoragePath) -> list[str]:
+    """The column names of a Parquet file (read from its footer)."""
+    import pyarrow.parquet as pq
+
+    with _open(path) as handle:
+        return list(pq.read_schema(handle).names)
+
+
 def write_json(path: ObjectStoragePath, value: Any) -> None:
     """A small JSON document (statuses, summaries, the config snapshot)."""
     data = json.dumps(value, default=_json_default, indent=1).encode("utf-8")

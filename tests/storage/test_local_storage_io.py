@@ -33,6 +33,7 @@ result = {
     "no_folder": storage.read_json_files(folder / "nowhere"),
     "frame": storage.read_frame(folder / "x.parquet", columns=["a"])["a"].tolist(),
     "rows": storage.count_rows(folder / "x.parquet"),
+    "columns": storage.column_names(folder / "x.parquet"),
     "rows_missing": storage.count_rows(folder / "nope.parquet"),
     "exists": [storage.exists(folder / "x.parquet"), storage.exists(folder / "nope")],
 }
@@ -64,6 +65,7 @@ def test_local_storage_calls_skip_provider_discovery(tmp_path: Path) -> None:
         "no_folder": [],
         "frame": [1, 2],
         "rows": 2,
+        "columns": ["a"],
         "rows_missing": 0,
         "exists": [True, False],
         "removed": True,

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.errors import SyncError
@@ -45,7 +44,7 @@ from include.walkme_sync.steps.context import (
     read_step_status,
 )
 from include.walkme_sync.steps.match import load_describe
-from include.walkme_sync.storage import read_frame, write_frame, write_json
+from include.walkme_sync.storage import column_names, read_frame, write_frame, write_json
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +92,7 @@ def _read_matched(ctx: RunContext) -> pd.DataFrame:
     if config.creates_records:
         wanted.add(KEY)
     path = ctx.path(MATCHED)
-    with path.open("rb") as handle:
-        names = pq.read_schema(handle).names
-    return read_frame(path, columns=[name for name in names if name in wanted])
+    return read_frame(path, columns=[name for name in column_names(path) if name in wanted])
 
 
 def apply_plan(
