@@ -18,6 +18,7 @@ process life).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import resource
 import sys
@@ -63,7 +64,9 @@ def import_step(step: str) -> float:
     return time.process_time() - started
 
 
-def run(step: str, integration_id: str, run_id: str, run_date: date) -> dict[str, Any]:
+def run(
+    step: str, integration_id: str, run_id: str, run_date: date, profile: Path | None = None
+) -> dict[str, Any]:
     import airflow.sdk  # noqa: F401 - what the forked task process already holds
 
     from include.walkme_sync.config import find_integration
@@ -79,13 +82,21 @@ def run(step: str, integration_id: str, run_id: str, run_date: date) -> dict[str
     )
     import_cpu = import_step(step)
     setup_cpu = _process_cpu()
+    # A CPU-time profile of the step's work alone (the imports are done above): the time spent
+    # waiting on Salesforce is not in it, so its top lines are where the client CPU goes.
+    profiler = cProfile.Profile(time.process_time) if profile is not None else None
     started, started_cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
     if step == "record":
         from include.walkme_sync.steps.record import record_step  # imported in import_step
 
         value = record_step(ctx)
     else:
         value = run_step(Step(step), ctx)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(str(profile))
     return {
         "wall_s": time.perf_counter() - started,
         "step_cpu_s": time.process_time() - started_cpu,
@@ -102,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--run-date", type=date.fromisoformat, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--profile", type=Path, help="write a CPU-time cProfile of the step here")
     args = parser.parse_args(argv)
-    result = run(args.step, args.integration, args.run_id, args.run_date)
+    result = run(args.step, args.integration, args.run_id, args.run_date, args.profile)
     result["process_cpu_s"] = _process_cpu()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.out.write_text(json.dumps(result, default=str), encoding="utf-8")

@@ -181,14 +181,8 @@ class Meter:
                 *("--run-date", run_date.isoformat(), "--out", str(out)),
             ]
             if self.profile_dir is not None:
-                command = [
-                    sys.executable,
-                    "-m",
-                    "cProfile",
-                    "-o",
-                    str(self.profile_dir / f"{run.replace(' ', '_')}_{step}.prof"),
-                    *command[1:],
-                ]
+                profile = self.profile_dir / f"{run.replace(' ', '_')}_{step}.prof"
+                command += ["--profile", str(profile)]
             started = time.perf_counter()
             completed = subprocess.run(command, check=False, capture_output=True, text=True)
             if completed.returncode != 0:
