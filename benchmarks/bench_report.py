@@ -113,6 +113,7 @@ def print_result(result: dict[str, Any]) -> None:
     rows = result["rows"]
     title = {
         "product": "product sync (each step in its own task process)",
+        "floor": "least client work (floor_sync.py: Arrow, one process, nothing kept)",
         "naive": "naive baseline (make_query + SalesforceBulkOperator, Bulk API 1.0)",
         "dag.test": "product sync through dag.test() (Airflow overhead included)",
     }[result["mode"]]

@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the stock-Airflow baseline")
     parser.add_argument("--no-dag-test", action="store_true", help="skip the dag.test() run")
+    parser.add_argument("--no-floor", action="store_true", help="skip the least-work reference")
     parser.add_argument("--no-parse-time", action="store_true", help="skip parse_time.py")
     parser.add_argument(
         "--json",
@@ -101,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
     parse_rows = [] if args.no_parse_time else run_parse_time()
     print(f"\n### Sync throughput (benchmarks/sync_throughput.py --sizes {args.sizes})")
     results = sync_throughput.measure_all(
-        sizes, naive=not args.no_naive, dag_test=not args.no_dag_test, profile_dir=None
+        sizes,
+        naive=not args.no_naive,
+        dag_test=not args.no_dag_test,
+        profile_dir=None,
+        floor=not args.no_floor,
     )
     extra: list[tuple[str, str, float]] = []
     for flag, name in (
@@ -120,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         print("number of trivial five-task DAGs in one file)")
         print(parse_time.table(parse_rows))
     print("\nSync end to end against the local Salesforce in its own process (TOTAL per run)")
-    print("  product = each step in its own task process; naive = make_query +")
+    print("  product = each step in its own task process; floor = the least client work for the")
+    print("  same sync (benchmarks/floor_sync.py: Arrow in one process, no validation, files or")
+    print("  ledger); naive = make_query +")
     print("  SalesforceBulkOperator (Bulk 1.0, every row every time) in one process; dag.test =")
     print("  the product through Airflow's dag.test(). client CPU = the steps' own work; imports")
     print("  = the libraries each task imports for its step; task CPU = the task processes in all")

@@ -10,6 +10,9 @@ memory is per size and per approach):
   same org: *first* (every matched Lead is written), *unchanged* (same export again: nothing to
   write), *1% changed* (a new export in which 1% of the rows have a new login count: exactly those
   are written).
+* **floor**: the least client work the same sync can do (`floor_sync.py`: Arrow, one process, no
+  validation, files or ledger): what the product's CPU is compared with. Two runs: *first* and
+  *unchanged*.
 * **naive**: what people do with stock Airflow: one `SELECT Id, Email FROM Lead` through
   `SalesforceHook.make_query`, build the payload, then `SalesforceBulkOperator(operation="update")`
   (Bulk API 1.0) writing every row every time. Two runs: *first* and *unchanged*.
@@ -472,6 +475,39 @@ def naive_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
         }
 
 
+# ----------------------------------------------------------------------------------- floor
+
+
+def floor_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
+    """The least client work for the same first and unchanged runs (`floor_sync`)."""
+    from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
+    from floor_sync import floor_sync
+
+    import_s = warm_imports()
+    with fixture(rows) as fx:
+        meter = Meter(fx.emulator, profile_dir)
+        runs: list[dict[str, Any]] = []
+        for run in ("first", "unchanged"):
+
+            def sync() -> dict[str, int]:
+                # One connection per run, as a run of the product connects.
+                return floor_sync(SalesforceHook(salesforce_conn_id=CONN_ID).get_conn(), fx.export)
+
+            done = meter.measure(run, "sync", rows, sync)
+            runs.append({"run": run, "written": done["written"], "unchanged": 0})
+        return {
+            "mode": "floor",
+            "rows": rows,
+            "leads": fx.leads,
+            "import_s": import_s,
+            "seed_s": fx.seed_s,
+            "export_s": fx.export_s,
+            "emulator_rss_mb": fx.emulator_rss_mb,
+            "steps": [asdict(r) for r in meter.results],
+            "runs": runs,
+        }
+
+
 # ----------------------------------------------------------------------------------- dag.test
 
 
@@ -517,7 +553,12 @@ def dagtest_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
         }
 
 
-WORKERS = {"product": product_worker, "naive": naive_worker, "dag.test": dagtest_worker}
+WORKERS = {
+    "product": product_worker,
+    "floor": floor_worker,
+    "naive": naive_worker,
+    "dag.test": dagtest_worker,
+}
 
 
 # ----------------------------------------------------------------------------------- parent
@@ -571,14 +612,19 @@ def migrate_airflow_db(airflow_home: Path) -> float:
 
 
 def measure_all(
-    sizes: list[int], *, naive: bool, dag_test: bool, profile_dir: Path | None
+    sizes: list[int],
+    *,
+    naive: bool,
+    dag_test: bool,
+    profile_dir: Path | None,
+    floor: bool = True,
 ) -> list[dict[str, Any]]:
     results = []
     with tempfile.TemporaryDirectory(prefix="walkme-bench-airflow-") as home:
         airflow_home = Path(home)
         for rows in sizes:
             started = time.perf_counter()
-            modes = ["product", *(["naive"] if naive else [])]
+            modes = ["product", *(["floor"] if floor else []), *(["naive"] if naive else [])]
             if dag_test and rows <= 1000:
                 print(
                     f"\n(airflow db migrate for dag.test: {migrate_airflow_db(airflow_home):.1f} s)"
@@ -601,6 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the stock-Airflow baseline")
     parser.add_argument("--no-dag-test", action="store_true", help="skip the dag.test() run (1k)")
+    parser.add_argument("--no-floor", action="store_true", help="skip the least-work reference")
     parser.add_argument("--profile", type=Path, help="write cProfile output (main thread) here")
     parser.add_argument("--json", type=Path, help="also write all results as JSON to this file")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -620,7 +667,11 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"Sync throughput, sizes {', '.join(f'{s:,}' for s in sizes)} (fresh process each)")
     results = measure_all(
-        sizes, naive=not args.no_naive, dag_test=not args.no_dag_test, profile_dir=args.profile
+        sizes,
+        naive=not args.no_naive,
+        dag_test=not args.no_dag_test,
+        profile_dir=args.profile,
+        floor=not args.no_floor,
     )
     rows = summary_rows(results)
     print(
