@@ -282,6 +282,29 @@ def fixture(rows: int) -> Iterator[Fixture]:
             )
 
 
+def worker_result(
+    mode: str,
+    fx: Fixture,
+    import_s: float,
+    meter: Meter,
+    runs: list[dict[str, Any]],
+    **extra: Any,
+) -> dict[str, Any]:
+    """What a worker process reports: the fixture, every measured step and the runs' outcomes."""
+    return {
+        "mode": mode,
+        "rows": fx.rows,
+        "leads": fx.leads,
+        "import_s": import_s,
+        "seed_s": fx.seed_s,
+        "export_s": fx.export_s,
+        "emulator_rss_mb": fx.emulator_rss_mb,
+        "steps": [asdict(r) for r in meter.results],
+        "runs": runs,
+        **extra,
+    }
+
+
 def write_changed_export(fx: Fixture) -> tuple[Path, int]:
     """A newer export where every CHANGED_EVERY-th row (all matched) has logins + 1."""
     target = fx.exports / f"login_review_{CHANGED_EXPORT_DATE.isoformat()}.csv"
@@ -377,18 +400,7 @@ def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
                     "api_calls_product_meter": summary["api_calls"],
                 }
             )
-        return {
-            "mode": "product",
-            "rows": rows,
-            "leads": fx.leads,
-            "changed_rows": changed,
-            "import_s": import_s,
-            "seed_s": fx.seed_s,
-            "export_s": fx.export_s,
-            "emulator_rss_mb": fx.emulator_rss_mb,
-            "steps": [asdict(r) for r in meter.results],
-            "runs": runs,
-        }
+        return worker_result("product", fx, import_s, meter, runs, changed_rows=changed)
 
 
 # ----------------------------------------------------------------------------------- naive
@@ -462,17 +474,7 @@ def naive_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
                     "unchanged": 0,
                 }
             )
-        return {
-            "mode": "naive",
-            "rows": rows,
-            "leads": fx.leads,
-            "import_s": import_s,
-            "seed_s": fx.seed_s,
-            "export_s": fx.export_s,
-            "emulator_rss_mb": fx.emulator_rss_mb,
-            "steps": [asdict(r) for r in meter.results],
-            "runs": runs,
-        }
+        return worker_result("naive", fx, import_s, meter, runs)
 
 
 # ----------------------------------------------------------------------------------- floor
@@ -495,17 +497,7 @@ def floor_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
 
             done = meter.measure(run, "sync", rows, sync)
             runs.append({"run": run, "written": done["written"], "unchanged": 0})
-        return {
-            "mode": "floor",
-            "rows": rows,
-            "leads": fx.leads,
-            "import_s": import_s,
-            "seed_s": fx.seed_s,
-            "export_s": fx.export_s,
-            "emulator_rss_mb": fx.emulator_rss_mb,
-            "steps": [asdict(r) for r in meter.results],
-            "runs": runs,
-        }
+        return worker_result("floor", fx, import_s, meter, runs)
 
 
 # ----------------------------------------------------------------------------------- dag.test
@@ -540,17 +532,7 @@ def dagtest_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
                     **{k: summary.get(k) for k in ("written", "unchanged", "unmatched")},
                 }
             )
-        return {
-            "mode": "dag.test",
-            "rows": rows,
-            "leads": fx.leads,
-            "import_s": import_s,
-            "seed_s": fx.seed_s,
-            "export_s": fx.export_s,
-            "emulator_rss_mb": fx.emulator_rss_mb,
-            "steps": [asdict(r) for r in meter.results],
-            "runs": runs,
-        }
+        return worker_result("dag.test", fx, import_s, meter, runs)
 
 
 WORKERS = {
