@@ -131,3 +131,78 @@ def test_the_fast_paths_are_taken_for_plain_columns() -> None:
         if odd.strip() not in {"42", "12"}:
             column = cleaned([*PLAIN_INTEGERS, odd], "string")
             assert parse._plain_integers(column) is None, odd
+
+
+WHITESPACE = [chr(code) for code in range(0x3001) if chr(code).isspace()] + ["\u200b", "\ufeff"]
+TEXTS: list[object] = [
+    "plain",
+    "",
+    " ",
+    "  padded  ",
+    "\t\n tabbed \r\n",
+    "ÜBER straße",
+    "名前 ",
+    "a\x00b",
+    "\x1c\x1d\x1e\x1f",
+    *(f"{space}x{space}" for space in WHITESPACE),
+    *WHITESPACE,
+    None,
+]
+
+
+def reference_stripped(raw: pd.Series) -> pd.Series:
+    """The previous `parse_column` preparation: pandas' strip, then `mask` of the empty text."""
+    text = raw.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+@pytest.mark.parametrize(
+    "values",
+    [TEXTS, [], [None, None], [""] * 3, ["x"], [" ", "a", None, "", "a"]],
+)
+def test_stripped_text_as_before(values: list[object], dtype: str) -> None:
+    raw = pd.Series(values, dtype=dtype, name="Column", index=range(10, 10 + len(values)))
+    pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))
+
+
+def test_stripped_text_of_other_values_as_before() -> None:
+    """Numbers, NaN and mixed objects (a SQL source) take pandas' own text conversion."""
+    import numpy as np
+
+    raw = pd.Series([1, 2.5, None, np.nan, pd.NA, " x ", True], dtype=object)
+    pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))
+
+
+def test_a_report_without_rejections_keeps_every_row_in_order() -> None:
+    """`coerce_report` returns its frame as built when nothing is rejected: the same frame the
+    previous filter (`frame.loc[~rejected].reset_index(drop=True)`) gave."""
+    from include.walkme_sync.config.catalog import ReportDefinition
+    from include.walkme_sync.frames import ROW
+
+    report = ReportDefinition(
+        name="r",
+        title="R",
+        columns=(
+            ColumnDef(name="Key", type="string"),
+            ColumnDef(name="Count", type="integer"),
+            ColumnDef(name="When", type="datetime"),
+        ),
+    )
+    raw = pd.DataFrame(
+        {"Key": [" a ", "b", ""], "Count": ["1", "", "3"], "When": PLAIN_DATETIMES[:3]},
+        index=[7, 8, 9],
+    )
+    typed, outcomes = parse.coerce_report(raw, report, required=["Key"], key_column="Key")
+    assert len(outcomes) == 0
+    assert isinstance(typed.index, pd.RangeIndex)
+    assert typed[ROW].tolist() == [1, 2, 3]
+    assert typed["Key"].tolist() == ["a", "b", pd.NA]
+    assert typed["Count"].tolist() == [1, pd.NA, 3]
+    with_bad = raw.assign(Count=["1", "x", "3"])
+    typed_bad, rejected = parse.coerce_report(
+        with_bad, report, required=["Key", "Count"], key_column="Key"
+    )
+    assert rejected[ROW].tolist() == [2]
+    assert typed_bad[ROW].tolist() == [1, 3]
+    assert isinstance(typed_bad.index, pd.RangeIndex)
