@@ -8,6 +8,8 @@ parses a column made of plain values (the fast path) and the same column with on
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -206,3 +208,87 @@ def test_a_report_without_rejections_keeps_every_row_in_order() -> None:
     assert rejected[ROW].tolist() == [2]
     assert typed_bad[ROW].tolist() == [1, 3]
     assert isinstance(typed_bad.index, pd.RangeIndex)
+
+
+EXPORTS: list[bytes] = [
+    b"User ID,N\na@b.co,1\n",
+    '\ufeff"User ID","N"\n"a@b.co","x, y"\n'.encode(),
+    "\ufeffUser ID,N\r\na@b.co,\r\n,\r\n".encode(),
+    "User ID,Name\n名前@例え.テスト,José Müller\n\ufeffx,y\n".encode(),
+    "User ID,N\na@b.co,\U0010ffff\x00\n".encode(),
+    b"User ID,N\n",
+    "\ufeffUser ID\n".encode(),
+    b"",
+    b"\xef\xbb\xbf",
+    "User ID,Name\na@b.co,José\n".encode("latin-1"),
+    "User ID,Nämé\na,b\n".encode("latin-1"),
+    b"User ID,N\nx,\xed\xa0\x80\n",  # a surrogate
+    b"User ID,N\nx,\xc0\x80\n",  # an overlong NUL
+    b"User ID,N\nx,\xf4\x90\x80\x80\n",  # beyond U+10FFFF
+    b"User ID,N\na,1\nb,2,3\n",  # a broken line
+    b'User ID,N\n"a,1\n',  # an open quote
+    b"User ID,N,N\na,1,2\n",  # a repeated header
+]
+
+
+def reference_export(file: object, encoding: str = "utf-8-sig", where: str = "x") -> pd.DataFrame:
+    """The previous `files.read_export_csv` (pyarrow decoding `utf-8-sig` through Python's
+    codec, a second pass over the whole file)."""
+    from include.walkme_sync.errors import SourceError
+    from include.walkme_sync.report import files
+
+    encoding = files._utf16_if_marked(file, encoding)  # type: ignore[arg-type]
+    try:
+        frame = pd.read_csv(
+            file,  # type: ignore[call-overload]
+            engine="pyarrow",
+            dtype=str,
+            keep_default_na=False,
+            encoding=encoding,
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise SourceError(f"Report export {where} is empty (no header row).") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(
+            f"Report export {where} is not a readable CSV file: {exc}",
+            action="Check the export (a broken line, or the encoding: set report.source.encoding).",
+        ) from exc
+    frame.columns = [str(column).removeprefix("\ufeff") for column in frame.columns]
+    files._reject_duplicate_headers(frame, where)
+    return frame
+
+
+@pytest.mark.parametrize("data", EXPORTS)
+@pytest.mark.parametrize("source", ["path", "seekable", "stream"])
+def test_exports_read_as_before(data: bytes, source: str, tmp_path: Path) -> None:
+    """A `utf-8-sig` export read as UTF-8 bytes as they are gives the frame, or the error, that
+    decoding it through Python's codec gave (from a path, a seekable stream or not)."""
+    import io
+
+    from include.walkme_sync.errors import SourceError
+    from include.walkme_sync.report import files
+
+    class Stream(io.BytesIO):
+        def seekable(self) -> bool:
+            return source == "seekable"
+
+    def opened() -> object:
+        if source == "path":
+            path = tmp_path / "export.csv"
+            path.write_bytes(data)
+            return path
+        return Stream(data)
+
+    def outcome(read: object, file: object) -> tuple[str, object]:
+        try:
+            return "frame", read(file, where="x")  # type: ignore[operator]
+        except SourceError as exc:
+            return "error", (str(exc), exc.action)
+
+    want = outcome(reference_export, opened())
+    got = outcome(files.read_export_csv, opened())
+    assert got[0] == want[0], (got, want)
+    if got[0] == "frame":
+        pd.testing.assert_frame_equal(got[1], want[1])  # type: ignore[arg-type]
+    else:
+        assert got[1] == want[1]
