@@ -292,3 +292,21 @@ def test_exports_read_as_before(data: bytes, source: str, tmp_path: Path) -> Non
         pd.testing.assert_frame_equal(got[1], want[1])  # type: ignore[arg-type]
     else:
         assert got[1] == want[1]
+
+
+@pytest.mark.parametrize("dtype", ["string", "str"])
+def test_stripped_text_of_chunked_and_sliced_columns_as_before(dtype: str) -> None:
+    """Arrow text in several chunks, some of them slices (an offset into their buffers), as a
+    CSV reader or a Parquet file gives it: the new validity bitmap lines up with each chunk."""
+    import pyarrow as pa
+
+    texts = [t if t is None else str(t) for t in TEXTS] * 3
+    whole = pa.array(texts, type=pa.large_string())
+    chunked = pa.chunked_array([whole.slice(0, 5), whole.slice(7, 40), whole.slice(47)])
+    raw = pd.Series(pd.array(chunked, dtype=dtype))
+    got = parse.stripped_text(raw)
+    pa.array(got.array).validate(full=True)
+    pd.testing.assert_series_equal(got, reference_stripped(raw))
+    unsliced = pa.chunked_array([pa.array(texts[:9]), pa.array(texts[9:])])
+    raw = pd.Series(pd.array(unsliced, dtype=dtype))
+    pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))

@@ -231,8 +231,30 @@ def stripped_text(raw: pd.Series) -> pd.Series:
         return stripped.mask(stripped == "")
     trimmed = pc.utf8_trim_whitespace(pa.array(text.array))
     empty = pc.equal(pc.binary_length(trimmed), 0)
-    nulled = pc.if_else(empty, pa.scalar(None, trimmed.type), trimmed)
-    return pd.Series(pd.array(nulled, dtype=text.dtype), index=raw.index, name=raw.name)
+    if pc.any(empty).as_py():
+        trimmed = _null_where(trimmed, empty)
+    return pd.Series(pd.array(trimmed, dtype=text.dtype), index=raw.index, name=raw.name)
+
+
+def _null_where(
+    values: pa.Array | pa.ChunkedArray, mask: pa.Array | pa.ChunkedArray
+) -> pa.Array | pa.ChunkedArray:
+    """`values` with null where `mask` is true: a new validity bitmap over the same text buffers
+    (`if_else` would copy every string of the column)."""
+    if isinstance(values, pa.ChunkedArray):
+        masks = mask.chunks if isinstance(mask, pa.ChunkedArray) else [mask]
+        if [len(chunk) for chunk in values.chunks] != [len(chunk) for chunk in masks]:
+            return pc.if_else(mask, pa.scalar(None, values.type), values)
+        return pa.chunked_array(
+            [_null_where(chunk, part) for chunk, part in zip(values.chunks, masks, strict=True)],
+            type=values.type,
+        )
+    keep = pc.fill_null(pc.invert(mask), False)  # null stays null, empty becomes null
+    if values.offset or keep.offset:
+        return pc.if_else(mask, pa.scalar(None, values.type), values)
+    return pa.Array.from_buffers(
+        values.type, len(values), [keep.buffers()[1], *values.buffers()[1:]]
+    )
 
 
 def coerce_report(
