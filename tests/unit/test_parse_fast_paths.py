@@ -8,6 +8,8 @@ parses a column made of plain values (the fast path) and the same column with on
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -131,3 +133,180 @@ def test_the_fast_paths_are_taken_for_plain_columns() -> None:
         if odd.strip() not in {"42", "12"}:
             column = cleaned([*PLAIN_INTEGERS, odd], "string")
             assert parse._plain_integers(column) is None, odd
+
+
+WHITESPACE = [chr(code) for code in range(0x3001) if chr(code).isspace()] + ["\u200b", "\ufeff"]
+TEXTS: list[object] = [
+    "plain",
+    "",
+    " ",
+    "  padded  ",
+    "\t\n tabbed \r\n",
+    "ÜBER straße",
+    "名前 ",
+    "a\x00b",
+    "\x1c\x1d\x1e\x1f",
+    *(f"{space}x{space}" for space in WHITESPACE),
+    *WHITESPACE,
+    None,
+]
+
+
+def reference_stripped(raw: pd.Series) -> pd.Series:
+    """The previous `parse_column` preparation: pandas' strip, then `mask` of the empty text."""
+    text = raw.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+@pytest.mark.parametrize(
+    "values",
+    [TEXTS, [], [None, None], [""] * 3, ["x"], [" ", "a", None, "", "a"]],
+)
+def test_stripped_text_as_before(values: list[object], dtype: str) -> None:
+    raw = pd.Series(values, dtype=dtype, name="Column", index=range(10, 10 + len(values)))
+    pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))
+
+
+def test_stripped_text_of_other_values_as_before() -> None:
+    """Numbers, NaN and mixed objects (a SQL source) take pandas' own text conversion."""
+    import numpy as np
+
+    raw = pd.Series([1, 2.5, None, np.nan, pd.NA, " x ", True], dtype=object)
+    pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))
+
+
+def test_a_report_without_rejections_keeps_every_row_in_order() -> None:
+    """`coerce_report` returns its frame as built when nothing is rejected: the same frame the
+    previous filter (`frame.loc[~rejected].reset_index(drop=True)`) gave."""
+    from include.walkme_sync.config.catalog import ReportDefinition
+    from include.walkme_sync.frames import ROW
+
+    report = ReportDefinition(
+        name="r",
+        title="R",
+        columns=(
+            ColumnDef(name="Key", type="string"),
+            ColumnDef(name="Count", type="integer"),
+            ColumnDef(name="When", type="datetime"),
+        ),
+    )
+    raw = pd.DataFrame(
+        {"Key": [" a ", "b", ""], "Count": ["1", "", "3"], "When": PLAIN_DATETIMES[:3]},
+        index=[7, 8, 9],
+    )
+    typed, outcomes = parse.coerce_report(raw, report, required=["Key"], key_column="Key")
+    assert len(outcomes) == 0
+    assert isinstance(typed.index, pd.RangeIndex)
+    assert typed[ROW].tolist() == [1, 2, 3]
+    assert typed["Key"].tolist() == ["a", "b", pd.NA]
+    assert typed["Count"].tolist() == [1, pd.NA, 3]
+    with_bad = raw.assign(Count=["1", "x", "3"])
+    typed_bad, rejected = parse.coerce_report(
+        with_bad, report, required=["Key", "Count"], key_column="Key"
+    )
+    assert rejected[ROW].tolist() == [2]
+    assert typed_bad[ROW].tolist() == [1, 3]
+    assert isinstance(typed_bad.index, pd.RangeIndex)
+
+
+EXPORTS: list[bytes] = [
+    b"User ID,N\na@b.co,1\n",
+    '\ufeff"User ID","N"\n"a@b.co","x, y"\n'.encode(),
+    "\ufeffUser ID,N\r\na@b.co,\r\n,\r\n".encode(),
+    "User ID,Name\n名前@例え.テスト,José Müller\n\ufeffx,y\n".encode(),
+    "User ID,N\na@b.co,\U0010ffff\x00\n".encode(),
+    b"User ID,N\n",
+    "\ufeffUser ID\n".encode(),
+    b"",
+    b"\xef\xbb\xbf",
+    "User ID,Name\na@b.co,José\n".encode("latin-1"),
+    "User ID,Nämé\na,b\n".encode("latin-1"),
+    b"User ID,N\nx,\xed\xa0\x80\n",  # a surrogate
+    b"User ID,N\nx,\xc0\x80\n",  # an overlong NUL
+    b"User ID,N\nx,\xf4\x90\x80\x80\n",  # beyond U+10FFFF
+    b"User ID,N\na,1\nb,2,3\n",  # a broken line
+    b'User ID,N\n"a,1\n',  # an open quote
+    b"User ID,N,N\na,1,2\n",  # a repeated header
+]
+
+
+def reference_export(file: object, encoding: str = "utf-8-sig", where: str = "x") -> pd.DataFrame:
+    """The previous `files.read_export_csv` (pyarrow decoding `utf-8-sig` through Python's
+    codec, a second pass over the whole file)."""
+    from include.walkme_sync.errors import SourceError
+    from include.walkme_sync.report import files
+
+    encoding = files._utf16_if_marked(file, encoding)  # type: ignore[arg-type]
+    try:
+        frame = pd.read_csv(
+            file,  # type: ignore[call-overload]
+            engine="pyarrow",
+            dtype=str,
+            keep_default_na=False,
+            encoding=encoding,
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise SourceError(f"Report export {where} is empty (no header row).") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise SourceError(
+            f"Report export {where} is not a readable CSV file: {exc}",
+            action="Check the export (a broken line, or the encoding: set report.source.encoding).",
+        ) from exc
+    frame.columns = [str(column).removeprefix("\ufeff") for column in frame.columns]
+    files._reject_duplicate_headers(frame, where)
+    return frame
+
+
+@pytest.mark.parametrize("data", EXPORTS)
+@pytest.mark.parametrize("source", ["path", "seekable", "stream"])
+def test_exports_read_as_before(data: bytes, source: str, tmp_path: Path) -> None:
+    """A `utf-8-sig` export read as UTF-8 bytes as they are gives the frame, or the error, that
+    decoding it through Python's codec gave (from a path, a seekable stream or not)."""
+    import io
+
+    from include.walkme_sync.errors import SourceError
+    from include.walkme_sync.report import files
+
+    class Stream(io.BytesIO):
+        def seekable(self) -> bool:
+            return source == "seekable"
+
+    def opened() -> object:
+        if source == "path":
+            path = tmp_path / "export.csv"
+            path.write_bytes(data)
+            return path
+        return Stream(data)
+
+    def outcome(read: object, file: object) -> tuple[str, object]:
+        try:
+            return "frame", read(file, where="x")  # type: ignore[operator]
+        except SourceError as exc:
+            return "error", (str(exc), exc.action)
+
+    want = outcome(reference_export, opened())
+    got = outcome(files.read_export_csv, opened())
+    assert got[0] == want[0], (got, want)
+    if got[0] == "frame":
+        pd.testing.assert_frame_equal(got[1], want[1])  # type: ignore[arg-type]
+    else:
+        assert got[1] == want[1]
+
+
+@pytest.mark.parametrize("dtype", ["string", "str"])
+def test_stripped_text_of_chunked_and_sliced_columns_as_before(dtype: str) -> None:
+    """Arrow text in several chunks, some of them slices (an offset into their buffers), as a
+    CSV reader or a Parquet file gives it: the new validity bitmap lines up with each chunk."""
+    import pyarrow as pa
+
+    texts = [t if t is None else str(t) for t in TEXTS] * 3
+    whole = pa.array(texts, type=pa.large_string())
+    chunked = pa.chunked_array([whole.slice(0, 5), whole.slice(7, 40), whole.slice(47)])
+    raw = pd.Series(pd.array(chunked, dtype=dtype))
+    got = parse.stripped_text(raw)
+    pa.array(got.array).validate(full=True)
+    pd.testing.assert_series_equal(got, reference_stripped(raw))
+    unsliced = pa.chunked_array([pa.array(texts[:9]), pa.array(texts[9:])])
+    raw = pd.Series(pd.array(unsliced, dtype=dtype))
+    pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))

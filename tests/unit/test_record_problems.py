@@ -119,3 +119,73 @@ def test_log_and_slices_as_before(
     got = capsys.readouterr().out
     reference_log(reference, examples)
     assert got == capsys.readouterr().out
+
+
+def reference_collect(ctx: object) -> pd.DataFrame:
+    """The previous `record._collect_outcomes`: every outcome file read whole, concatenated."""
+    from include.walkme_sync.frames import empty_outcomes
+    from include.walkme_sync.steps.context import OUTCOME_FILES
+    from include.walkme_sync.storage import exists, read_frame
+
+    frames = [
+        read_frame(path, columns=OUTCOME_COLUMNS)
+        for name in OUTCOME_FILES.values()
+        if exists(path := ctx.path(name))  # type: ignore[attr-defined]
+    ]
+    frames = [frame for frame in frames if len(frame)]
+    return pd.concat(frames, ignore_index=True) if frames else empty_outcomes()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize(
+    "layout",
+    [
+        ("mixed", "settled", "empty", "mixed"),
+        ("settled", "settled", None, None),
+        (None, None, None, None),
+        ("mixed", None, "problems", "settled"),
+    ],
+)
+def test_outcomes_collected_as_before(
+    layout: tuple[str | None, ...],
+    seed: int,
+    tmp_path: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`record` reads the row number and bucket of every outcome row and the whole rows of the
+    problems only: the same counts, rows and problems as reading every file whole."""
+    from datetime import UTC, date, datetime
+
+    from include.walkme_sync.frames import bucket_counts
+    from include.walkme_sync.steps import record
+    from include.walkme_sync.steps.context import OUTCOME_FILES, RunContext
+    from include.walkme_sync.storage import STORAGE_ROOT_ENV, write_frame
+    from tests.configs import login_review_config
+
+    monkeypatch.setenv(STORAGE_ROOT_ENV, str(tmp_path))
+    ctx = RunContext(
+        integration=login_review_config(),
+        dag_id="walkme_sync__login_review_to_lead",
+        run_id=f"manual__{seed}",
+        run_date=date(2026, 11, 24),
+        started_at=datetime(2026, 11, 24, 8, tzinfo=UTC),
+    )
+    start = 0
+    for index, (name, kind) in enumerate(zip(OUTCOME_FILES.values(), layout, strict=False)):
+        if kind is None:
+            continue
+        frame = outcomes(0 if kind == "empty" else 60, seed * 10 + index)
+        frame[ROW] = frame[ROW] + start  # each row in one file only, as the steps write them
+        start += len(frame)
+        if kind == "settled":
+            frame = frame.assign(bucket=pd.Series(["written", "unchanged"] * 30, dtype="string"))
+        elif kind == "problems":
+            frame = frame.assign(bucket="unmatched")
+        if index == 1:
+            frame = frame.astype({"key": object})  # files differ in dtypes too
+        write_frame(ctx.path(name), frame)
+    got, problems = record._collect_outcomes(ctx)
+    want = reference_collect(ctx)
+    assert got[ROW].tolist() == want[ROW].tolist()
+    assert bucket_counts(got) == bucket_counts(want)
+    assert list(ProblemRows(problems)) == reference_row_problems(want)

@@ -254,3 +254,78 @@ def test_duplicate_policy_as_before(policy: str, keys: list[str | None]) -> None
     assert outcome.kept[ROW].tolist() == [
         row for index, row in work[ROW].items() if index not in reasons
     ]
+
+
+@pytest.mark.parametrize("kind", ["email", "guid", "text"])
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+@pytest.mark.parametrize(
+    "values",
+    [KEYS, [], [None, None], ["A@B.CO", " a@b.co ", "a@b.co"], ["  ", "", None]],
+)
+def test_key_column_as_before(values: list[str | None], dtype: str, kind: str) -> None:
+    """The key column straight from Arrow against the previous one (a Python string per row)."""
+    from include.walkme_sync.keys import normalize_keys
+    from include.walkme_sync.report import validation
+
+    column = pd.Series(values, dtype=dtype, index=range(3, 3 + len(values)))
+    want = pd.Series(normalize_keys(column, kind), index=column.index, dtype="string")
+    pd.testing.assert_series_equal(validation._key_column(column, kind), want)
+
+
+def test_key_column_of_other_values_as_before() -> None:
+    import numpy as np
+
+    from include.walkme_sync.keys import normalize_keys
+    from include.walkme_sync.report import validation
+
+    column = pd.Series([1, 2.5, None, np.nan, " X@Y.Z ", pd.NA], dtype=object)
+    want = pd.Series(normalize_keys(column, "email"), index=column.index, dtype="string")
+    pd.testing.assert_series_equal(validation._key_column(column, "email"), want)
+
+
+def _comparable(results: object) -> list[dict[str, object]]:
+    """Each expectation's outcome, without the run's times and ids."""
+    return [
+        {
+            "type": result.expectation_config.type,
+            "kwargs": dict(result.expectation_config.kwargs),
+            "success": result.success,
+            "result": result.result,
+        }
+        for result in results.results  # type: ignore[attr-defined]
+    ]
+
+
+@pytest.mark.parametrize("missing", [None, "First Login"])
+def test_the_suite_on_its_columns_gives_the_results_of_the_whole_frame(
+    missing: str | None,
+) -> None:
+    """GX is given the required columns and the key only: the same results as on every column
+    (bad keys, empty keys, duplicates, a missing required column)."""
+    from include.walkme_sync.frames import KEY, ROW
+    from include.walkme_sync.report import validation
+    from tests.configs import login_review_config
+
+    config = login_review_config()
+    keys = ["a@b.co", "bad key", None, "A@B.CO", "c@d.ef", "ÜBER@b.de", "x y@z.de"]
+    size = len(keys)
+    work = pd.DataFrame(
+        {
+            "User ID": pd.Series(keys, dtype="string"),
+            "Last Login": pd.Series([None] * size, dtype="datetime64[ns, UTC]"),
+            "First Login": pd.Series([None] * size, dtype="datetime64[ns, UTC]"),
+            "Logins in Past 30 days": pd.Series(range(size), dtype="Int64"),
+            "Unused": pd.Series(["u"] * size, dtype="string"),
+            ROW: pd.Series(range(1, size + 1), dtype="int64"),
+        },
+        index=range(5, 5 + size),
+    )
+    if missing:
+        work = work.drop(columns=[missing])
+    work[KEY] = validation._key_column(work["User ID"], "email")
+    required = ["User ID", "Last Login", "First Login", "Logins in Past 30 days"]
+    narrow = validation._suite_frame(work, required)
+    assert "Unused" not in narrow.columns and ROW not in narrow.columns
+    assert _comparable(validation._run_suite(narrow, config, required)) == _comparable(
+        validation._run_suite(work, config, required)
+    )

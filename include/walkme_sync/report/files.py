@@ -10,6 +10,7 @@ to break ties).
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import re
@@ -146,10 +147,9 @@ def read_export_csv(
     """
     encoding = _utf16_if_marked(file, encoding)
     try:
-        # The pyarrow engine parses several times faster than the C engine (1M rows: ~1 s).
-        frame = pd.read_csv(
-            file, engine="pyarrow", dtype=str, keep_default_na=False, encoding=encoding
-        )
+        frame = _read_utf8_as_is(file, encoding)
+        if frame is None:
+            frame = _read_csv(file, encoding)
     except pd.errors.EmptyDataError as exc:
         raise SourceError(f"Report export {where} is empty (no header row).") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
@@ -160,6 +160,38 @@ def read_export_csv(
     frame.columns = [str(column).removeprefix("\ufeff") for column in frame.columns]
     _reject_duplicate_headers(frame, where)
     return frame
+
+
+def _read_csv(file: Path | IO[bytes], encoding: str) -> pd.DataFrame:
+    # The pyarrow engine parses several times faster than the C engine (1M rows: ~1 s).
+    return pd.read_csv(file, engine="pyarrow", dtype=str, keep_default_na=False, encoding=encoding)
+
+
+def _read_utf8_as_is(file: Path | IO[bytes], encoding: str) -> pd.DataFrame | None:
+    """A `utf-8-sig` export read as UTF-8 bytes as they are; None when that is not done or fails.
+
+    pyarrow reads any encoding but UTF-8 through Python's codecs, decoding and encoding the
+    whole file again (1M rows: ~0.2 s of CPU, much of it fresh memory); `utf-8-sig` differs from
+    UTF-8 only by the byte-order mark, which pyarrow's reader skips itself. Every value is read
+    as text and pyarrow checks that it is valid UTF-8. Anything going wrong here (bad bytes, a
+    broken line) is left to the usual read, so its error is the one reported, as before.
+    """
+    try:
+        if codecs.lookup(encoding).name != "utf-8-sig":
+            return None
+    except LookupError:
+        return None
+    position = None
+    if not isinstance(file, Path):
+        if not file.seekable():
+            return None
+        position = file.tell()
+    try:
+        return _read_csv(file, "utf-8")
+    except Exception:  # any failure: the usual read below reports it
+        if not isinstance(file, Path) and position is not None:
+            file.seek(position)
+        return None
 
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")

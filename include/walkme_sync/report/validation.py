@@ -16,7 +16,7 @@ import pandas as pd
 
 from include.walkme_sync.errors import DataValidationError
 from include.walkme_sync.frames import KEY, ROW, Bucket, outcome_frame
-from include.walkme_sync.keys import KEY_PATTERNS, PYTHON_WHITESPACE_CLASS, normalize_keys
+from include.walkme_sync.keys import KEY_PATTERNS, PYTHON_WHITESPACE_CLASS, key_array
 from include.walkme_sync.report.gx_import import import_great_expectations
 
 if TYPE_CHECKING:
@@ -45,10 +45,8 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
     work = frame.copy(deep=False)
     if key_column in work.columns:
         # The same normalisation as matching, so "duplicate" means "would match the same record".
-        keys = normalize_keys(work[key_column], config.report.key_kind)
-        work[KEY] = pd.Series(keys, index=work.index, dtype="string")
-        del keys  # a Python string per row; the column holds them as Arrow text
-    results = _run_suite(work, config, required)
+        work[KEY] = _key_column(work[key_column], config.report.key_kind)
+    results = _run_suite(_suite_frame(work, required), config, required)
     _raise_on_hard_failures(results, config)
 
     reasons = _row_rejections(work, results, config)
@@ -58,6 +56,8 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
         kept_so_far = work.drop(index=list(reasons)) if reasons else work
         reasons.update(_duplicate_rejections(kept_so_far, config))
     rejected_index = list(reasons)
+    # Nothing rejected (the usual case): no row to drop, and dropping none would copy every column.
+    kept_rows = work.drop(index=rejected_index) if rejected_index else work
     rejected = outcome_frame(
         rows=work.loc[rejected_index, ROW],
         keys=work.loc[rejected_index, key_column].astype("string"),
@@ -65,9 +65,21 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
         reasons=[reasons[index] for index in rejected_index],
     )
     # Matching normalises keys itself (same rules); the helper column stays internal here.
-    kept = work.drop(index=rejected_index).drop(columns=[KEY], errors="ignore")
+    kept = kept_rows.drop(columns=[KEY], errors="ignore")
     summary = _summary(results, frame, kept, rejected)
     return ValidationOutcome(kept=kept, rejected=rejected, summary=summary)
+
+
+def _key_column(keys: pd.Series, kind: str) -> pd.Series:
+    """The normalised keys (`keys.normalize_keys`) as pandas text, straight from Arrow: no
+    Python string per row (tests/unit/test_validation_fast_paths.py compares the two)."""
+    return pd.Series(pd.array(key_array(keys, kind), dtype="string"), index=keys.index)
+
+
+def _suite_frame(work: pd.DataFrame, required: list[str]) -> pd.DataFrame:
+    """The columns the suite looks at (the required ones present, and the key): GX filters
+    and copies the frame it is given, so the report's other columns only cost it time."""
+    return work[[c for c in dict.fromkeys([*required, KEY]) if c in work.columns]]
 
 
 def _run_suite(work: pd.DataFrame, config: IntegrationConfig, required: list[str]) -> Any:

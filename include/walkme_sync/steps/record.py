@@ -18,6 +18,7 @@ from include.walkme_sync.frames import (
     BUCKETS,
     OUTCOME_COLUMNS,
     ROW,
+    SETTLED_BUCKETS,
     Bucket,
     bucket_counts,
     empty_outcomes,
@@ -56,26 +57,22 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         None,
     )
     missing_steps = [step for step, status in statuses.items() if status is None]
-    outcomes = _collect_outcomes(ctx)
+    outcomes, problem_outcomes = _collect_outcomes(ctx)
     report_rows = int(_summary_of(statuses[Step.EXTRACT]).get("rows", 0))
     stop_reason = _stop_reason(failure, missing_steps)
     unaccounted = _unaccounted_rows(ctx, outcomes)
     if len(unaccounted):
         # Rows the run never reached are not lost: they are not attempted, with the reason the run
         # stopped.
-        outcomes = pd.concat(
-            [
-                outcomes,
-                outcome_frame(
-                    rows=unaccounted[ROW],
-                    keys=unaccounted["key"],
-                    bucket=Bucket.NOT_ATTEMPTED,
-                    reasons=[f"not attempted: {stop_reason}"] * len(unaccounted),
-                    error_codes=["RUN_STOPPED"] * len(unaccounted),
-                ),
-            ],
-            ignore_index=True,
+        not_attempted = outcome_frame(
+            rows=unaccounted[ROW],
+            keys=unaccounted["key"],
+            bucket=Bucket.NOT_ATTEMPTED,
+            reasons=[f"not attempted: {stop_reason}"] * len(unaccounted),
+            error_codes=["RUN_STOPPED"] * len(unaccounted),
         )
+        outcomes = pd.concat([outcomes, not_attempted[_BUCKETED]], ignore_index=True)
+        problem_outcomes = pd.concat([problem_outcomes, not_attempted], ignore_index=True)
     counts = bucket_counts(outcomes)
     accounted = sum(counts.values())
     status = RunStatus.COMPLETED if failure is None and not missing_steps else RunStatus.FAILED
@@ -107,7 +104,7 @@ def record_step(ctx: RunContext, *, ended_at: datetime | None = None) -> dict[st
         message=None if status == RunStatus.COMPLETED else stop_reason,
         created=int(_summary_of(statuses[Step.UPSERT]).get("created", 0)),
     )
-    problems = ProblemRows(outcomes)
+    problems = ProblemRows(problem_outcomes)
     log_row_problems(problems)
     summary = {
         "integration": config.id,
@@ -176,16 +173,35 @@ def _stop_reason(failure: tuple[Step, StepStatus] | None, missing: list[Step]) -
     return "run stopped"
 
 
-def _collect_outcomes(ctx: RunContext) -> pd.DataFrame:
-    frames = [
-        read_frame(path, columns=OUTCOME_COLUMNS)
-        for name in OUTCOME_FILES.values()
-        if exists(path := ctx.path(name))
-    ]
-    frames = [frame for frame in frames if len(frame)]
-    if not frames:
-        return empty_outcomes()
-    return pd.concat(frames, ignore_index=True)
+#: What counting and accounting need of every outcome row (the other columns only of problems).
+_BUCKETED = [ROW, "bucket"]
+
+
+def _collect_outcomes(ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The row number and bucket of every outcome row, and the whole outcome rows of the row
+    problems (those not in a settled bucket), both in the order of the outcome files.
+
+    A file whose rows are all settled (a million written or unchanged rows) is read for its two
+    small columns only: its keys and record Ids are never decoded.
+    """
+    bucketed: list[pd.DataFrame] = []
+    problems: list[pd.DataFrame] = []
+    settled = [str(bucket) for bucket in SETTLED_BUCKETS]
+    for name in OUTCOME_FILES.values():
+        if not exists(path := ctx.path(name)):
+            continue
+        frame = read_frame(path, columns=_BUCKETED)
+        if not len(frame):
+            continue
+        bucketed.append(frame)
+        unsettled = ~frame["bucket"].isin(settled).to_numpy()
+        if unsettled.any():
+            problems.append(read_frame(path, columns=OUTCOME_COLUMNS)[unsettled])
+    empty = empty_outcomes()
+    return (
+        pd.concat(bucketed, ignore_index=True) if bucketed else empty[_BUCKETED],
+        pd.concat(problems, ignore_index=True) if problems else empty,
+    )
 
 
 def _unaccounted_rows(ctx: RunContext, outcomes: pd.DataFrame) -> pd.DataFrame:
