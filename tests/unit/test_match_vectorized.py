@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import random
 from typing import Any
 
@@ -491,3 +492,38 @@ def test_one_row_per_record_check_is_the_previous_check(seed: int) -> None:
                     _check_one_row_per_record(matched)
             else:
                 _check_one_row_per_record(matched)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_keys_index_of_chunked_keys_is_one_coded_array(seed: int) -> None:
+    """Keys read from Parquet come in chunks (row groups): coded as one array with one
+    dictionary, the same codes as the keys in one piece (nulls, repeats, empty chunks)."""
+    rng = random.Random(seed)
+    values = [normalize_key(random_key(rng), "email") for _ in range(120)]
+    whole = pa.array(values, pa.large_string())
+    expected = pc.dictionary_encode(whole)
+    cuts = sorted(rng.sample(range(len(values) + 1), 3))
+    bounds = [0, *cuts, len(values)]
+    chunked = pa.chunked_array(
+        [whole[a:b] for a, b in itertools.pairwise(bounds)], type=pa.large_string()
+    )
+    for keys in (whole, chunked, chunked.cast(pa.string())):
+        index = keys_index(keys)
+        assert isinstance(index, pa.DictionaryArray)
+        assert index.equals(expected)
+        assert _wanted_keys(index).to_pylist() == expected.dictionary.to_pylist()
+    for empty in (pa.chunked_array([], pa.large_string()), pa.chunked_array([pa.array([])])):
+        index = keys_index(empty.cast(pa.large_string()))
+        assert isinstance(index, pa.DictionaryArray) and len(index) == 0
+        assert len(index.dictionary) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_key_normalisation_without_empty_keys_is_normalize_key(kind: str) -> None:
+    """No empty key: the normalised keys are returned without the null-replacing pass."""
+    values = ["A@B.C", " x@y.z ", "{ABC}", "ü@ß.de", None]
+    expected = reference_keys(values, kind)
+    assert normalize_key_array(pa.array(values, pa.string()), kind).to_pylist() == expected
+    assert (
+        normalize_key_array(pa.array(values[:-1], pa.string()), kind).to_pylist() == (expected[:-1])
+    )

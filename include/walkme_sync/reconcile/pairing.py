@@ -129,11 +129,33 @@ class _Pairs:
     ambiguous_groups: dict[int, np.ndarray]
 
 
-def keys_index(keys: pa.Array) -> pa.DictionaryArray:
+def keys_index(keys: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     """The rows' keys coded by one dictionary of the distinct keys (null: no key): given to
     `lookup_frame` (the distinct keys to ask for) and to `pair_rows` (the rows' codes), it spares
-    a hash pass over all keys when pairing."""
-    return pc.dictionary_encode(keys.cast(pa.large_string()))
+    a hash pass over all keys when pairing.
+
+    Chunked keys (a text column read from Parquet, one chunk per row group) give one array too:
+    Arrow codes every chunk with the same, final dictionary, so the codes are only joined (as
+    chunks, `lookup_frame` would have to find the distinct keys again by a hash pass)."""
+    encoded = pc.dictionary_encode(keys.cast(pa.large_string()))
+    if isinstance(encoded, pa.DictionaryArray):
+        return encoded
+    if not encoded.num_chunks:
+        return pa.DictionaryArray.from_arrays(
+            pa.array([], pa.int32()), pa.array([], pa.large_string())
+        )
+    dictionary = encoded.chunk(0).dictionary
+    if not all(_same_buffers(chunk.dictionary, dictionary) for chunk in encoded.chunks):
+        return pc.dictionary_encode(keys.cast(pa.large_string()).combine_chunks())  # no sharing
+    indices = pa.concat_arrays([chunk.indices for chunk in encoded.chunks])
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _same_buffers(one: pa.Array, other: pa.Array) -> bool:
+    """Whether two arrays are views of the same memory (no comparison of their values)."""
+    return len(one) == len(other) and [b.address if b else 0 for b in one.buffers()] == [
+        b.address if b else 0 for b in other.buffers()
+    ]
 
 
 def _pair_positions(
