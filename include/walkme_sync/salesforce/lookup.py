@@ -205,7 +205,7 @@ def _bulk_lookup(
     for soql in queries:
         for page in _bulk_query_pages(bulk._client, soql, lambda: session.meter.retry_after):
             for name, values in _parse_bulk_page(page, columns).items():
-                parts[name].append(values)
+                parts[name].extend(values.chunks)
             del page  # parsed: only its Arrow columns are kept
     # Chunked, one chunk per page: no copy of the records to put the pages together.
     return {
@@ -213,8 +213,9 @@ def _bulk_lookup(
     }
 
 
-def _parse_bulk_page(page: bytes, columns: Sequence[str]) -> dict[str, pa.Array]:
-    """One Bulk CSV page -> an Arrow `large_string` array per wanted column; header names match
+def _parse_bulk_page(page: bytes, columns: Sequence[str]) -> dict[str, pa.ChunkedArray]:
+    """One Bulk CSV page -> an Arrow `large_string` column per wanted column, in the chunks Arrow
+    parsed it in (joining them would copy the page's text once more); header names match
     case-insensitively (as `_get` does). Bulk CSV has no nulls: an empty cell, quoted or not, is
     null; any other text ("NA", "null") stays text."""
     if not page or page.isspace():  # (no `strip`: it would copy the page)
@@ -238,12 +239,12 @@ def _parse_bulk_page(page: bytes, columns: Sequence[str]) -> dict[str, pa.Array]
             quoted_strings_can_be_null=True,
         ),
     )
-    result: dict[str, pa.Array] = {}
+    result: dict[str, pa.ChunkedArray] = {}
     for name, chosen_header in chosen.items():
         if chosen_header is None:
-            result[name] = pa.nulls(table.num_rows, type=pa.large_string())
+            result[name] = pa.chunked_array([pa.nulls(table.num_rows, type=pa.large_string())])
         else:
-            result[name] = table.column(chosen_header).combine_chunks()
+            result[name] = table.column(chosen_header)
     return result
 
 
