@@ -38,7 +38,7 @@ from include.walkme_sync.reconcile.pairing import (
     keys_index,
     pair_rows,
 )
-from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _wanted_keys
+from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _records_frame, _wanted_keys
 from include.walkme_sync.salesforce.soql import MAX_LITERAL_CHARS
 from tests.configs import login_review_config
 
@@ -512,10 +512,14 @@ def test_keys_index_of_chunked_keys_is_one_coded_array(seed: int) -> None:
         assert isinstance(index, pa.DictionaryArray)
         assert index.equals(expected)
         assert _wanted_keys(index).to_pylist() == expected.dictionary.to_pylist()
+        placed = keys_index(keys, distinct=True)  # (repeats decode right too: by place)
+        assert placed.to_pylist() == values
+        assert placed.dictionary.to_pylist() == [v for v in values if v is not None]
     for empty in (pa.chunked_array([], pa.large_string()), pa.chunked_array([pa.array([])])):
-        index = keys_index(empty.cast(pa.large_string()))
-        assert isinstance(index, pa.DictionaryArray) and len(index) == 0
-        assert len(index.dictionary) == 0
+        for distinct in (False, True):
+            index = keys_index(empty.cast(pa.large_string()), distinct=distinct)
+            assert isinstance(index, pa.DictionaryArray) and len(index) == 0
+            assert len(index.dictionary) == 0
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -527,3 +531,83 @@ def test_key_normalisation_without_empty_keys_is_normalize_key(kind: str) -> Non
     assert (
         normalize_key_array(pa.array(values[:-1], pa.string()), kind).to_pylist() == (expected[:-1])
     )
+
+
+def reference_records_frame(
+    data: dict[str, pa.ChunkedArray], key_field: str, kind: str, wanted: pa.Array
+) -> dict[str, list[Any]]:
+    """The previous Bulk branch of `_records_frame`: `index_in` of the records' keys in `wanted`
+    (read back as Python values, `__key` decoded)."""
+    codes = pc.index_in(normalize_key_array(data[key_field], kind), value_set=wanted)
+    keep = pc.is_valid(codes)
+    columns = {name: values.filter(keep).to_pylist() for name, values in data.items()}
+    return {KEY: wanted.take(codes.filter(keep)).to_pylist(), **columns}
+
+
+def bulk_records(rng: random.Random, keys: list[str | None]) -> dict[str, pa.ChunkedArray]:
+    """Records as the Bulk pages give them (several chunks): raw keys in any case and spacing,
+    some not wanted, some without a key."""
+    raw = [
+        rng.choice([k, k.upper(), f" {k}\t"]) if k is not None and rng.random() < 0.8 else k
+        for k in keys
+    ]
+    raw += [random_key(rng) for _ in range(rng.randint(0, 20))]
+    rng.shuffle(raw)
+    cut = rng.randint(0, len(raw))
+    text = pa.array(raw, pa.large_string())
+    ids = pa.array([f"00Q{i:012d}AAA" for i in range(len(raw))], pa.large_string())
+    return {
+        "Id": pa.chunked_array([ids[:cut], ids[cut:]]),
+        "Email": pa.chunked_array([text[:cut], text[cut:]]),
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(6))
+def test_records_coded_in_one_pass_are_the_previous_ones(kind: str, seed: int) -> None:
+    """`_records_frame` codes the records by one hash pass over the wanted keys and theirs: the
+    same records and keys as `index_in`, for wanted keys from the rows' hash (`keys_index`), from
+    their places (`distinct=True`), and for repeated wanted keys (a broken promise: the keys are
+    then given as text, and pairing still gives the previous result)."""
+    rng = random.Random(seed)
+    config = login_review_config()
+    for rows in (0, 1, 30, 200):
+        values = list(dict.fromkeys(normalize_key(random_key(rng), kind) for _ in range(rows)))
+        row_keys = pa.array([v for v in values if v is not None] + [None] * 3, pa.large_string())
+        data = bulk_records(rng, [rng.choice(values) for _ in range(rows)] if values else [])
+        hashed = keys_index(row_keys)
+        placed = keys_index(row_keys, distinct=True)
+        assert placed.to_pylist() == row_keys.to_pylist()
+        repeated = pa.concat_arrays([row_keys.drop_null(), row_keys.drop_null()[:5]])
+        for wanted in (hashed.dictionary, placed.dictionary, repeated):
+            if not len(wanted):
+                continue
+            expected = reference_records_frame(data, "Email", kind, wanted)
+            found = _records_frame(data, "Email", kind, wanted, ["Id", "Email"])
+            assert {name: object_values(found[name]).tolist() for name in found} == expected
+            coded = pa.types.is_dictionary(pa.array(found[KEY].array).type)
+            assert coded == (wanted is not repeated)
+        frame = pd.DataFrame(
+            {
+                "__row": np.arange(1, len(row_keys) + 1, dtype=np.int64),
+                "User ID": pd.Series(row_keys.to_pylist(), dtype="string"),
+            }
+        )
+        if not len(placed.dictionary):
+            continue
+        found = _records_frame(data, "Email", kind, placed.dictionary, ["Id", "Email"])
+        objects = pd.DataFrame({name: object_values(found[name]) for name in found})
+        expected_pairs = reference_pair_rows(
+            config, frame, np.array(row_keys.to_pylist(), dtype=object), objects, []
+        )
+        repeated = pa.concat_arrays([placed.dictionary, placed.dictionary[:5]])
+        for index, wanted in (
+            (placed, placed.dictionary),
+            (hashed, hashed.dictionary),
+            (placed, repeated),
+            (hashed, repeated),
+        ):
+            records = _records_frame(data, "Email", kind, wanted, ["Id", "Email"])
+            result = pair_rows(config, frame, index, records, [])
+            pd.testing.assert_frame_equal(result.matched, expected_pairs[0])
+            pd.testing.assert_frame_equal(result.outcomes, expected_pairs[1])

@@ -74,7 +74,8 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
     validated = read_frame(ctx.path(VALIDATED))
     rows = len(validated)
     # Current values as Arrow text: `matched.parquet` reads back the same, the step holds less.
-    result = match_rows(session, config, validated, arrow_current=True)
+    # Validation left no two rows with the same key (`matching.duplicate_report_keys`).
+    result = match_rows(session, config, validated, arrow_current=True, distinct_keys=True)
     if config.creates_records or config.lookups:
         result = relate_rows(session, config, info, validated, result)
     del validated  # the matched rows hold what is kept of it
@@ -120,13 +121,15 @@ def match_rows(
     *,
     bulk_threshold: int = LOOKUP_BULK_THRESHOLD,
     arrow_current: bool = False,
+    distinct_keys: bool = False,
 ) -> MatchResult:
     """Look up every report row's key and pair the row with its record(s) (`arrow_current`:
-    see `reconcile.pairing.current_values`)."""
+    see `reconcile.pairing.current_values`; `distinct_keys`: no two rows have the same key, as
+    after validation, see `reconcile.pairing.keys_index`)."""
     kind = config.report.key_kind
     # Lookup fields too: their current values (parent Ids) are diffed like mapped fields.
     fields = list(dict.fromkeys(m.field for m in planned_mappings(config).mappings))
-    keys = keys_index(key_array(frame[config.report.key_column], kind))
+    keys = keys_index(key_array(frame[config.report.key_column], kind), distinct=distinct_keys)
     # The records go straight to `pair_rows` (no name here holds them): it lets each column go
     # once paired.
     return pair_rows(
