@@ -40,6 +40,7 @@ from include.walkme_sync.reconcile.pairing import (
 )
 from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _records_frame, _wanted_keys
 from include.walkme_sync.salesforce.soql import MAX_LITERAL_CHARS
+from include.walkme_sync.steps.match import distinct_rows
 from tests.configs import login_review_config
 
 KINDS = ["email", "guid", "text"]
@@ -611,3 +612,27 @@ def test_records_coded_in_one_pass_are_the_previous_ones(kind: str, seed: int) -
             result = pair_rows(config, frame, index, records, [])
             pd.testing.assert_frame_equal(result.matched, expected_pairs[0])
             pd.testing.assert_frame_equal(result.outcomes, expected_pairs[1])
+
+
+def test_distinct_rows_is_nunique() -> None:
+    """The matched rows' count of report rows: `nunique`, with or without the in-order path."""
+    for values in ([], [3], [1, 2, 5], [1, 1, 2], [2, 1], [1, 3, 3, 4]):
+        for rows in (pd.Series(values, dtype="int64"), pd.Series(values, dtype="Int64")):
+            assert distinct_rows(rows) == rows.nunique()
+    assert distinct_rows(pd.Series([None, 2], dtype="Int64")) == 1
+    assert distinct_rows(pd.Series([None], dtype="Int64")) == 0
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+@pytest.mark.parametrize("seed", range(3))
+def test_outcome_keys_of_any_key_column_are_the_previous_ones(dtype: Any, seed: int) -> None:
+    """Unmatched and ambiguous rows' keys go to the outcomes as a column: the same text as
+    value by value, whatever the key column's dtype."""
+    rng = random.Random(seed)
+    config = login_review_config()
+    frame, found = random_match_case(rng, 60, duplicate_rows=False)
+    frame["User ID"] = frame["User ID"].astype(dtype)
+    keys = normalize_keys(frame["User ID"], "email")
+    expected = reference_pair_rows(config, frame, keys, found, FIELDS)
+    result = pair_rows(config, frame, key_array(frame["User ID"], "email"), found, FIELDS)
+    pd.testing.assert_frame_equal(result.outcomes, expected[1])

@@ -95,16 +95,17 @@ def pair_rows(
     originals = frame[key_column]
     outcomes = pd.concat(
         [
+            # Whole columns, not lists: a text column becomes the outcome's key column at once.
             outcome_frame(
-                rows=rows.iloc[unmatched_at].tolist(),
-                keys=originals.iloc[unmatched_at].tolist(),
+                rows=rows.iloc[unmatched_at],
+                keys=originals.iloc[unmatched_at],
                 bucket=Bucket.UNMATCHED,
                 reasons=[f"no {config.object.name} record has this {config.object.key_field}"]
                 * len(unmatched_at),
             ),
             outcome_frame(
-                rows=rows.iloc[ambiguous_at].tolist(),
-                keys=originals.iloc[ambiguous_at].tolist(),
+                rows=rows.iloc[ambiguous_at],
+                keys=originals.iloc[ambiguous_at],
                 bucket=Bucket.AMBIGUOUS,
                 reasons=[reasons[code] for code in pairs.ambiguous_codes.tolist()],
                 error_codes=["MULTIPLE_RECORDS"] * len(ambiguous_at),
