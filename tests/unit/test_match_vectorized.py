@@ -516,6 +516,9 @@ def test_keys_index_of_chunked_keys_is_one_coded_array(seed: int) -> None:
         placed = keys_index(keys, distinct=True)  # (repeats decode right too: by place)
         assert placed.to_pylist() == values
         assert placed.dictionary.to_pylist() == [v for v in values if v is not None]
+    present = chunked.drop_null()  # no null: every key its own code
+    assert keys_index(present, distinct=True).to_pylist() == present.to_pylist()
+    assert keys_index(present, distinct=True).dictionary.to_pylist() == present.to_pylist()
     for empty in (pa.chunked_array([], pa.large_string()), pa.chunked_array([pa.array([])])):
         for distinct in (False, True):
             index = keys_index(empty.cast(pa.large_string()), distinct=distinct)

@@ -163,6 +163,8 @@ def _positions_index(keys: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
     text = keys.cast(pa.large_string())
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
+    if not text.null_count:  # every row has a key: each is its own code (no copy of the keys)
+        return pa.DictionaryArray.from_arrays(pa.array(np.arange(len(text), dtype=np.int32)), text)
     valid = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
     positions = np.cumsum(valid, dtype=np.int64) - 1
     indices = pa.array(positions.astype(np.int32), mask=~valid)
