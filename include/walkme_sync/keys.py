@@ -111,8 +111,12 @@ def normalize_key_array(
         texts = strings.filter(other).to_pylist()
         fixed = pa.array(_normalize_texts(texts, kind), type=pa.large_string())
         out = pc.replace_with_mask(out, other, fixed)
-    # An empty key is no key (None), like `normalize_key`.
-    return pc.if_else(pc.equal(pc.binary_length(out), 0), pa.scalar(None, out.type), out)
+    # An empty key is no key (None), like `normalize_key`. Looked for first: replacing copies
+    # every key, and there is usually no empty one.
+    empty = pc.equal(pc.binary_length(out), 0)
+    if not pc.any(empty).as_py():
+        return out
+    return pc.if_else(empty, pa.scalar(None, out.type), out)
 
 
 def _arrow_strings(series: pd.Series) -> pa.Array | None:

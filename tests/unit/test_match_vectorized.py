@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import random
 from typing import Any
 
@@ -37,8 +38,9 @@ from include.walkme_sync.reconcile.pairing import (
     keys_index,
     pair_rows,
 )
-from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _wanted_keys
+from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _records_frame, _wanted_keys
 from include.walkme_sync.salesforce.soql import MAX_LITERAL_CHARS
+from include.walkme_sync.steps.match import distinct_rows
 from tests.configs import login_review_config
 
 KINDS = ["email", "guid", "text"]
@@ -491,3 +493,149 @@ def test_one_row_per_record_check_is_the_previous_check(seed: int) -> None:
                     _check_one_row_per_record(matched)
             else:
                 _check_one_row_per_record(matched)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_keys_index_of_chunked_keys_is_one_coded_array(seed: int) -> None:
+    """Keys read from Parquet come in chunks (row groups): coded as one array with one
+    dictionary, the same codes as the keys in one piece (nulls, repeats, empty chunks)."""
+    rng = random.Random(seed)
+    values = [normalize_key(random_key(rng), "email") for _ in range(120)]
+    whole = pa.array(values, pa.large_string())
+    expected = pc.dictionary_encode(whole)
+    cuts = sorted(rng.sample(range(len(values) + 1), 3))
+    bounds = [0, *cuts, len(values)]
+    chunked = pa.chunked_array(
+        [whole[a:b] for a, b in itertools.pairwise(bounds)], type=pa.large_string()
+    )
+    for keys in (whole, chunked, chunked.cast(pa.string())):
+        index = keys_index(keys)
+        assert isinstance(index, pa.DictionaryArray)
+        assert index.equals(expected)
+        assert _wanted_keys(index).to_pylist() == expected.dictionary.to_pylist()
+        placed = keys_index(keys, distinct=True)  # (repeats decode right too: by place)
+        assert placed.to_pylist() == values
+        assert placed.dictionary.to_pylist() == [v for v in values if v is not None]
+    present = chunked.drop_null()  # no null: every key its own code
+    assert keys_index(present, distinct=True).to_pylist() == present.to_pylist()
+    assert keys_index(present, distinct=True).dictionary.to_pylist() == present.to_pylist()
+    for empty in (pa.chunked_array([], pa.large_string()), pa.chunked_array([pa.array([])])):
+        for distinct in (False, True):
+            index = keys_index(empty.cast(pa.large_string()), distinct=distinct)
+            assert isinstance(index, pa.DictionaryArray) and len(index) == 0
+            assert len(index.dictionary) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_key_normalisation_without_empty_keys_is_normalize_key(kind: str) -> None:
+    """No empty key: the normalised keys are returned without the null-replacing pass."""
+    values = ["A@B.C", " x@y.z ", "{ABC}", "ü@ß.de", None]
+    expected = reference_keys(values, kind)
+    assert normalize_key_array(pa.array(values, pa.string()), kind).to_pylist() == expected
+    assert (
+        normalize_key_array(pa.array(values[:-1], pa.string()), kind).to_pylist() == (expected[:-1])
+    )
+
+
+def reference_records_frame(
+    data: dict[str, pa.ChunkedArray], key_field: str, kind: str, wanted: pa.Array
+) -> dict[str, list[Any]]:
+    """The previous Bulk branch of `_records_frame`: `index_in` of the records' keys in `wanted`
+    (read back as Python values, `__key` decoded)."""
+    codes = pc.index_in(normalize_key_array(data[key_field], kind), value_set=wanted)
+    keep = pc.is_valid(codes)
+    columns = {name: values.filter(keep).to_pylist() for name, values in data.items()}
+    return {KEY: wanted.take(codes.filter(keep)).to_pylist(), **columns}
+
+
+def bulk_records(rng: random.Random, keys: list[str | None]) -> dict[str, pa.ChunkedArray]:
+    """Records as the Bulk pages give them (several chunks): raw keys in any case and spacing,
+    some not wanted, some without a key."""
+    raw = [
+        rng.choice([k, k.upper(), f" {k}\t"]) if k is not None and rng.random() < 0.8 else k
+        for k in keys
+    ]
+    raw += [random_key(rng) for _ in range(rng.randint(0, 20))]
+    rng.shuffle(raw)
+    cut = rng.randint(0, len(raw))
+    text = pa.array(raw, pa.large_string())
+    ids = pa.array([f"00Q{i:012d}AAA" for i in range(len(raw))], pa.large_string())
+    return {
+        "Id": pa.chunked_array([ids[:cut], ids[cut:]]),
+        "Email": pa.chunked_array([text[:cut], text[cut:]]),
+    }
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(6))
+def test_records_coded_in_one_pass_are_the_previous_ones(kind: str, seed: int) -> None:
+    """`_records_frame` codes the records by one hash pass over the wanted keys and theirs: the
+    same records and keys as `index_in`, for wanted keys from the rows' hash (`keys_index`), from
+    their places (`distinct=True`), and for repeated wanted keys (a broken promise: the keys are
+    then given as text, and pairing still gives the previous result)."""
+    rng = random.Random(seed)
+    config = login_review_config()
+    for rows in (0, 1, 30, 200):
+        values = list(dict.fromkeys(normalize_key(random_key(rng), kind) for _ in range(rows)))
+        row_keys = pa.array([v for v in values if v is not None] + [None] * 3, pa.large_string())
+        data = bulk_records(rng, [rng.choice(values) for _ in range(rows)] if values else [])
+        hashed = keys_index(row_keys)
+        placed = keys_index(row_keys, distinct=True)
+        assert placed.to_pylist() == row_keys.to_pylist()
+        repeated = pa.concat_arrays([row_keys.drop_null(), row_keys.drop_null()[:5]])
+        for wanted in (hashed.dictionary, placed.dictionary, repeated):
+            if not len(wanted):
+                continue
+            expected = reference_records_frame(data, "Email", kind, wanted)
+            found = _records_frame(data, "Email", kind, wanted, ["Id", "Email"])
+            assert {name: object_values(found[name]).tolist() for name in found} == expected
+            coded = pa.types.is_dictionary(pa.array(found[KEY].array).type)
+            assert coded == (wanted is not repeated)
+        frame = pd.DataFrame(
+            {
+                "__row": np.arange(1, len(row_keys) + 1, dtype=np.int64),
+                "User ID": pd.Series(row_keys.to_pylist(), dtype="string"),
+            }
+        )
+        if not len(placed.dictionary):
+            continue
+        found = _records_frame(data, "Email", kind, placed.dictionary, ["Id", "Email"])
+        objects = pd.DataFrame({name: object_values(found[name]) for name in found})
+        expected_pairs = reference_pair_rows(
+            config, frame, np.array(row_keys.to_pylist(), dtype=object), objects, []
+        )
+        repeated = pa.concat_arrays([placed.dictionary, placed.dictionary[:5]])
+        for index, wanted in (
+            (placed, placed.dictionary),
+            (hashed, hashed.dictionary),
+            (placed, repeated),
+            (hashed, repeated),
+        ):
+            records = _records_frame(data, "Email", kind, wanted, ["Id", "Email"])
+            result = pair_rows(config, frame, index, records, [])
+            pd.testing.assert_frame_equal(result.matched, expected_pairs[0])
+            pd.testing.assert_frame_equal(result.outcomes, expected_pairs[1])
+
+
+def test_distinct_rows_is_nunique() -> None:
+    """The matched rows' count of report rows: `nunique`, with or without the in-order path."""
+    for values in ([], [3], [1, 2, 5], [1, 1, 2], [2, 1], [1, 3, 3, 4]):
+        for rows in (pd.Series(values, dtype="int64"), pd.Series(values, dtype="Int64")):
+            assert distinct_rows(rows) == rows.nunique()
+    assert distinct_rows(pd.Series([None, 2], dtype="Int64")) == 1
+    assert distinct_rows(pd.Series([None], dtype="Int64")) == 0
+
+
+@pytest.mark.parametrize("dtype", ["str", "string", object])
+@pytest.mark.parametrize("seed", range(3))
+def test_outcome_keys_of_any_key_column_are_the_previous_ones(dtype: Any, seed: int) -> None:
+    """Unmatched and ambiguous rows' keys go to the outcomes as a column: the same text as
+    value by value, whatever the key column's dtype."""
+    rng = random.Random(seed)
+    config = login_review_config()
+    frame, found = random_match_case(rng, 60, duplicate_rows=False)
+    frame["User ID"] = frame["User ID"].astype(dtype)
+    keys = normalize_keys(frame["User ID"], "email")
+    expected = reference_pair_rows(config, frame, keys, found, FIELDS)
+    result = pair_rows(config, frame, key_array(frame["User ID"], "email"), found, FIELDS)
+    pd.testing.assert_frame_equal(result.outcomes, expected[1])

@@ -95,16 +95,17 @@ def pair_rows(
     originals = frame[key_column]
     outcomes = pd.concat(
         [
+            # Whole columns, not lists: a text column becomes the outcome's key column at once.
             outcome_frame(
-                rows=rows.iloc[unmatched_at].tolist(),
-                keys=originals.iloc[unmatched_at].tolist(),
+                rows=rows.iloc[unmatched_at],
+                keys=originals.iloc[unmatched_at],
                 bucket=Bucket.UNMATCHED,
                 reasons=[f"no {config.object.name} record has this {config.object.key_field}"]
                 * len(unmatched_at),
             ),
             outcome_frame(
-                rows=rows.iloc[ambiguous_at].tolist(),
-                keys=originals.iloc[ambiguous_at].tolist(),
+                rows=rows.iloc[ambiguous_at],
+                keys=originals.iloc[ambiguous_at],
                 bucket=Bucket.AMBIGUOUS,
                 reasons=[reasons[code] for code in pairs.ambiguous_codes.tolist()],
                 error_codes=["MULTIPLE_RECORDS"] * len(ambiguous_at),
@@ -129,11 +130,52 @@ class _Pairs:
     ambiguous_groups: dict[int, np.ndarray]
 
 
-def keys_index(keys: pa.Array) -> pa.DictionaryArray:
+def keys_index(keys: pa.Array | pa.ChunkedArray, *, distinct: bool = False) -> pa.DictionaryArray:
     """The rows' keys coded by one dictionary of the distinct keys (null: no key): given to
     `lookup_frame` (the distinct keys to ask for) and to `pair_rows` (the rows' codes), it spares
-    a hash pass over all keys when pairing."""
-    return pc.dictionary_encode(keys.cast(pa.large_string()))
+    a hash pass over all keys when pairing.
+
+    `distinct`: the caller knows no key repeats (validation resolved duplicate keys): the keys
+    themselves are the dictionary, in row order, without a hash pass. `lookup_frame` checks it
+    as it codes the records (a repeat there makes pairing hash both sides: still exact).
+
+    Chunked keys (a text column read from Parquet, one chunk per row group) give one array too:
+    Arrow codes every chunk with the same, final dictionary, so the codes are only joined (as
+    chunks, `lookup_frame` would have to find the distinct keys again by a hash pass)."""
+    if distinct:
+        return _positions_index(keys)
+    encoded = pc.dictionary_encode(keys.cast(pa.large_string()))
+    if isinstance(encoded, pa.DictionaryArray):
+        return encoded
+    if not encoded.num_chunks:
+        return pa.DictionaryArray.from_arrays(
+            pa.array([], pa.int32()), pa.array([], pa.large_string())
+        )
+    dictionary = encoded.chunk(0).dictionary
+    if not all(_same_buffers(chunk.dictionary, dictionary) for chunk in encoded.chunks):
+        return pc.dictionary_encode(keys.cast(pa.large_string()).combine_chunks())  # no sharing
+    indices = pa.concat_arrays([chunk.indices for chunk in encoded.chunks])
+    return pa.DictionaryArray.from_arrays(indices, dictionary)
+
+
+def _positions_index(keys: pa.Array | pa.ChunkedArray) -> pa.DictionaryArray:
+    """Keys that do not repeat, coded by their place among the keys that are not null."""
+    text = keys.cast(pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks() if text.num_chunks != 1 else text.chunk(0)
+    if not text.null_count:  # every row has a key: each is its own code (no copy of the keys)
+        return pa.DictionaryArray.from_arrays(pa.array(np.arange(len(text), dtype=np.int32)), text)
+    valid = np.asarray(pc.is_valid(text).to_numpy(zero_copy_only=False), dtype=bool)
+    positions = np.cumsum(valid, dtype=np.int64) - 1
+    indices = pa.array(positions.astype(np.int32), mask=~valid)
+    return pa.DictionaryArray.from_arrays(indices, text.drop_null())
+
+
+def _same_buffers(one: pa.Array, other: pa.Array) -> bool:
+    """Whether two arrays are views of the same memory (no comparison of their values)."""
+    return len(one) == len(other) and [b.address if b else 0 for b in one.buffers()] == [
+        b.address if b else 0 for b in other.buffers()
+    ]
 
 
 def _pair_positions(

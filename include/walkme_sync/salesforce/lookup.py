@@ -205,7 +205,7 @@ def _bulk_lookup(
     for soql in queries:
         for page in _bulk_query_pages(bulk._client, soql, lambda: session.meter.retry_after):
             for name, values in _parse_bulk_page(page, columns).items():
-                parts[name].append(values)
+                parts[name].extend(values.chunks)
             del page  # parsed: only its Arrow columns are kept
     # Chunked, one chunk per page: no copy of the records to put the pages together.
     return {
@@ -213,8 +213,9 @@ def _bulk_lookup(
     }
 
 
-def _parse_bulk_page(page: bytes, columns: Sequence[str]) -> dict[str, pa.Array]:
-    """One Bulk CSV page -> an Arrow `large_string` array per wanted column; header names match
+def _parse_bulk_page(page: bytes, columns: Sequence[str]) -> dict[str, pa.ChunkedArray]:
+    """One Bulk CSV page -> an Arrow `large_string` column per wanted column, in the chunks Arrow
+    parsed it in (joining them would copy the page's text once more); header names match
     case-insensitively (as `_get` does). Bulk CSV has no nulls: an empty cell, quoted or not, is
     null; any other text ("NA", "null") stays text."""
     if not page or page.isspace():  # (no `strip`: it would copy the page)
@@ -238,12 +239,12 @@ def _parse_bulk_page(page: bytes, columns: Sequence[str]) -> dict[str, pa.Array]
             quoted_strings_can_be_null=True,
         ),
     )
-    result: dict[str, pa.Array] = {}
+    result: dict[str, pa.ChunkedArray] = {}
     for name, chosen_header in chosen.items():
         if chosen_header is None:
-            result[name] = pa.nulls(table.num_rows, type=pa.large_string())
+            result[name] = pa.chunked_array([pa.nulls(table.num_rows, type=pa.large_string())])
         else:
-            result[name] = table.column(chosen_header).combine_chunks()
+            result[name] = table.column(chosen_header)
     return result
 
 
@@ -319,15 +320,17 @@ def _records_frame(
     if isinstance(found, pa.ChunkedArray):  # Bulk: Arrow text columns stay Arrow
         # Each record's key coded by its place in `wanted` (null: not wanted); `__key` holds the
         # codes with `wanted` as dictionary, which pairing reuses when it coded the rows' keys.
-        codes = pc.index_in(normalize_key_array(found, key_kind), value_set=wanted)
+        codes, dictionary = _wanted_codes(normalize_key_array(found, key_kind), wanted)
         arrow = {KEY: codes, **{name: cast("pa.ChunkedArray", data[name]) for name in columns}}
         keep = pc.is_valid(codes)
         if not pc.all(keep).as_py():  # a full scan usually wants every record: no copy then
             arrow = {name: values.filter(keep) for name, values in arrow.items()}
         arrow[KEY] = pa.chunked_array(
-            [pa.DictionaryArray.from_arrays(chunk, wanted) for chunk in arrow[KEY].chunks],
+            [pa.DictionaryArray.from_arrays(chunk, dictionary) for chunk in arrow[KEY].chunks],
             type=pa.dictionary(pa.int32(), pa.large_string()),
         )
+        if dictionary is not wanted:  # the keys as text: pairing codes them by a hash pass
+            arrow[KEY] = arrow[KEY].cast(pa.large_string())
         return pd.DataFrame(
             {name: pd.Series(pd.arrays.ArrowExtensionArray(v)) for name, v in arrow.items()}
         )
@@ -338,6 +341,30 @@ def _records_frame(
     frame = {KEY: object_keys[mask]}
     frame.update({name: values[mask] for name, values in arrays.items()})
     return pd.DataFrame({name: pd.Series(v, dtype=object) for name, v in frame.items()})
+
+
+def _wanted_codes(keys: pa.ChunkedArray, wanted: pa.Array) -> tuple[pa.ChunkedArray, pa.Array]:
+    """Each record key's code (null: not wanted, or no key) and the dictionary the codes index:
+    `wanted` itself when it holds each key once (as `reconcile.pairing.keys_index` gives it,
+    trusted with distinct keys or not), else the distinct wanted keys.
+
+    One hash pass codes `wanted` then the records' keys with one dictionary: `wanted`'s keys
+    take the first codes in order of first appearance, so they are distinct exactly when their
+    codes count up from 0 (then a record's code is its key's place in `wanted`)."""
+    encoded = pc.dictionary_encode(pa.chunked_array([wanted, *keys.chunks], type=pa.large_string()))
+    if not encoded.num_chunks:
+        return pa.chunked_array([], type=pa.int32()), wanted
+    own = encoded.chunk(0).indices.to_numpy(zero_copy_only=False)
+    dictionary = wanted
+    if not np.array_equal(own, np.arange(len(wanted), dtype=own.dtype)):
+        dictionary = encoded.chunk(0).dictionary.slice(0, int(own.max()) + 1)
+    known = len(dictionary)
+    chunks = []
+    for chunk in encoded.chunks[1:]:
+        indices = chunk.indices
+        # Keys that are not wanted took codes after `wanted`'s own: null.
+        chunks.append(pc.if_else(pc.less(indices, known), indices, pa.scalar(None, pa.int32())))
+    return pa.chunked_array(chunks, type=pa.int32()), dictionary
 
 
 def _object_array(values: Sequence[Any] | np.ndarray) -> np.ndarray:
