@@ -8,7 +8,7 @@ one result per change, held column-wise (`ResultColumns`, a `WriteResult` per ch
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, overload
 
 import numpy as np
@@ -107,6 +107,9 @@ class FieldColumn:
     name: str
     sent: np.ndarray  # bool
     values: np.ndarray  # object: WireValue
+    #: The sent values as Arrow (`salesforce.bulk.sent_arrow`) while a Bulk job is prepared;
+    #: False: Arrow cannot hold them.
+    arrow: Any = field(default=None, init=False, repr=False, compare=False)
 
 
 class ChangeSet(Sequence[RecordChange]):
@@ -149,13 +152,21 @@ class ChangeSet(Sequence[RecordChange]):
     __hash__ = None  # type: ignore[assignment]
 
     def take(self, indices: Sequence[int] | np.ndarray) -> ChangeSet:
-        """The changes at `indices`, in that order."""
+        """The changes at `indices`, in that order (itself when that is every change in order:
+        a million changes are not copied to be written whole)."""
         at = np.asarray(indices, dtype=np.int64)
+        if len(at) == len(self) and (not len(at) or _is_identity(at)):
+            return self
         return ChangeSet(
             self.record_ids[at],
             self.rows[at],
             [FieldColumn(f.name, f.sent[at], f.values[at]) for f in self.fields],
         )
+
+
+def _is_identity(indices: np.ndarray) -> bool:
+    """Whether `indices` (int64) is 0, 1, ..., n-1."""
+    return bool(indices[0] == 0 and (np.diff(indices) == 1).all())
 
 
 def record_ids_of(changes: Sequence[RecordChange]) -> list[str]:

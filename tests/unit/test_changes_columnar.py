@@ -534,3 +534,82 @@ def test_result_file_reads_like_the_result_text(seed: int) -> None:
             found = result_ids_of_file(handle)
             found = found.to_pylist() if isinstance(found, pa.Array) else found.tolist()
             assert found == result_ids(text).tolist(), text
+
+
+# ------------------------------------------------------------------------------ this round
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_csv_bytes_after_the_bulk_check_equal_the_row_by_row_csv(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Bulk check keeps each column's Arrow values for the job's CSV (`sent_arrow`), which
+    reads them a block at a time and lets them go: the bytes are the row-by-row CSV's."""
+    from include.walkme_sync.salesforce import bulk
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", rng.choice([1, 7, 100_000]))
+    kinds = rng.sample(list(KINDS), rng.randint(1, 5))
+    changes = random_change_set(rng, rng.choice([0, 1, 2, rng.randint(3, 300)]), kinds)
+    expected = reference_csv(reference_changes(changes))
+    if seed % 2:
+        _maybe_bulk_unsafe_columns(changes)
+    assert bulk.bulk_csv_bytes(changes) == expected.encode("utf-8")
+    assert all(column.arrow is None for column in changes.fields)
+    assert bulk_csv(changes) == expected  # again, without the check's values
+    assert bulk.bulk_csv_bytes(reference_changes(changes)) == expected.encode("utf-8")
+
+
+def test_csv_bytes_of_what_arrow_cannot_hold_go_the_row_by_row_way() -> None:
+    from include.walkme_sync.salesforce.bulk import bulk_csv_bytes
+
+    ids = object_array(["00Q000000000001AAA", "00Q000000000002AAA"])
+    rows = np.array([1, 2], dtype=np.int64)
+    mixed = ChangeSet(ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["a", 1]))])
+    assert _maybe_bulk_unsafe_columns(mixed) is False
+    assert mixed.fields[0].arrow is False  # tried once: the values go one by one
+    assert bulk_csv_bytes(mixed) == reference_csv(list(mixed)).encode("utf-8")
+    lone = ChangeSet(
+        ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["\ud800"] * 2))]
+    )
+    assert bulk_csv(lone) == reference_csv(list(lone))
+    with pytest.raises(UnicodeEncodeError):  # as the text's `encode` did before the upload
+        bulk_csv_bytes(lone)
+
+
+def test_taking_every_change_in_order_is_the_change_set_itself() -> None:
+    changes = random_change_set(random.Random(5), 20, ["dates", "ints"])
+    assert changes.take(np.arange(20)) is changes
+    assert changes.take(list(range(20))) is changes
+    reordered = changes.take([1, 0, *range(2, 20)])
+    assert reordered is not changes and list(reordered)[:2] == [changes[1], changes[0]]
+    assert list(changes.take([0] * 20)) == [changes[0]] * 20
+    empty = random_change_set(random.Random(5), 0, ["dates"])
+    assert empty.take([]) is empty
+
+
+@pytest.mark.parametrize("kind", ["boolean", "string", "datetime", "double", "email"])
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+def test_null_currents_decided_first_compare_like_values_equal(kind: str, dtype: Any) -> None:
+    """`plan._equal` decides where Salesforce holds no value column-wise (a first sync: every
+    value), the rest as before: the same as `values_equal` value by value."""
+    from include.walkme_sync.reconcile.plan import _equal
+
+    described = FieldInfo("F__c", "F", kind, length=40, precision=18, scale=0, updateable=True)
+    news: list[Any] = {
+        "boolean": [True, False],
+        "string": ["a", None, "b", "日本"],
+        "datetime": ["2026-11-24T08:00:00.000Z", None],
+        "double": [12, 0, -7, None, 12.5],
+        "email": ["ann@x.io", None],
+    }[kind]
+    rng = random.Random(f"{kind}{dtype}")
+    size = 400
+    new = object_array([rng.choice(news) for _ in range(size)])
+    olds = [None, "", "12", "a", "ann@x.io", "2026-11-24T08:00:00.000+0000", "true"]
+    current = pd.Series([rng.choice(olds) for _ in range(size)], dtype=dtype)
+    positions = np.array(sorted(rng.sample(range(size), 300)), dtype=np.int64)
+    values = current.to_numpy(dtype=object, na_value=None)
+    expected = [values_equal(values[p], new[p], described) for p in positions.tolist()]
+    assert _equal(current, new, positions, described).tolist() == expected
+    assert _equal(current, new, positions[:0], described).tolist() == []

@@ -24,7 +24,12 @@ from include.walkme_sync.frames import CURRENT_PREFIX
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import is_null
 from include.walkme_sync.reconcile.columns import blank_texts, coerce_column
-from include.walkme_sync.reconcile.compare import equal_column, same_instants, same_texts
+from include.walkme_sync.reconcile.compare import (
+    equal_column,
+    equal_to_null,
+    same_instants,
+    same_texts,
+)
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 
 if TYPE_CHECKING:
@@ -324,14 +329,20 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
 def _equal(
     current: pd.Series, new: np.ndarray, positions: np.ndarray, described: FieldInfo
 ) -> np.ndarray:
-    """`equal_column` at `positions`: equal text first (in Arrow, when Salesforce's values are
+    """`equal_column` at `positions`: where Salesforce holds no value first (column-wise: on a
+    first sync that is every value), then equal text (in Arrow, when Salesforce's values are
     Arrow-backed text), then Python objects only for the values still undecided."""
     equal = np.zeros(len(positions), dtype=bool)
-    todo = np.arange(len(positions))
-    same = same_texts(current.iloc[positions], new[positions], described)
+    olds = current.iloc[positions]
+    missing = np.asarray(olds.isna().to_numpy(), dtype=bool)
+    todo = np.flatnonzero(~missing)
+    if missing.any():
+        equal[missing] = equal_to_null(new[positions[missing]], described.type)
+        olds = olds.iloc[todo]
+    same = same_texts(olds, new[positions[todo]], described)
     if same is not None:
-        equal |= same
-        todo = np.flatnonzero(~same)
+        equal[todo[same]] = True
+        todo = todo[~same]
     if len(todo):
         at = positions[todo]
         equal[todo] = equal_column(object_array(current.iloc[at].tolist()), new[at], described)

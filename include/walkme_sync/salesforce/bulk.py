@@ -166,15 +166,12 @@ def _maybe_bulk_unsafe_columns(changes: ChangeSet) -> bool:
     widest = int(np.sum([f.sent for f in changes.fields], axis=0).max())
     longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
     for column in changes.fields:
-        values = column.values[column.sent]
-        try:
-            array = pa.array(values)  # str (and None) infer string; numbers, booleans no text
-        except (pa.ArrowException, OverflowError):
-            array = None
+        array = sent_arrow(column)
         if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
             continue
         if array is None or array.type != pa.string():  # mixed kinds: value by value
-            if _maybe_bulk_unsafe([{column.name: v} for v in values.tolist()], widest):
+            values = column.values[column.sent].tolist()
+            if _maybe_bulk_unsafe([{column.name: v} for v in values], widest):
                 return True
             continue
         # Arrow counts code points, as `len` does.
@@ -182,6 +179,21 @@ def _maybe_bulk_unsafe_columns(changes: ChangeSet) -> bool:
         if too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py():
             return True
     return False
+
+
+def sent_arrow(column: FieldColumn) -> pa.Array | None:
+    """The column's sent values as Arrow inferred them from the Python values (str and None ->
+    string, int -> int64, bool -> bool, ...), or None when Arrow cannot hold them (mixed kinds).
+
+    Kept on the column (`FieldColumn.arrow`): the Bulk-safety check and the CSV of a job read
+    the same values, and converting a million Python strings is the costly part of both.
+    """
+    if column.arrow is None:
+        try:
+            column.arrow = pa.array(column.values[column.sent])
+        except (pa.ArrowException, OverflowError):
+            column.arrow = False  # tried: the values go one by one
+    return column.arrow if isinstance(column.arrow, pa.Array) else None
 
 
 def bulk_csv(changes: Sequence[RecordChange]) -> str:
@@ -242,42 +254,62 @@ def _column_cells(fields: list[dict[str, WireValue]], column: str) -> list[str]:
 
 
 def _columns_csv(changes: ChangeSet) -> str:
-    """`bulk_csv` of a `ChangeSet`, byte for byte, column by column: when no cell needs quoting
-    the lines are joined by Arrow, a block of rows at a time (a few MB of temporaries, not a
-    copy of the file per step); otherwise (rare) the changes go the row-by-row way."""
+    """`bulk_csv` of a `ChangeSet`, byte for byte (see `_columns_csv_bytes`)."""
+    data = _columns_csv_bytes(changes)
+    return bulk_csv(list(changes)) if data is None else data.decode("utf-8")
+
+
+def bulk_csv_bytes(changes: Sequence[RecordChange]) -> bytes:
+    """`bulk_csv(changes)` as UTF-8, what a job uploads (a `ChangeSet`'s without the text)."""
+    data = _columns_csv_bytes(changes) if isinstance(changes, ChangeSet) else None
+    return bulk_csv(changes).encode("utf-8") if data is None else data
+
+
+def _columns_csv_bytes(changes: ChangeSet) -> bytes | None:
+    """`bulk_csv` of a `ChangeSet` as UTF-8, column by column, or None when some cell needs
+    quoting (rare; the row-by-row way then writes it). The columns' Arrow values (`sent_arrow`)
+    are let go once read: a job's CSV is their last reader."""
+    try:
+        return _joined_lines(changes)
+    except (pa.ArrowException, UnicodeError, OverflowError):  # e.g. a lone surrogate
+        return None
+    finally:
+        for column in changes.fields:
+            column.arrow = None
+
+
+def _joined_lines(changes: ChangeSet) -> bytes | None:
+    """The lines are joined by Arrow, a block of rows at a time (a few MB of temporaries, not a
+    copy of the file per step), and go from Arrow's buffers to the bytes without becoming text
+    in between (a million rows: 60 MB less, twice)."""
     present = sorted((f for f in changes.fields if f.sent.any()), key=lambda f: f.name)
-    parts = [_csv_text([["Id", *(f.name for f in present)]])]
+    if not len(changes) or not present:
+        return None
+    names = [f.name for f in present]
+    parts = [_csv_text([["Id", *names]]).encode("utf-8")]
     for start in range(0, len(changes), ARROW_BLOCK_ROWS):
-        block = changes.take(np.arange(start, min(start + ARROW_BLOCK_ROWS, len(changes))))
-        try:
-            body = _unquoted_body(block, [f.name for f in present])
-        except (pa.ArrowException, UnicodeError, OverflowError):  # e.g. a lone surrogate
-            body = None
+        stop = min(start + ARROW_BLOCK_ROWS, len(changes))
+        arrays = [pa.array(changes.record_ids[start:stop], type=pa.large_string())]
+        arrays += [_field_cells(column, start, stop) for column in present]
+        body = _unquoted_body(arrays, len(names))
         if body is None:
-            return bulk_csv(list(changes))
+            return None
         parts.append(body)
-    if not present:
-        return bulk_csv(list(changes))
-    return "".join(parts)
+    return b"".join(parts)
 
 
-#: Rows joined per Arrow block by `_columns_csv`.
+#: Rows joined per Arrow block by `_columns_csv_bytes`.
 ARROW_BLOCK_ROWS = 100_000
 
 
-def _unquoted_body(changes: ChangeSet, names: list[str]) -> str | None:
-    """The CSV rows of `changes` (the columns `names`) when no cell needs quoting, else None:
-    each line is its cells joined by commas, and the lines' bytes are the joined Arrow array's
-    data buffer."""
-    size = len(changes)
-    by_name = {f.name: f for f in changes.fields}
-    if not size or not names:
-        return None
-    arrays = [pa.array(changes.record_ids, type=pa.large_string())]
-    arrays += [_field_cells(by_name[name]) for name in names]
+def _unquoted_body(arrays: list[pa.Array], fields: int) -> bytes | None:
+    """The CSV rows of one block (`arrays`: the Ids, then the cells of `fields` columns) when no
+    cell needs quoting, else None: each line is its cells joined by commas, and the lines' bytes
+    are the joined Arrow array's data buffer."""
+    size = len(arrays[0])
     comma, newline, empty = (pa.scalar(t, pa.large_string()) for t in (",", "\n", ""))
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*arrays, comma), newline, empty)
-    del arrays
+    del arrays[:]
     _, offsets, data = lines.buffers()
     bounds = np.frombuffer(offsets, dtype=np.int64)[[lines.offset, lines.offset + size]]
     body = np.frombuffer(data, dtype=np.uint8)[int(bounds[0]) : int(bounds[1])]
@@ -287,9 +319,9 @@ def _unquoted_body(changes: ChangeSet, names: list[str]) -> str | None:
     def count(character: str) -> int:
         return int(np.count_nonzero(body == ord(character)))
 
-    if count("\n") != size or count(",") != size * len(names) or count('"') or count("\r"):
+    if count("\n") != size or count(",") != size * fields or count('"') or count("\r"):
         return None
-    return str(memoryview(body.data), "utf-8")  # decoded in place: no copy of the bytes
+    return body.tobytes()
 
 
 #: Arrow types whose text (`cast` to string) is `bulk_cell`'s: text, whole numbers, booleans
@@ -297,34 +329,34 @@ def _unquoted_body(changes: ChangeSet, names: list[str]) -> str | None:
 _ARROW_CELL_TYPES = (pa.string(), pa.large_string(), pa.int64(), pa.bool_(), pa.null())
 
 
-def _field_cells(column: FieldColumn) -> pa.Array:
-    """One CSV column of a `ChangeSet` (Arrow text): "" where a change leaves the field alone,
-    else `bulk_cell(value)`."""
-    values = column.values[column.sent]
-    try:
-        # Inferred from the Python values: str (with None) -> string, int -> int64, bool ->
-        # bool; mixed kinds fail or infer another type, and take the per-value way below.
-        inferred = pa.array(values)
-    except (pa.ArrowException, OverflowError):
-        inferred = None
+def _field_cells(column: FieldColumn, start: int, stop: int) -> pa.Array:
+    """Rows `start:stop` of one CSV column of a `ChangeSet` (Arrow text): "" where a change
+    leaves the field alone, else `bulk_cell(value)`."""
+    sent = column.sent[start:stop]
+    # str (with None) -> string, int -> int64, bool -> bool; mixed kinds fail or infer another
+    # type, and take the per-value way below.
+    inferred = sent_arrow(column)
     if inferred is not None and inferred.type in _ARROW_CELL_TYPES:
-        texts = inferred.cast(pa.large_string()).fill_null(BULK_NULL)
+        # The block's sent values: those sent before `start` come first in `inferred`.
+        first = int(np.count_nonzero(column.sent[:start]))
+        picked = inferred.slice(first, int(np.count_nonzero(sent)))
+        texts = picked.cast(pa.large_string()).fill_null(BULK_NULL)
     else:
         # Floats (never scientific notation) and mixed kinds: once per distinct value. Keyed by
         # (type, value): True, 1 and 1.0 are equal keys but different cells.
         memo: dict[tuple[type, Any], str] = {}
         cells = []
-        for value in values.tolist():
+        for value in column.values[start:stop][sent].tolist():
             key = (value.__class__, value)
             text = memo.get(key)
             if text is None:
                 text = memo[key] = bulk_cell(value)
             cells.append(text)
         texts = pa.array(cells, type=pa.large_string())
-    if len(texts) == len(column.sent):
+    if len(texts) == len(sent):
         return texts
-    blank = pa.repeat(pa.scalar("", pa.large_string()), len(column.sent))
-    return pc.replace_with_mask(blank, pa.array(column.sent), texts)
+    blank = pa.repeat(pa.scalar("", pa.large_string()), len(sent))
+    return pc.replace_with_mask(blank, pa.array(sent), texts)
 
 
 def bulk_cell(value: WireValue) -> str:
