@@ -613,3 +613,24 @@ def test_null_currents_decided_first_compare_like_values_equal(kind: str, dtype:
     expected = [values_equal(values[p], new[p], described) for p in positions.tolist()]
     assert _equal(current, new, positions, described).tolist() == expected
     assert _equal(current, new, positions[:0], described).tolist() == []
+
+
+def test_salesforce_datetime_texts_equal_arrows_string_functions() -> None:
+    """The `T` and `Z` put in by numpy (fixed-width texts) or by Arrow (anything else)."""
+    from include.walkme_sync.reconcile.columns import _salesforce_datetime_texts
+
+    def reference(texts: pa.Array) -> list[Any]:
+        joined = pc.binary_join_element_wise(pc.utf8_replace_slice(texts, 10, 11, "T"), "Z", "")
+        return list(joined.to_pylist())
+
+    rng = np.random.default_rng(11)
+    millis = rng.integers(-(2**44), 2**45, 5_000).astype("datetime64[ms]")
+    texts = pc.cast(pa.array(millis), pa.string())
+    for case in (
+        texts,
+        texts.slice(17, 300),  # an offset into the buffers
+        texts.slice(0, 0),
+        pc.cast(pa.array(np.array(["12000-01-01", "2024-01-31"], "datetime64[ms]")), pa.string()),
+        pc.cast(pa.array([None, 5], pa.timestamp("ms")), pa.string()),
+    ):
+        assert _salesforce_datetime_texts(case).to_pylist() == reference(case)
