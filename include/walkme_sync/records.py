@@ -155,7 +155,7 @@ class ChangeSet(Sequence[RecordChange]):
         """The changes at `indices`, in that order (itself when that is every change in order:
         a million changes are not copied to be written whole)."""
         at = np.asarray(indices, dtype=np.int64)
-        if len(at) == len(self) and (not len(at) or _is_identity(at)):
+        if every_in_order(at, len(self)):
             return self
         return ChangeSet(
             self.record_ids[at],
@@ -164,9 +164,11 @@ class ChangeSet(Sequence[RecordChange]):
         )
 
 
-def _is_identity(indices: np.ndarray) -> bool:
-    """Whether `indices` (int64) is 0, 1, ..., n-1."""
-    return bool(indices[0] == 0 and (np.diff(indices) == 1).all())
+def every_in_order(indices: np.ndarray, size: int) -> bool:
+    """Whether `indices` (int64) is 0, 1, ..., size - 1: taking them is taking everything."""
+    if len(indices) != size:
+        return False
+    return not size or bool(indices[0] == 0 and (np.diff(indices) == 1).all())
 
 
 def record_ids_of(changes: Sequence[RecordChange]) -> list[str]:

@@ -634,3 +634,14 @@ def test_salesforce_datetime_texts_equal_arrows_string_functions() -> None:
         pc.cast(pa.array([None, 5], pa.timestamp("ms")), pa.string()),
     ):
         assert _salesforce_datetime_texts(case).to_pylist() == reference(case)
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_taking_every_id_key_in_order_is_the_keys_themselves(arrow: bool) -> None:
+    record_ids = [f"00Q{i:012d}AAA" for i in range(30)]
+    keys = id_key_texts(record_ids) if arrow else id_keys(record_ids)
+    assert take_keys(keys, np.arange(30, dtype=np.int64)) is keys
+    picked = np.array([3, 1, 2], dtype=np.int64)
+    taken = take_keys(keys, picked)
+    assert [key_at(taken, i) for i in range(3)] == [id_key(record_ids[i]) for i in (3, 1, 2)]
+    assert len(take_keys(keys, np.arange(29, dtype=np.int64))) == 29
