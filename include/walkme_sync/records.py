@@ -107,9 +107,11 @@ class FieldColumn:
     name: str
     sent: np.ndarray  # bool
     values: np.ndarray  # object: WireValue
-    #: The sent values as Arrow (`salesforce.bulk.sent_arrow`) while a Bulk job is prepared;
-    #: False: Arrow cannot hold them.
-    arrow: Any = field(default=None, init=False, repr=False, compare=False)
+    #: The sent values of blocks of rows, by (start, stop), as Arrow (`salesforce.bulk.
+    #: sent_arrow`; False: Arrow cannot hold them), while a Bulk job is prepared.
+    arrow: dict[tuple[int, int], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
 
 class ChangeSet(Sequence[RecordChange]):

@@ -555,7 +555,7 @@ def test_csv_bytes_after_the_bulk_check_equal_the_row_by_row_csv(
     if seed % 2:
         _maybe_bulk_unsafe_columns(changes)
     assert bulk.bulk_csv_bytes(changes) == expected.encode("utf-8")
-    assert all(column.arrow is None for column in changes.fields)
+    assert all(not column.arrow for column in changes.fields)
     assert bulk_csv(changes) == expected  # again, without the check's values
     assert bulk.bulk_csv_bytes(reference_changes(changes)) == expected.encode("utf-8")
 
@@ -567,7 +567,7 @@ def test_csv_bytes_of_what_arrow_cannot_hold_go_the_row_by_row_way() -> None:
     rows = np.array([1, 2], dtype=np.int64)
     mixed = ChangeSet(ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["a", 1]))])
     assert _maybe_bulk_unsafe_columns(mixed) is False
-    assert mixed.fields[0].arrow is False  # tried once: the values go one by one
+    assert mixed.fields[0].arrow == {(0, 2): False}  # tried once: the values go one by one
     assert bulk_csv_bytes(mixed) == reference_csv(list(mixed)).encode("utf-8")
     lone = ChangeSet(
         ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["\ud800"] * 2))]
@@ -645,3 +645,24 @@ def test_taking_every_id_key_in_order_is_the_keys_themselves(arrow: bool) -> Non
     taken = take_keys(keys, picked)
     assert [key_at(taken, i) for i in range(3)] == [id_key(record_ids[i]) for i in (3, 1, 2)]
     assert len(take_keys(keys, np.arange(29, dtype=np.int64))) == 29
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_quick_bulk_check_in_blocks_equals_the_dict_check(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check reads a block of rows at a time (and keeps their Arrow values for the CSV)."""
+    from include.walkme_sync.salesforce import bulk
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", rng.choice([1, 3, 16]))
+    long_values: list[WireValue] = ["#N/A", "x" * (MAX_BULK_FIELD_CHARS + 1), "y" * 31_000, "z"]
+    changes = random_change_set(rng, rng.randint(0, 60), rng.sample(list(KINDS), 3))
+    if seed % 2 and len(changes):
+        column = changes.fields[-1]
+        for i in rng.sample(range(len(changes)), min(2, len(changes))):
+            column.values[i] = rng.choice(long_values)
+    fields = [change.fields for change in reference_changes(changes)]
+    assert _maybe_bulk_unsafe_columns(changes) == _maybe_bulk_unsafe(fields)
+    assert bulk.bulk_csv_bytes(changes) == reference_csv(list(changes)).encode("utf-8")
+    assert all(not column.arrow for column in changes.fields)

@@ -160,40 +160,52 @@ def _maybe_bulk_unsafe(fields: list[dict[str, Any]], widest: int | None = None) 
 
 
 def _maybe_bulk_unsafe_columns(changes: ChangeSet) -> bool:
-    """`_maybe_bulk_unsafe` of a `ChangeSet`'s fields, column by column."""
+    """`_maybe_bulk_unsafe` of a `ChangeSet`'s fields, column by column, a block of rows at a
+    time (the blocks of the job's CSV, which then reuses their Arrow values: `sent_arrow`)."""
     if not len(changes) or not changes.fields:
         return False
     widest = int(np.sum([f.sent for f in changes.fields], axis=0).max())
     longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
     for column in changes.fields:
-        array = sent_arrow(column)
-        if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
-            continue
-        if array is None or array.type != pa.string():  # mixed kinds: value by value
-            values = column.values[column.sent].tolist()
-            if _maybe_bulk_unsafe([{column.name: v} for v in values], widest):
+        for start in range(0, len(changes), ARROW_BLOCK_ROWS):
+            stop = min(start + ARROW_BLOCK_ROWS, len(changes))
+            if _maybe_bulk_unsafe_block(column, start, stop, widest, longest):
                 return True
-            continue
-        # Arrow counts code points, as `len` does.
-        too_long = pc.max(pc.utf8_length(array)).as_py() or 0
-        if too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py():
-            return True
     return False
 
 
-def sent_arrow(column: FieldColumn) -> pa.Array | None:
-    """The column's sent values as Arrow inferred them from the Python values (str and None ->
-    string, int -> int64, bool -> bool, ...), or None when Arrow cannot hold them (mixed kinds).
+def _maybe_bulk_unsafe_block(
+    column: FieldColumn, start: int, stop: int, widest: int, longest: int
+) -> bool:
+    array = sent_arrow(column, start, stop, keep=True)
+    if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
+        return False
+    if array is None or array.type != pa.string():  # mixed kinds: value by value
+        values = column.values[start:stop][column.sent[start:stop]].tolist()
+        return _maybe_bulk_unsafe([{column.name: v} for v in values], widest)
+    # Arrow counts code points, as `len` does.
+    too_long = pc.max(pc.utf8_length(array)).as_py() or 0
+    return bool(too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py())
 
-    Kept on the column (`FieldColumn.arrow`): the Bulk-safety check and the CSV of a job read
-    the same values, and converting a million Python strings is the costly part of both.
+
+def sent_arrow(column: FieldColumn, start: int, stop: int, *, keep: bool) -> pa.Array | None:
+    """The values sent of rows `start:stop` of the column as Arrow inferred them from the Python
+    values (str and None -> string, int -> int64, bool -> bool, ...), or None when Arrow cannot
+    hold them (mixed kinds).
+
+    The Bulk-safety check keeps them on the column (`keep`; `FieldColumn.arrow`) for the job's
+    CSV, which takes each block's as it writes it: converting a million Python strings is the
+    costly part of both, and the blocks not written yet are all that is held.
     """
-    if column.arrow is None:
+    cached = column.arrow.get((start, stop)) if keep else column.arrow.pop((start, stop), None)
+    if cached is None:
         try:
-            column.arrow = pa.array(column.values[column.sent])
+            cached = pa.array(column.values[start:stop][column.sent[start:stop]])
         except (pa.ArrowException, OverflowError):
-            column.arrow = False  # tried: the values go one by one
-    return column.arrow if isinstance(column.arrow, pa.Array) else None
+            cached = False  # the values go one by one
+        if keep:
+            column.arrow[(start, stop)] = cached
+    return cached if isinstance(cached, pa.Array) else None
 
 
 def bulk_csv(changes: Sequence[RecordChange]) -> str:
@@ -259,13 +271,14 @@ def _columns_csv(changes: ChangeSet) -> str:
     return bulk_csv(list(changes)) if data is None else data.decode("utf-8")
 
 
-def bulk_csv_bytes(changes: Sequence[RecordChange]) -> bytes:
-    """`bulk_csv(changes)` as UTF-8, what a job uploads (a `ChangeSet`'s without the text)."""
+def bulk_csv_bytes(changes: Sequence[RecordChange]) -> bytes | bytearray:
+    """`bulk_csv(changes)` as UTF-8, what a job uploads (a `ChangeSet`'s without the text;
+    requests sends a bytearray as it sends bytes, with its length)."""
     data = _columns_csv_bytes(changes) if isinstance(changes, ChangeSet) else None
     return bulk_csv(changes).encode("utf-8") if data is None else data
 
 
-def _columns_csv_bytes(changes: ChangeSet) -> bytes | None:
+def _columns_csv_bytes(changes: ChangeSet) -> bytearray | None:
     """`bulk_csv` of a `ChangeSet` as UTF-8, column by column, or None when some cell needs
     quoting (rare; the row-by-row way then writes it). The columns' Arrow values (`sent_arrow`)
     are let go once read: a job's CSV is their last reader."""
@@ -275,44 +288,42 @@ def _columns_csv_bytes(changes: ChangeSet) -> bytes | None:
         return None
     finally:
         for column in changes.fields:
-            column.arrow = None
+            column.arrow.clear()
 
 
-def _joined_lines(changes: ChangeSet) -> bytes | None:
+def _joined_lines(changes: ChangeSet) -> bytearray | None:
     """The lines are joined by Arrow, a block of rows at a time (a few MB of temporaries, not a
-    copy of the file per step), and go from Arrow's buffers to the bytes without becoming text
-    in between (a million rows: 60 MB less, twice)."""
+    copy of the file per step), and appended to the file's bytes as they are (never text in
+    between, nor the blocks and a joined copy of them at once: a million rows, 60 MB each)."""
     present = sorted((f for f in changes.fields if f.sent.any()), key=lambda f: f.name)
     if not len(changes) or not present:
         return None
     names = [f.name for f in present]
-    parts = [_csv_text([["Id", *names]]).encode("utf-8")]
+    data = bytearray(_csv_text([["Id", *names]]).encode("utf-8"))
     for start in range(0, len(changes), ARROW_BLOCK_ROWS):
         stop = min(start + ARROW_BLOCK_ROWS, len(changes))
         arrays = [pa.array(changes.record_ids[start:stop], type=pa.large_string())]
         arrays += [_field_cells(column, start, stop) for column in present]
-        body = _unquoted_body(arrays, len(names))
-        if body is None:
+        if not _append_unquoted_body(data, arrays, len(names)):
             return None
-        parts.append(body)
-    return b"".join(parts)
+    return data
 
 
 #: Rows joined per Arrow block by `_columns_csv_bytes`.
 ARROW_BLOCK_ROWS = 100_000
 
 
-def _unquoted_body(arrays: list[pa.Array], fields: int) -> bytes | None:
-    """The CSV rows of one block (`arrays`: the Ids, then the cells of `fields` columns) when no
-    cell needs quoting, else None: each line is its cells joined by commas, and the lines' bytes
-    are the joined Arrow array's data buffer."""
+def _append_unquoted_body(data: bytearray, arrays: list[pa.Array], fields: int) -> bool:
+    """Append the CSV rows of one block (`arrays`: the Ids, then the cells of `fields` columns)
+    to `data` when no cell needs quoting (else False): each line is its cells joined by commas,
+    and the lines' bytes are the joined Arrow array's data buffer."""
     size = len(arrays[0])
     comma, newline, empty = (pa.scalar(t, pa.large_string()) for t in (",", "\n", ""))
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*arrays, comma), newline, empty)
     del arrays[:]
-    _, offsets, data = lines.buffers()
+    _, offsets, buffer = lines.buffers()
     bounds = np.frombuffer(offsets, dtype=np.int64)[[lines.offset, lines.offset + size]]
-    body = np.frombuffer(data, dtype=np.uint8)[int(bounds[0]) : int(bounds[1])]
+    body = np.frombuffer(buffer, dtype=np.uint8)[int(bounds[0]) : int(bounds[1])]
 
     # The csv writer quotes a cell holding the delimiter, the quote character or a line break:
     # with none of them in any cell, the file has exactly these separators and no quote.
@@ -320,8 +331,9 @@ def _unquoted_body(arrays: list[pa.Array], fields: int) -> bytes | None:
         return int(np.count_nonzero(body == ord(character)))
 
     if count("\n") != size or count(",") != size * fields or count('"') or count("\r"):
-        return None
-    return body.tobytes()
+        return False
+    data += body.data
+    return True
 
 
 #: Arrow types whose text (`cast` to string) is `bulk_cell`'s: text, whole numbers, booleans
@@ -335,12 +347,9 @@ def _field_cells(column: FieldColumn, start: int, stop: int) -> pa.Array:
     sent = column.sent[start:stop]
     # str (with None) -> string, int -> int64, bool -> bool; mixed kinds fail or infer another
     # type, and take the per-value way below.
-    inferred = sent_arrow(column)
+    inferred = sent_arrow(column, start, stop, keep=False)
     if inferred is not None and inferred.type in _ARROW_CELL_TYPES:
-        # The block's sent values: those sent before `start` come first in `inferred`.
-        first = int(np.count_nonzero(column.sent[:start]))
-        picked = inferred.slice(first, int(np.count_nonzero(sent)))
-        texts = picked.cast(pa.large_string()).fill_null(BULK_NULL)
+        texts = inferred.cast(pa.large_string()).fill_null(BULK_NULL)
     else:
         # Floats (never scientific notation) and mixed kinds: once per distinct value. Keyed by
         # (type, value): True, 1 and 1.0 are equal keys but different cells.

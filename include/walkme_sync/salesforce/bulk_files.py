@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 
-def upload_job_data(client: Any, job_id: str, data: bytes) -> None:
+def upload_job_data(client: Any, job_id: str, data: bytes | bytearray) -> None:
     """simple-salesforce's `upload_job_data`, given the CSV's bytes: it takes text and encodes
     it twice (once to check the size), holding three copies of a 60 MB file at once."""
     from simple_salesforce.bulk2 import MAX_INGEST_JOB_FILE_SIZE

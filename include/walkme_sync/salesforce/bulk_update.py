@@ -170,7 +170,7 @@ class BulkUpdateJob:
         """The job's data (an upsert job writes its own)."""
         return bulk_csv(self.changes)
 
-    def _data(self) -> bytes:
+    def _data(self) -> bytes | bytearray:
         """The job's data as uploaded: `_csv` in UTF-8, the lines of a `ChangeSet` straight
         from Arrow's buffers (an upsert job encodes its own)."""
         return bulk_csv_bytes(self.changes)

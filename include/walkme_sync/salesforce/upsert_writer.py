@@ -100,7 +100,7 @@ class BulkUpsertJob(BulkUpdateJob):
     def _csv(self) -> str:
         return upsert_csv(self.changes)
 
-    def _data(self) -> bytes:
+    def _data(self) -> bytes | bytearray:
         return self._csv().encode("utf-8")
 
     def _create(self, client: Any) -> Any:
