@@ -666,3 +666,32 @@ def test_quick_bulk_check_in_blocks_equals_the_dict_check(
     assert _maybe_bulk_unsafe_columns(changes) == _maybe_bulk_unsafe(fields)
     assert bulk.bulk_csv_bytes(changes) == reference_csv(list(changes)).encode("utf-8")
     assert all(not column.arrow for column in changes.fields)
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 4))
+def test_a_plan_whose_values_are_released_gives_the_same_outcomes(seed: int) -> None:
+    """Once written, the plan lets go of the values; pairs and outcome rows stay the same."""
+    from include.walkme_sync.reconcile.plan import plan_changes
+    from include.walkme_sync.reconcile.results import row_outcomes
+    from include.walkme_sync.records import ResultColumns, WriteResult
+    from tests.unit.test_plan_vectorized import OBJECT, scenario
+
+    config, frame = scenario(seed)
+    kept = plan_changes(config, OBJECT, frame, full_sync=False)
+    plan = plan_changes(config, OBJECT, frame, full_sync=False)
+    rng = random.Random(seed)
+    columns = ResultColumns.from_results(
+        [
+            WriteResult(c.record_id, c.row, rng.random() < 0.8, error_code="X", message="m")
+            for c in kept.changes
+        ]
+    )
+    expected_pairs = kept.pairs
+    expected = row_outcomes(kept, columns, dry_run=False)
+    plan.release_values()
+    assert plan.pairs == expected_pairs
+    pd.testing.assert_frame_equal(row_outcomes(plan, columns, dry_run=False), expected)
+    if isinstance(plan.changes, ChangeSet):
+        assert all(not len(column.values) for column in plan.changes.fields)
+        with pytest.raises(RuntimeError, match="released"):
+            _ = plan.diff

@@ -98,6 +98,7 @@ class PlanResult:
         #: True once the changes carry fields beyond the planned mappings (an upsert adds the
         #: key, defaults and relationship columns): their reasons are then read from the changes.
         self.fields_extended = False
+        self._released = False
         # One diff entry per sent field of a non-rejected pair.
         self.field_changes = int(
             sum(int(np.count_nonzero(f.changed[change_positions])) for f in fields)
@@ -112,12 +113,32 @@ class PlanResult:
         order = np.argsort(first, kind="stable")
         return {_STATUSES[int(codes[i])]: int(sizes[i]) for i in order}
 
+    def release_values(self) -> None:
+        """Let go of the values sent once they are written: what is left (the outcomes, `pairs`)
+        reads which fields each change sent, never their values, and a million date-time texts
+        are over 100 MB. Column-wise changes only (dict changes are few); `diff` (a dry run's,
+        read before writing) and the changes' values are unavailable afterwards."""
+        if not isinstance(self.changes, ChangeSet) or self.fields_extended:
+            return
+        released = np.empty(0, dtype=object)
+        for plan in self._fields:
+            plan.new = released
+        for column in self.changes.fields:
+            column.values = released
+        self._released = True
+
+    def _change_fields(self) -> dict[int, list[str]]:
+        """Each change's fields (position -> names), in the changes' order of fields."""
+        positions = self._change_positions.tolist()
+        if isinstance(self.changes, ChangeSet) and not self.fields_extended:
+            # The fields a change sends are the planned fields it changed (`_changes`).
+            sent = [(column.name, column.sent.tolist()) for column in self.changes.fields]
+            return {p: [name for name, flags in sent if flags[i]] for i, p in enumerate(positions)}
+        return {int(p): list(c.fields) for p, c in zip(positions, self.changes, strict=True)}
+
     @cached_property
     def pairs(self) -> list[PairPlan]:
-        fields_at = {
-            int(p): list(c.fields)
-            for p, c in zip(self._change_positions.tolist(), self.changes, strict=True)
-        }
+        fields_at = self._change_fields()
         pairs = []
         rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         for position, code in enumerate(self._status.tolist()):
@@ -136,6 +157,8 @@ class PlanResult:
     @cached_property
     def diff(self) -> list[dict[str, Any]]:
         """`{"row", "key", "record_id", "field", "old", "new"}` per sent field, pair by pair."""
+        if self._released:
+            raise RuntimeError("the plan's values were released once written (release_values)")
         entries = []
         rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         currents = [object_array(plan.current.tolist()) for plan in self._fields]
