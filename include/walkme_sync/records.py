@@ -153,6 +153,11 @@ class ChangeSet(Sequence[RecordChange]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def forget_arrow(self) -> None:
+        """Let go of the Arrow values the Bulk check kept (`FieldColumn.arrow`)."""
+        for column in self.fields:
+            column.arrow.clear()
+
     def take(self, indices: Sequence[int] | np.ndarray) -> ChangeSet:
         """The changes at `indices`, in that order (itself when that is every change in order:
         a million changes are not copied to be written whole)."""

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import random
 import sys
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -695,3 +696,22 @@ def test_a_plan_whose_values_are_released_gives_the_same_outcomes(seed: int) -> 
         assert all(not len(column.values) for column in plan.changes.fields)
         with pytest.raises(RuntimeError, match="released"):
             _ = plan.diff
+
+
+def test_a_job_of_part_of_the_changes_lets_the_checks_values_go() -> None:
+    """Jobs of parts (a big run split by size or batch) convert their own values."""
+    from include.walkme_sync.config.models import WriteConfig
+    from include.walkme_sync.salesforce.writers import _Writer
+
+    changes = random_change_set(random.Random(9), 40, ["dates", "texts"])
+    _maybe_bulk_unsafe_columns(changes)
+    assert any(column.arrow for column in changes.fields)
+    # No Salesforce call is made: a job is only built here, never run.
+    writer = _Writer(
+        cast(Any, None), "Lead", changes, WriteConfig(), cast(Any, None), logging.getLogger()
+    )
+    assert writer._bulk_job(np.arange(40, dtype=np.int64)).changes is changes
+    assert any(column.arrow for column in changes.fields)  # a job of all: its CSV takes them
+    part = writer._bulk_job(np.arange(20, dtype=np.int64)).changes
+    assert list(part) == list(changes)[:20]
+    assert all(not column.arrow for column in changes.fields)

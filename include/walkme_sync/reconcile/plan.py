@@ -123,6 +123,7 @@ class PlanResult:
         released = np.empty(0, dtype=object)
         for plan in self._fields:
             plan.new = released
+        self.changes.forget_arrow()
         for column in self.changes.fields:
             column.values = released
         self._released = True

@@ -287,8 +287,7 @@ def _columns_csv_bytes(changes: ChangeSet) -> bytearray | None:
     except (pa.ArrowException, UnicodeError, OverflowError):  # e.g. a lone surrogate
         return None
     finally:
-        for column in changes.fields:
-            column.arrow.clear()
+        changes.forget_arrow()
 
 
 def _joined_lines(changes: ChangeSet) -> bytearray | None:
