@@ -8,7 +8,7 @@ one result per change, held column-wise (`ResultColumns`, a `WriteResult` per ch
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, overload
 
 import numpy as np
@@ -107,6 +107,11 @@ class FieldColumn:
     name: str
     sent: np.ndarray  # bool
     values: np.ndarray  # object: WireValue
+    #: The sent values of blocks of rows, by (start, stop), as Arrow (`salesforce.bulk.
+    #: sent_arrow`; False: Arrow cannot hold them), while a Bulk job is prepared.
+    arrow: dict[tuple[int, int], Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
 
 class ChangeSet(Sequence[RecordChange]):
@@ -148,14 +153,29 @@ class ChangeSet(Sequence[RecordChange]):
 
     __hash__ = None  # type: ignore[assignment]
 
+    def forget_arrow(self) -> None:
+        """Let go of the Arrow values the Bulk check kept (`FieldColumn.arrow`)."""
+        for column in self.fields:
+            column.arrow.clear()
+
     def take(self, indices: Sequence[int] | np.ndarray) -> ChangeSet:
-        """The changes at `indices`, in that order."""
+        """The changes at `indices`, in that order (itself when that is every change in order:
+        a million changes are not copied to be written whole)."""
         at = np.asarray(indices, dtype=np.int64)
+        if every_in_order(at, len(self)):
+            return self
         return ChangeSet(
             self.record_ids[at],
             self.rows[at],
             [FieldColumn(f.name, f.sent[at], f.values[at]) for f in self.fields],
         )
+
+
+def every_in_order(indices: np.ndarray, size: int) -> bool:
+    """Whether `indices` (int64) is 0, 1, ..., size - 1: taking them is taking everything."""
+    if len(indices) != size:
+        return False
+    return not size or bool(indices[0] == 0 and (np.diff(indices) == 1).all())
 
 
 def record_ids_of(changes: Sequence[RecordChange]) -> list[str]:

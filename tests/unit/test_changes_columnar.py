@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import random
 import sys
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -534,3 +535,183 @@ def test_result_file_reads_like_the_result_text(seed: int) -> None:
             found = result_ids_of_file(handle)
             found = found.to_pylist() if isinstance(found, pa.Array) else found.tolist()
             assert found == result_ids(text).tolist(), text
+
+
+# ------------------------------------------------------------------------------ this round
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_csv_bytes_after_the_bulk_check_equal_the_row_by_row_csv(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Bulk check keeps each column's Arrow values for the job's CSV (`sent_arrow`), which
+    reads them a block at a time and lets them go: the bytes are the row-by-row CSV's."""
+    from include.walkme_sync.salesforce import bulk
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", rng.choice([1, 7, 100_000]))
+    kinds = rng.sample(list(KINDS), rng.randint(1, 5))
+    changes = random_change_set(rng, rng.choice([0, 1, 2, rng.randint(3, 300)]), kinds)
+    expected = reference_csv(reference_changes(changes))
+    if seed % 2:
+        _maybe_bulk_unsafe_columns(changes)
+    assert bulk.bulk_csv_bytes(changes) == expected.encode("utf-8")
+    assert all(not column.arrow for column in changes.fields)
+    assert bulk_csv(changes) == expected  # again, without the check's values
+    assert bulk.bulk_csv_bytes(reference_changes(changes)) == expected.encode("utf-8")
+
+
+def test_csv_bytes_of_what_arrow_cannot_hold_go_the_row_by_row_way() -> None:
+    from include.walkme_sync.salesforce.bulk import bulk_csv_bytes
+
+    ids = object_array(["00Q000000000001AAA", "00Q000000000002AAA"])
+    rows = np.array([1, 2], dtype=np.int64)
+    mixed = ChangeSet(ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["a", 1]))])
+    assert _maybe_bulk_unsafe_columns(mixed) is False
+    assert mixed.fields[0].arrow == {(0, 2): False}  # tried once: the values go one by one
+    assert bulk_csv_bytes(mixed) == reference_csv(list(mixed)).encode("utf-8")
+    lone = ChangeSet(
+        ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["\ud800"] * 2))]
+    )
+    assert bulk_csv(lone) == reference_csv(list(lone))
+    with pytest.raises(UnicodeEncodeError):  # as the text's `encode` did before the upload
+        bulk_csv_bytes(lone)
+
+
+def test_taking_every_change_in_order_is_the_change_set_itself() -> None:
+    changes = random_change_set(random.Random(5), 20, ["dates", "ints"])
+    assert changes.take(np.arange(20)) is changes
+    assert changes.take(list(range(20))) is changes
+    reordered = changes.take([1, 0, *range(2, 20)])
+    assert reordered is not changes and list(reordered)[:2] == [changes[1], changes[0]]
+    assert list(changes.take([0] * 20)) == [changes[0]] * 20
+    empty = random_change_set(random.Random(5), 0, ["dates"])
+    assert empty.take([]) is empty
+
+
+@pytest.mark.parametrize("kind", ["boolean", "string", "datetime", "double", "email"])
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+def test_null_currents_decided_first_compare_like_values_equal(kind: str, dtype: Any) -> None:
+    """`plan._equal` decides where Salesforce holds no value column-wise (a first sync: every
+    value), the rest as before: the same as `values_equal` value by value."""
+    from include.walkme_sync.reconcile.plan import _equal
+
+    described = FieldInfo("F__c", "F", kind, length=40, precision=18, scale=0, updateable=True)
+    news: list[Any] = {
+        "boolean": [True, False],
+        "string": ["a", None, "b", "日本"],
+        "datetime": ["2026-11-24T08:00:00.000Z", None],
+        "double": [12, 0, -7, None, 12.5],
+        "email": ["ann@x.io", None],
+    }[kind]
+    rng = random.Random(f"{kind}{dtype}")
+    size = 400
+    new = object_array([rng.choice(news) for _ in range(size)])
+    olds = [None, "", "12", "a", "ann@x.io", "2026-11-24T08:00:00.000+0000", "true"]
+    current = pd.Series([rng.choice(olds) for _ in range(size)], dtype=dtype)
+    positions = np.array(sorted(rng.sample(range(size), 300)), dtype=np.int64)
+    values = current.to_numpy(dtype=object, na_value=None)
+    expected = [values_equal(values[p], new[p], described) for p in positions.tolist()]
+    assert _equal(current, new, positions, described).tolist() == expected
+    assert _equal(current, new, positions[:0], described).tolist() == []
+
+
+def test_salesforce_datetime_texts_equal_arrows_string_functions() -> None:
+    """The `T` and `Z` put in by numpy (fixed-width texts) or by Arrow (anything else)."""
+    from include.walkme_sync.reconcile.columns import _salesforce_datetime_texts
+
+    def reference(texts: pa.Array) -> list[Any]:
+        joined = pc.binary_join_element_wise(pc.utf8_replace_slice(texts, 10, 11, "T"), "Z", "")
+        return list(joined.to_pylist())
+
+    rng = np.random.default_rng(11)
+    millis = rng.integers(-(2**44), 2**45, 5_000).astype("datetime64[ms]")
+    texts = pc.cast(pa.array(millis), pa.string())
+    for case in (
+        texts,
+        texts.slice(17, 300),  # an offset into the buffers
+        texts.slice(0, 0),
+        pc.cast(pa.array(np.array(["12000-01-01", "2024-01-31"], "datetime64[ms]")), pa.string()),
+        pc.cast(pa.array([None, 5], pa.timestamp("ms")), pa.string()),
+    ):
+        assert _salesforce_datetime_texts(case).to_pylist() == reference(case)
+
+
+@pytest.mark.parametrize("arrow", [True, False])
+def test_taking_every_id_key_in_order_is_the_keys_themselves(arrow: bool) -> None:
+    record_ids = [f"00Q{i:012d}AAA" for i in range(30)]
+    keys = id_key_texts(record_ids) if arrow else id_keys(record_ids)
+    assert take_keys(keys, np.arange(30, dtype=np.int64)) is keys
+    picked = np.array([3, 1, 2], dtype=np.int64)
+    taken = take_keys(keys, picked)
+    assert [key_at(taken, i) for i in range(3)] == [id_key(record_ids[i]) for i in (3, 1, 2)]
+    assert len(take_keys(keys, np.arange(29, dtype=np.int64))) == 29
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_quick_bulk_check_in_blocks_equals_the_dict_check(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check reads a block of rows at a time (and keeps their Arrow values for the CSV)."""
+    from include.walkme_sync.salesforce import bulk
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", rng.choice([1, 3, 16]))
+    long_values: list[WireValue] = ["#N/A", "x" * (MAX_BULK_FIELD_CHARS + 1), "y" * 31_000, "z"]
+    changes = random_change_set(rng, rng.randint(0, 60), rng.sample(list(KINDS), 3))
+    if seed % 2 and len(changes):
+        column = changes.fields[-1]
+        for i in rng.sample(range(len(changes)), min(2, len(changes))):
+            column.values[i] = rng.choice(long_values)
+    fields = [change.fields for change in reference_changes(changes)]
+    assert _maybe_bulk_unsafe_columns(changes) == _maybe_bulk_unsafe(fields)
+    assert bulk.bulk_csv_bytes(changes) == reference_csv(list(changes)).encode("utf-8")
+    assert all(not column.arrow for column in changes.fields)
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 4))
+def test_a_plan_whose_values_are_released_gives_the_same_outcomes(seed: int) -> None:
+    """Once written, the plan lets go of the values; pairs and outcome rows stay the same."""
+    from include.walkme_sync.reconcile.plan import plan_changes
+    from include.walkme_sync.reconcile.results import row_outcomes
+    from include.walkme_sync.records import ResultColumns, WriteResult
+    from tests.unit.test_plan_vectorized import OBJECT, scenario
+
+    config, frame = scenario(seed)
+    kept = plan_changes(config, OBJECT, frame, full_sync=False)
+    plan = plan_changes(config, OBJECT, frame, full_sync=False)
+    rng = random.Random(seed)
+    columns = ResultColumns.from_results(
+        [
+            WriteResult(c.record_id, c.row, rng.random() < 0.8, error_code="X", message="m")
+            for c in kept.changes
+        ]
+    )
+    expected_pairs = kept.pairs
+    expected = row_outcomes(kept, columns, dry_run=False)
+    plan.release_values()
+    assert plan.pairs == expected_pairs
+    pd.testing.assert_frame_equal(row_outcomes(plan, columns, dry_run=False), expected)
+    if isinstance(plan.changes, ChangeSet):
+        assert all(not len(column.values) for column in plan.changes.fields)
+        with pytest.raises(RuntimeError, match="released"):
+            _ = plan.diff
+
+
+def test_a_job_of_part_of_the_changes_lets_the_checks_values_go() -> None:
+    """Jobs of parts (a big run split by size or batch) convert their own values."""
+    from include.walkme_sync.config.models import WriteConfig
+    from include.walkme_sync.salesforce.writers import _Writer
+
+    changes = random_change_set(random.Random(9), 40, ["dates", "texts"])
+    _maybe_bulk_unsafe_columns(changes)
+    assert any(column.arrow for column in changes.fields)
+    # No Salesforce call is made: a job is only built here, never run.
+    writer = _Writer(
+        cast(Any, None), "Lead", changes, WriteConfig(), cast(Any, None), logging.getLogger()
+    )
+    assert writer._bulk_job(np.arange(40, dtype=np.int64)).changes is changes
+    assert any(column.arrow for column in changes.fields)  # a job of all: its CSV takes them
+    part = writer._bulk_job(np.arange(20, dtype=np.int64)).changes
+    assert list(part) == list(changes)[:20]
+    assert all(not column.arrow for column in changes.fields)

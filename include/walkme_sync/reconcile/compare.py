@@ -142,11 +142,16 @@ def _equal_nulls(
     if not missing.any():
         return todo
     nulls = todo[missing]
-    if kind == "boolean":  # a checkbox is never null: null means false
-        equal[nulls] = ~new[nulls].astype(bool)
-    else:  # equal only to a clear
-        equal[nulls] = of_class(classes(new[nulls]), type(None))
+    equal[nulls] = equal_to_null(new[nulls], kind)
     return todo[~missing]
+
+
+def equal_to_null(new: np.ndarray, kind: str) -> np.ndarray:
+    """`values_equal(null, new[i])` for every i (object array): where Salesforce holds no value,
+    a checkbox's null means false; any other field's null equals only a clear."""
+    if kind == "boolean":
+        return np.asarray(~new.astype(bool), dtype=bool)
+    return of_class(classes(new), type(None))
 
 
 def _equal_number_texts(

@@ -24,7 +24,12 @@ from include.walkme_sync.frames import CURRENT_PREFIX
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo, WireValue
 from include.walkme_sync.reconcile.coerce import is_null
 from include.walkme_sync.reconcile.columns import blank_texts, coerce_column
-from include.walkme_sync.reconcile.compare import equal_column, same_instants, same_texts
+from include.walkme_sync.reconcile.compare import (
+    equal_column,
+    equal_to_null,
+    same_instants,
+    same_texts,
+)
 from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
 
 if TYPE_CHECKING:
@@ -93,6 +98,7 @@ class PlanResult:
         #: True once the changes carry fields beyond the planned mappings (an upsert adds the
         #: key, defaults and relationship columns): their reasons are then read from the changes.
         self.fields_extended = False
+        self._released = False
         # One diff entry per sent field of a non-rejected pair.
         self.field_changes = int(
             sum(int(np.count_nonzero(f.changed[change_positions])) for f in fields)
@@ -107,12 +113,33 @@ class PlanResult:
         order = np.argsort(first, kind="stable")
         return {_STATUSES[int(codes[i])]: int(sizes[i]) for i in order}
 
+    def release_values(self) -> None:
+        """Let go of the values sent once they are written: what is left (the outcomes, `pairs`)
+        reads which fields each change sent, never their values, and a million date-time texts
+        are over 100 MB. Column-wise changes only (dict changes are few); `diff` (a dry run's,
+        read before writing) and the changes' values are unavailable afterwards."""
+        if not isinstance(self.changes, ChangeSet) or self.fields_extended:
+            return
+        released = np.empty(0, dtype=object)
+        for plan in self._fields:
+            plan.new = released
+        self.changes.forget_arrow()
+        for column in self.changes.fields:
+            column.values = released
+        self._released = True
+
+    def _change_fields(self) -> dict[int, list[str]]:
+        """Each change's fields (position -> names), in the changes' order of fields."""
+        positions = self._change_positions.tolist()
+        if isinstance(self.changes, ChangeSet) and not self.fields_extended:
+            # The fields a change sends are the planned fields it changed (`_changes`).
+            sent = [(column.name, column.sent.tolist()) for column in self.changes.fields]
+            return {p: [name for name, flags in sent if flags[i]] for i, p in enumerate(positions)}
+        return {int(p): list(c.fields) for p, c in zip(positions, self.changes, strict=True)}
+
     @cached_property
     def pairs(self) -> list[PairPlan]:
-        fields_at = {
-            int(p): list(c.fields)
-            for p, c in zip(self._change_positions.tolist(), self.changes, strict=True)
-        }
+        fields_at = self._change_fields()
         pairs = []
         rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         for position, code in enumerate(self._status.tolist()):
@@ -131,6 +158,8 @@ class PlanResult:
     @cached_property
     def diff(self) -> list[dict[str, Any]]:
         """`{"row", "key", "record_id", "field", "old", "new"}` per sent field, pair by pair."""
+        if self._released:
+            raise RuntimeError("the plan's values were released once written (release_values)")
         entries = []
         rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         currents = [object_array(plan.current.tolist()) for plan in self._fields]
@@ -324,14 +353,20 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
 def _equal(
     current: pd.Series, new: np.ndarray, positions: np.ndarray, described: FieldInfo
 ) -> np.ndarray:
-    """`equal_column` at `positions`: equal text first (in Arrow, when Salesforce's values are
+    """`equal_column` at `positions`: where Salesforce holds no value first (column-wise: on a
+    first sync that is every value), then equal text (in Arrow, when Salesforce's values are
     Arrow-backed text), then Python objects only for the values still undecided."""
     equal = np.zeros(len(positions), dtype=bool)
-    todo = np.arange(len(positions))
-    same = same_texts(current.iloc[positions], new[positions], described)
+    olds = current.iloc[positions]
+    missing = np.asarray(olds.isna().to_numpy(), dtype=bool)
+    todo = np.flatnonzero(~missing)
+    if missing.any():
+        equal[missing] = equal_to_null(new[positions[missing]], described.type)
+        olds = olds.iloc[todo]
+    same = same_texts(olds, new[positions[todo]], described)
     if same is not None:
-        equal |= same
-        todo = np.flatnonzero(~same)
+        equal[todo[same]] = True
+        todo = todo[~same]
     if len(todo):
         at = positions[todo]
         equal[todo] = equal_column(object_array(current.iloc[at].tolist()), new[at], described)

@@ -21,7 +21,7 @@ from include.walkme_sync.reconcile.plan import (
     PairPlan,
     PlanResult,
 )
-from include.walkme_sync.records import ResultColumns, WriteResult
+from include.walkme_sync.records import ResultColumns, WriteResult, record_ids_of
 
 
 def row_outcomes(
@@ -39,11 +39,12 @@ def row_outcomes(
         # Several records per report row (multiple_records: update_all): combine their fates.
         if isinstance(results, ResultColumns):
             results = {
-                change.record_id: results.result(index) for index, change in enumerate(plan.changes)
+                record_id: results.result(index)
+                for index, record_id in enumerate(record_ids_of(plan.changes))
             }
         return _grouped_row_outcomes(plan, results, dry_run=dry_run)
     if not isinstance(results, ResultColumns):
-        results = ResultColumns.from_results([results[c.record_id] for c in plan.changes])
+        results = ResultColumns.from_results([results[r] for r in record_ids_of(plan.changes)])
     # One pair per report row: its bucket is its own decision (and its write's result). The
     # text columns are codes into their few distinct texts (a million rows: a few arrays).
     buckets = _CodedTexts(size, Bucket.UNCHANGED.value)

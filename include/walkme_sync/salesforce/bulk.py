@@ -160,28 +160,52 @@ def _maybe_bulk_unsafe(fields: list[dict[str, Any]], widest: int | None = None) 
 
 
 def _maybe_bulk_unsafe_columns(changes: ChangeSet) -> bool:
-    """`_maybe_bulk_unsafe` of a `ChangeSet`'s fields, column by column."""
+    """`_maybe_bulk_unsafe` of a `ChangeSet`'s fields, column by column, a block of rows at a
+    time (the blocks of the job's CSV, which then reuses their Arrow values: `sent_arrow`)."""
     if not len(changes) or not changes.fields:
         return False
     widest = int(np.sum([f.sent for f in changes.fields], axis=0).max())
     longest = min(MAX_BULK_FIELD_CHARS, MAX_BULK_RECORD_CHARS // max(widest, 1))
     for column in changes.fields:
-        values = column.values[column.sent]
-        try:
-            array = pa.array(values)  # str (and None) infer string; numbers, booleans no text
-        except (pa.ArrowException, OverflowError):
-            array = None
-        if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
-            continue
-        if array is None or array.type != pa.string():  # mixed kinds: value by value
-            if _maybe_bulk_unsafe([{column.name: v} for v in values.tolist()], widest):
+        for start in range(0, len(changes), ARROW_BLOCK_ROWS):
+            stop = min(start + ARROW_BLOCK_ROWS, len(changes))
+            if _maybe_bulk_unsafe_block(column, start, stop, widest, longest):
                 return True
-            continue
-        # Arrow counts code points, as `len` does.
-        too_long = pc.max(pc.utf8_length(array)).as_py() or 0
-        if too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py():
-            return True
     return False
+
+
+def _maybe_bulk_unsafe_block(
+    column: FieldColumn, start: int, stop: int, widest: int, longest: int
+) -> bool:
+    array = sent_arrow(column, start, stop, keep=True)
+    if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
+        return False
+    if array is None or array.type != pa.string():  # mixed kinds: value by value
+        values = column.values[start:stop][column.sent[start:stop]].tolist()
+        return _maybe_bulk_unsafe([{column.name: v} for v in values], widest)
+    # Arrow counts code points, as `len` does.
+    too_long = pc.max(pc.utf8_length(array)).as_py() or 0
+    return bool(too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py())
+
+
+def sent_arrow(column: FieldColumn, start: int, stop: int, *, keep: bool) -> pa.Array | None:
+    """The values sent of rows `start:stop` of the column as Arrow inferred them from the Python
+    values (str and None -> string, int -> int64, bool -> bool, ...), or None when Arrow cannot
+    hold them (mixed kinds).
+
+    The Bulk-safety check keeps them on the column (`keep`; `FieldColumn.arrow`) for the job's
+    CSV, which takes each block's as it writes it: converting a million Python strings is the
+    costly part of both, and the blocks not written yet are all that is held.
+    """
+    cached = column.arrow.get((start, stop)) if keep else column.arrow.pop((start, stop), None)
+    if cached is None:
+        try:
+            cached = pa.array(column.values[start:stop][column.sent[start:stop]])
+        except (pa.ArrowException, OverflowError):
+            cached = False  # the values go one by one
+        if keep:
+            column.arrow[(start, stop)] = cached
+    return cached if isinstance(cached, pa.Array) else None
 
 
 def bulk_csv(changes: Sequence[RecordChange]) -> str:
@@ -242,54 +266,73 @@ def _column_cells(fields: list[dict[str, WireValue]], column: str) -> list[str]:
 
 
 def _columns_csv(changes: ChangeSet) -> str:
-    """`bulk_csv` of a `ChangeSet`, byte for byte, column by column: when no cell needs quoting
-    the lines are joined by Arrow, a block of rows at a time (a few MB of temporaries, not a
-    copy of the file per step); otherwise (rare) the changes go the row-by-row way."""
+    """`bulk_csv` of a `ChangeSet`, byte for byte (see `_columns_csv_bytes`)."""
+    data = _columns_csv_bytes(changes)
+    return bulk_csv(list(changes)) if data is None else data.decode("utf-8")
+
+
+def bulk_csv_bytes(changes: Sequence[RecordChange]) -> bytes | bytearray:
+    """`bulk_csv(changes)` as UTF-8, what a job uploads (a `ChangeSet`'s without the text;
+    requests sends a bytearray as it sends bytes, with its length)."""
+    data = _columns_csv_bytes(changes) if isinstance(changes, ChangeSet) else None
+    return bulk_csv(changes).encode("utf-8") if data is None else data
+
+
+def _columns_csv_bytes(changes: ChangeSet) -> bytearray | None:
+    """`bulk_csv` of a `ChangeSet` as UTF-8, column by column, or None when some cell needs
+    quoting (rare; the row-by-row way then writes it). The columns' Arrow values (`sent_arrow`)
+    are let go once read: a job's CSV is their last reader."""
+    try:
+        return _joined_lines(changes)
+    except (pa.ArrowException, UnicodeError, OverflowError):  # e.g. a lone surrogate
+        return None
+    finally:
+        changes.forget_arrow()
+
+
+def _joined_lines(changes: ChangeSet) -> bytearray | None:
+    """The lines are joined by Arrow, a block of rows at a time (a few MB of temporaries, not a
+    copy of the file per step), and appended to the file's bytes as they are (never text in
+    between, nor the blocks and a joined copy of them at once: a million rows, 60 MB each)."""
     present = sorted((f for f in changes.fields if f.sent.any()), key=lambda f: f.name)
-    parts = [_csv_text([["Id", *(f.name for f in present)]])]
+    if not len(changes) or not present:
+        return None
+    names = [f.name for f in present]
+    data = bytearray(_csv_text([["Id", *names]]).encode("utf-8"))
     for start in range(0, len(changes), ARROW_BLOCK_ROWS):
-        block = changes.take(np.arange(start, min(start + ARROW_BLOCK_ROWS, len(changes))))
-        try:
-            body = _unquoted_body(block, [f.name for f in present])
-        except (pa.ArrowException, UnicodeError, OverflowError):  # e.g. a lone surrogate
-            body = None
-        if body is None:
-            return bulk_csv(list(changes))
-        parts.append(body)
-    if not present:
-        return bulk_csv(list(changes))
-    return "".join(parts)
+        stop = min(start + ARROW_BLOCK_ROWS, len(changes))
+        arrays = [pa.array(changes.record_ids[start:stop], type=pa.large_string())]
+        arrays += [_field_cells(column, start, stop) for column in present]
+        if not _append_unquoted_body(data, arrays, len(names)):
+            return None
+    return data
 
 
-#: Rows joined per Arrow block by `_columns_csv`.
+#: Rows joined per Arrow block by `_columns_csv_bytes`.
 ARROW_BLOCK_ROWS = 100_000
 
 
-def _unquoted_body(changes: ChangeSet, names: list[str]) -> str | None:
-    """The CSV rows of `changes` (the columns `names`) when no cell needs quoting, else None:
-    each line is its cells joined by commas, and the lines' bytes are the joined Arrow array's
-    data buffer."""
-    size = len(changes)
-    by_name = {f.name: f for f in changes.fields}
-    if not size or not names:
-        return None
-    arrays = [pa.array(changes.record_ids, type=pa.large_string())]
-    arrays += [_field_cells(by_name[name]) for name in names]
+def _append_unquoted_body(data: bytearray, arrays: list[pa.Array], fields: int) -> bool:
+    """Append the CSV rows of one block (`arrays`: the Ids, then the cells of `fields` columns)
+    to `data` when no cell needs quoting (else False): each line is its cells joined by commas,
+    and the lines' bytes are the joined Arrow array's data buffer."""
+    size = len(arrays[0])
     comma, newline, empty = (pa.scalar(t, pa.large_string()) for t in (",", "\n", ""))
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*arrays, comma), newline, empty)
-    del arrays
-    _, offsets, data = lines.buffers()
+    del arrays[:]
+    _, offsets, buffer = lines.buffers()
     bounds = np.frombuffer(offsets, dtype=np.int64)[[lines.offset, lines.offset + size]]
-    body = np.frombuffer(data, dtype=np.uint8)[int(bounds[0]) : int(bounds[1])]
+    body = np.frombuffer(buffer, dtype=np.uint8)[int(bounds[0]) : int(bounds[1])]
 
     # The csv writer quotes a cell holding the delimiter, the quote character or a line break:
     # with none of them in any cell, the file has exactly these separators and no quote.
     def count(character: str) -> int:
         return int(np.count_nonzero(body == ord(character)))
 
-    if count("\n") != size or count(",") != size * len(names) or count('"') or count("\r"):
-        return None
-    return str(memoryview(body.data), "utf-8")  # decoded in place: no copy of the bytes
+    if count("\n") != size or count(",") != size * fields or count('"') or count("\r"):
+        return False
+    data += body.data
+    return True
 
 
 #: Arrow types whose text (`cast` to string) is `bulk_cell`'s: text, whole numbers, booleans
@@ -297,16 +340,13 @@ def _unquoted_body(changes: ChangeSet, names: list[str]) -> str | None:
 _ARROW_CELL_TYPES = (pa.string(), pa.large_string(), pa.int64(), pa.bool_(), pa.null())
 
 
-def _field_cells(column: FieldColumn) -> pa.Array:
-    """One CSV column of a `ChangeSet` (Arrow text): "" where a change leaves the field alone,
-    else `bulk_cell(value)`."""
-    values = column.values[column.sent]
-    try:
-        # Inferred from the Python values: str (with None) -> string, int -> int64, bool ->
-        # bool; mixed kinds fail or infer another type, and take the per-value way below.
-        inferred = pa.array(values)
-    except (pa.ArrowException, OverflowError):
-        inferred = None
+def _field_cells(column: FieldColumn, start: int, stop: int) -> pa.Array:
+    """Rows `start:stop` of one CSV column of a `ChangeSet` (Arrow text): "" where a change
+    leaves the field alone, else `bulk_cell(value)`."""
+    sent = column.sent[start:stop]
+    # str (with None) -> string, int -> int64, bool -> bool; mixed kinds fail or infer another
+    # type, and take the per-value way below.
+    inferred = sent_arrow(column, start, stop, keep=False)
     if inferred is not None and inferred.type in _ARROW_CELL_TYPES:
         texts = inferred.cast(pa.large_string()).fill_null(BULK_NULL)
     else:
@@ -314,17 +354,17 @@ def _field_cells(column: FieldColumn) -> pa.Array:
         # (type, value): True, 1 and 1.0 are equal keys but different cells.
         memo: dict[tuple[type, Any], str] = {}
         cells = []
-        for value in values.tolist():
+        for value in column.values[start:stop][sent].tolist():
             key = (value.__class__, value)
             text = memo.get(key)
             if text is None:
                 text = memo[key] = bulk_cell(value)
             cells.append(text)
         texts = pa.array(cells, type=pa.large_string())
-    if len(texts) == len(column.sent):
+    if len(texts) == len(sent):
         return texts
-    blank = pa.repeat(pa.scalar("", pa.large_string()), len(column.sent))
-    return pc.replace_with_mask(blank, pa.array(column.sent), texts)
+    blank = pa.repeat(pa.scalar("", pa.large_string()), len(sent))
+    return pc.replace_with_mask(blank, pa.array(sent), texts)
 
 
 def bulk_cell(value: WireValue) -> str:

@@ -100,6 +100,9 @@ class BulkUpsertJob(BulkUpdateJob):
     def _csv(self) -> str:
         return upsert_csv(self.changes)
 
+    def _data(self) -> bytes | bytearray:
+        return self._csv().encode("utf-8")
+
     def _create(self, client: Any) -> Any:
         return client.create_job("upsert", external_id_field=self.key_field)
 

@@ -409,10 +409,15 @@ class _Writer:
 
     def _bulk_job(self, chunk: Indices) -> BulkUpdateJob:
         """The job that writes `chunk` (an upsert writer runs an upsert job instead)."""
+        changes = take_changes(self.changes, chunk)
+        if changes is not self.changes and isinstance(self.changes, ChangeSet):
+            # A job of part of the changes converts its own values: the Bulk check's (kept
+            # for a job of all of them) would only be held.
+            self.changes.forget_arrow()
         return BulkUpdateJob(
             self.session,
             self.object_name,
-            take_changes(self.changes, chunk),
+            changes,
             timeout=self.options.bulk_job_timeout_seconds,
         )
 

@@ -137,6 +137,8 @@ def apply_plan(
         outcome = write_changes(
             session, config.object.name, plan.changes, config.write, budget, log=log
         )
+    if not dry_run:
+        plan.release_values()  # written: the outcomes never read the values
     outcomes = row_outcomes(plan, outcome.columns, dry_run=dry_run)
     if config.creates_records:
         # Upserts only: which records were created (and their new Ids), one result per change.
