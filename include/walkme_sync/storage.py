@@ -168,11 +168,17 @@ def write_frame(path: ObjectStoragePath, frame: pd.DataFrame) -> None:
     # and column kind); Snappy compresses the few repetitive ones (buckets) about as well.
     # Categorical columns still read back as categorical (Arrow's schema is stored). Row groups
     # of 128k rows instead of one per million: the reader decodes a group at a time (less CPU
-    # and smaller buffers for the next step).
+    # and smaller buffers for the next step). No column statistics (min/max per group): they
+    # serve readers that filter by value, and every reader here takes whole columns (~0.06 s
+    # per million-row file).
     _write(
         path,
         lambda handle: frame.to_parquet(
-            handle, index=False, use_dictionary=False, row_group_size=PARQUET_ROW_GROUP_ROWS
+            handle,
+            index=False,
+            use_dictionary=False,
+            write_statistics=False,
+            row_group_size=PARQUET_ROW_GROUP_ROWS,
         ),
     )
 
