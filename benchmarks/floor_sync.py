@@ -133,4 +133,4 @@ def floor_sync(sf: Any, export: Path) -> dict[str, int]:
     report = read_report(export)
     changes = changed_rows(report, query_leads(bulk))
     written = update_leads(bulk, changes)
-    return {"written": written, "unchanged_or_unmatched": report.num_rows - written}
+    return {"written": written}

@@ -496,7 +496,7 @@ def floor_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
                 return floor_sync(SalesforceHook(salesforce_conn_id=CONN_ID).get_conn(), fx.export)
 
             done = meter.measure(run, "sync", rows, sync)
-            runs.append({"run": run, "written": done["written"], "unchanged": 0})
+            runs.append({"run": run, "written": done["written"]})
         return worker_result("floor", fx, import_s, meter, runs)
 
 

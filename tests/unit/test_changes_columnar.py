@@ -355,6 +355,32 @@ def test_csv_joined_in_blocks_is_one_csv(monkeypatch: pytest.MonkeyPatch) -> Non
     assert bulk_csv(quoted) == reference_csv(reference_changes(quoted))
 
 
+@pytest.mark.parametrize("kinds", [["dates", "ints", "texts"], ["dates", "quoted"]])
+def test_job_file_written_from_its_position_is_the_csv(
+    kinds: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job's CSV goes to a temporary file (never whole in memory): written from where the
+    file stands, blocks first; a block needing quotes replaces what was written with the
+    row-by-row text (nothing of the blocks before it is left), and the upload sends the rest."""
+    import tempfile
+
+    from include.walkme_sync.salesforce import bulk
+    from include.walkme_sync.salesforce.bulk_files import _remaining_bytes
+
+    changes = random_change_set(random.Random(5), 60, kinds)
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", 7)
+    expected = reference_csv(reference_changes(changes)).encode("utf-8")
+    with tempfile.TemporaryFile() as file:
+        file.write(b"kept")
+        bulk.write_bulk_csv(changes, file)
+        file.seek(4)
+        assert _remaining_bytes(file) == len(expected)
+        assert file.tell() == 4
+        assert file.read() == expected
+        file.seek(0)
+        assert file.read(4) == b"kept"
+
+
 @pytest.mark.parametrize("dtype", ["string", "str"])
 @pytest.mark.parametrize("seed", range(0, 60, 3))
 def test_arrow_backed_current_texts_plan_like_python_objects(dtype: str, seed: int) -> None:

@@ -12,7 +12,7 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -266,55 +266,69 @@ def _column_cells(fields: list[dict[str, WireValue]], column: str) -> list[str]:
 
 
 def _columns_csv(changes: ChangeSet) -> str:
-    """`bulk_csv` of a `ChangeSet`, byte for byte (see `_columns_csv_bytes`)."""
-    data = _columns_csv_bytes(changes)
-    return bulk_csv(list(changes)) if data is None else data.decode("utf-8")
+    """`bulk_csv` of a `ChangeSet`, byte for byte (see `_write_columns_csv`)."""
+    buffer = io.BytesIO()
+    if _write_columns_csv(changes, buffer):
+        return buffer.getvalue().decode("utf-8")
+    return bulk_csv(list(changes))
 
 
-def bulk_csv_bytes(changes: Sequence[RecordChange]) -> bytes | bytearray:
-    """`bulk_csv(changes)` as UTF-8, what a job uploads (a `ChangeSet`'s without the text;
-    requests sends a bytearray as it sends bytes, with its length)."""
-    data = _columns_csv_bytes(changes) if isinstance(changes, ChangeSet) else None
-    return bulk_csv(changes).encode("utf-8") if data is None else data
+def bulk_csv_bytes(changes: Sequence[RecordChange]) -> bytes:
+    """`bulk_csv(changes)` as UTF-8 (`write_bulk_csv` into memory)."""
+    buffer = io.BytesIO()
+    write_bulk_csv(changes, buffer)
+    return buffer.getvalue()
 
 
-def _columns_csv_bytes(changes: ChangeSet) -> bytearray | None:
-    """`bulk_csv` of a `ChangeSet` as UTF-8, column by column, or None when some cell needs
+def write_bulk_csv(changes: Sequence[RecordChange], sink: IO[bytes]) -> None:
+    """`bulk_csv(changes)` as UTF-8, what a job uploads, written to `sink` from where it stands:
+    a `ChangeSet`'s lines a block at a time, never the text (nor the whole file, when `sink`
+    is a file) in memory; when some cell needs quoting, what was written is replaced by the
+    row-by-row way's text."""
+    start = sink.tell()
+    if isinstance(changes, ChangeSet) and _write_columns_csv(changes, sink):
+        return
+    sink.seek(start)
+    sink.truncate()
+    sink.write(bulk_csv(changes).encode("utf-8"))
+
+
+def _write_columns_csv(changes: ChangeSet, sink: IO[bytes]) -> bool:
+    """`bulk_csv` of a `ChangeSet` as UTF-8, column by column, or False when some cell needs
     quoting (rare; the row-by-row way then writes it). The columns' Arrow values (`sent_arrow`)
     are let go once read: a job's CSV is their last reader."""
     try:
-        return _joined_lines(changes)
+        return _write_lines(changes, sink)
     except (pa.ArrowException, UnicodeError, OverflowError):  # e.g. a lone surrogate
-        return None
+        return False
     finally:
         changes.forget_arrow()
 
 
-def _joined_lines(changes: ChangeSet) -> bytearray | None:
+def _write_lines(changes: ChangeSet, sink: IO[bytes]) -> bool:
     """The lines are joined by Arrow, a block of rows at a time (a few MB of temporaries, not a
-    copy of the file per step), and appended to the file's bytes as they are (never text in
-    between, nor the blocks and a joined copy of them at once: a million rows, 60 MB each)."""
+    copy of the file per step), and written as they are (never text in between)."""
     present = sorted((f for f in changes.fields if f.sent.any()), key=lambda f: f.name)
     if not len(changes) or not present:
-        return None
+        return False
     names = [f.name for f in present]
-    data = bytearray(_csv_text([["Id", *names]]).encode("utf-8"))
+    sink.write(_csv_text([["Id", *names]]).encode("utf-8"))
     for start in range(0, len(changes), ARROW_BLOCK_ROWS):
         stop = min(start + ARROW_BLOCK_ROWS, len(changes))
         arrays = [pa.array(changes.record_ids[start:stop], type=pa.large_string())]
         arrays += [_field_cells(column, start, stop) for column in present]
-        if not _append_unquoted_body(data, arrays, len(names)):
-            return None
-    return data
+        if not _write_unquoted_body(sink, arrays, len(names)):
+            return False
+    return True
 
 
-#: Rows joined per Arrow block by `_columns_csv_bytes`.
+#: Rows joined per Arrow block by `_write_lines`.
 ARROW_BLOCK_ROWS = 100_000
 
 
-def _append_unquoted_body(data: bytearray, arrays: list[pa.Array], fields: int) -> bool:
-    """Append the CSV rows of one block (`arrays`: the Ids, then the cells of `fields` columns)
-    to `data` when no cell needs quoting (else False): each line is its cells joined by commas,
+def _write_unquoted_body(sink: IO[bytes], arrays: list[pa.Array], fields: int) -> bool:
+    """Write the CSV rows of one block (`arrays`: the Ids, then the cells of `fields` columns)
+    to `sink` when no cell needs quoting (else False): each line is its cells joined by commas,
     and the lines' bytes are the joined Arrow array's data buffer."""
     size = len(arrays[0])
     comma, newline, empty = (pa.scalar(t, pa.large_string()) for t in (",", "\n", ""))
@@ -331,7 +345,7 @@ def _append_unquoted_body(data: bytearray, arrays: list[pa.Array], fields: int) 
 
     if count("\n") != size or count(",") != size * fields or count('"') or count("\r"):
         return False
-    data += body.data
+    sink.write(body.data)
     return True
 
 

@@ -22,18 +22,20 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 
-def upload_job_data(client: Any, job_id: str, data: bytes | bytearray) -> None:
-    """simple-salesforce's `upload_job_data`, given the CSV's bytes: it takes text and encodes
-    it twice (once to check the size), holding three copies of a 60 MB file at once."""
+def upload_job_data(client: Any, job_id: str, data: bytes | bytearray | IO[bytes]) -> None:
+    """simple-salesforce's `upload_job_data`, given the CSV's bytes or a file of them (sent
+    from where it stands to its end, streamed): it takes text and encodes it twice (once to
+    check the size), holding three copies of a 60 MB file at once."""
     from simple_salesforce.bulk2 import MAX_INGEST_JOB_FILE_SIZE
     from simple_salesforce.exceptions import SalesforceBulkV2LoadError
     from simple_salesforce.util import call_salesforce
 
-    if not data:
+    size = len(data) if isinstance(data, bytes | bytearray) else _remaining_bytes(data)
+    if not size:
         raise SalesforceBulkV2LoadError("Data is required for ingest jobs")
-    if len(data) > MAX_INGEST_JOB_FILE_SIZE:
+    if size > MAX_INGEST_JOB_FILE_SIZE:
         raise SalesforceBulkV2LoadError(
-            f"Data size {len(data)} exceeds the max file size accepted by Bulk V2 (100 MB)"
+            f"Data size {size} exceeds the max file size accepted by Bulk V2 (100 MB)"
         )
     url = f"{client._construct_request_url(job_id, False)}/batches"
     headers = client._get_headers(client.CSV_CONTENT_TYPE, client.JSON_CONTENT_TYPE)
@@ -45,6 +47,15 @@ def upload_job_data(client: Any, job_id: str, data: bytes | bytearray) -> None:
             f"Failed to upload job data. Error Code {result.status_code}. "
             f"Response content: {result.content.decode()}"
         )
+
+
+def _remaining_bytes(file: IO[bytes]) -> int:
+    """Bytes from the file's position to its end (requests sends exactly these, with this
+    Content-Length)."""
+    position = file.tell()
+    end = file.seek(0, io.SEEK_END)
+    file.seek(position)
+    return end - position
 
 
 #: Bytes read from the network per write to the temporary results file.

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import tempfile
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -25,10 +26,10 @@ from include.walkme_sync.records import RecordChange, every_in_order, object_arr
 from include.walkme_sync.salesforce.bulk import (
     TERMINAL_JOB_STATES,
     bulk_csv,
-    bulk_csv_bytes,
     parse_bulk_error,
     read_with_retries,
     wait_for_bulk_job,
+    write_bulk_csv,
 )
 from include.walkme_sync.salesforce.bulk_files import (
     download_results,
@@ -170,10 +171,10 @@ class BulkUpdateJob:
         """The job's data (an upsert job writes its own)."""
         return bulk_csv(self.changes)
 
-    def _data(self) -> bytes | bytearray:
+    def _write_data(self, sink: IO[bytes]) -> None:
         """The job's data as uploaded: `_csv` in UTF-8, the lines of a `ChangeSet` straight
-        from Arrow's buffers (an upsert job encodes its own)."""
-        return bulk_csv_bytes(self.changes)
+        from Arrow's buffers (an upsert job writes its own)."""
+        write_bulk_csv(self.changes, sink)
 
     def _run(self) -> None:
         client = self._client()
@@ -182,9 +183,13 @@ class BulkUpdateJob:
         if job.get("state") != "Open":
             raise SyncError(f"Bulk job {self.job_id} was created in state {job.get('state')}.")
         try:
-            # Built here and dropped once sent: a million rows' CSV is not held while the job
-            # runs and its result files are read (a re-run after a re-login builds it again).
-            upload_job_data(client, self.job_id, self._data())
+            # Written to a temporary file and sent from it: a million rows' CSV (60 MB) is never
+            # in memory, where it would add to the plan's values at the step's peak; the file
+            # goes once sent (a re-run after a re-login writes it again).
+            with tempfile.TemporaryFile() as data:
+                self._write_data(data)
+                data.seek(0)
+                upload_job_data(client, self.job_id, data)
             client.close_job(self.job_id)
         except Exception:
             self._abort_quietly(client)

@@ -15,7 +15,7 @@ import csv
 import io
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -100,8 +100,8 @@ class BulkUpsertJob(BulkUpdateJob):
     def _csv(self) -> str:
         return upsert_csv(self.changes)
 
-    def _data(self) -> bytes | bytearray:
-        return self._csv().encode("utf-8")
+    def _write_data(self, sink: IO[bytes]) -> None:
+        sink.write(self._csv().encode("utf-8"))
 
     def _create(self, client: Any) -> Any:
         return client.create_job("upsert", external_id_field=self.key_field)
