@@ -15,6 +15,7 @@ import io
 import logging
 import random
 import sys
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -566,6 +567,15 @@ def test_result_file_reads_like_the_result_text(seed: int) -> None:
 # ------------------------------------------------------------------------------ this round
 
 
+def csv_bytes(changes: Sequence[RecordChange]) -> bytes:
+    """What a Bulk job uploads (`write_bulk_csv`), written into memory."""
+    from include.walkme_sync.salesforce.bulk import write_bulk_csv
+
+    buffer = io.BytesIO()
+    write_bulk_csv(changes, buffer)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_csv_bytes_after_the_bulk_check_equal_the_row_by_row_csv(
     seed: int, monkeypatch: pytest.MonkeyPatch
@@ -581,27 +591,25 @@ def test_csv_bytes_after_the_bulk_check_equal_the_row_by_row_csv(
     expected = reference_csv(reference_changes(changes))
     if seed % 2:
         _maybe_bulk_unsafe_columns(changes)
-    assert bulk.bulk_csv_bytes(changes) == expected.encode("utf-8")
+    assert csv_bytes(changes) == expected.encode("utf-8")
     assert all(not column.arrow for column in changes.fields)
     assert bulk_csv(changes) == expected  # again, without the check's values
-    assert bulk.bulk_csv_bytes(reference_changes(changes)) == expected.encode("utf-8")
+    assert csv_bytes(reference_changes(changes)) == expected.encode("utf-8")
 
 
 def test_csv_bytes_of_what_arrow_cannot_hold_go_the_row_by_row_way() -> None:
-    from include.walkme_sync.salesforce.bulk import bulk_csv_bytes
-
     ids = object_array(["00Q000000000001AAA", "00Q000000000002AAA"])
     rows = np.array([1, 2], dtype=np.int64)
     mixed = ChangeSet(ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["a", 1]))])
     assert _maybe_bulk_unsafe_columns(mixed) is False
     assert mixed.fields[0].arrow == {(0, 2): False}  # tried once: the values go one by one
-    assert bulk_csv_bytes(mixed) == reference_csv(list(mixed)).encode("utf-8")
+    assert csv_bytes(mixed) == reference_csv(list(mixed)).encode("utf-8")
     lone = ChangeSet(
         ids, rows, [FieldColumn("A__c", np.ones(2, bool), object_array(["\ud800"] * 2))]
     )
     assert bulk_csv(lone) == reference_csv(list(lone))
     with pytest.raises(UnicodeEncodeError):  # as the text's `encode` did before the upload
-        bulk_csv_bytes(lone)
+        csv_bytes(lone)
 
 
 def test_taking_every_change_in_order_is_the_change_set_itself() -> None:
@@ -691,7 +699,7 @@ def test_quick_bulk_check_in_blocks_equals_the_dict_check(
             column.values[i] = rng.choice(long_values)
     fields = [change.fields for change in reference_changes(changes)]
     assert _maybe_bulk_unsafe_columns(changes) == _maybe_bulk_unsafe(fields)
-    assert bulk.bulk_csv_bytes(changes) == reference_csv(list(changes)).encode("utf-8")
+    assert csv_bytes(changes) == reference_csv(list(changes)).encode("utf-8")
     assert all(not column.arrow for column in changes.fields)
 
 

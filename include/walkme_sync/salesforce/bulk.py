@@ -273,13 +273,6 @@ def _columns_csv(changes: ChangeSet) -> str:
     return bulk_csv(list(changes))
 
 
-def bulk_csv_bytes(changes: Sequence[RecordChange]) -> bytes:
-    """`bulk_csv(changes)` as UTF-8 (`write_bulk_csv` into memory)."""
-    buffer = io.BytesIO()
-    write_bulk_csv(changes, buffer)
-    return buffer.getvalue()
-
-
 def write_bulk_csv(changes: Sequence[RecordChange], sink: IO[bytes]) -> None:
     """`bulk_csv(changes)` as UTF-8, what a job uploads, written to `sink` from where it stands:
     a `ChangeSet`'s lines a block at a time, never the text (nor the whole file, when `sink`

@@ -1,10 +1,10 @@
 """One Bulk API 2.0 update job, through simple-salesforce's low-level `_Bulk2Client`.
 
 The writers (`salesforce.writers`) decide which changes go to a job and settle its results; this
-module runs the job: create, upload our CSV (`bulk.bulk_csv`), close, wait, read the per-record
-results. Read-only calls (polls, result files) are repeated after a transient failure; anything
-else fails the job, which the writer may re-run whole (an update with the same values is
-idempotent).
+module runs the job: create, upload our CSV (`bulk.write_bulk_csv`), close, wait, read the
+per-record results. Read-only calls (polls, result files) are repeated after a transient failure;
+anything else fails the job, which the writer may re-run whole (an update with the same values
+is idempotent).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from include.walkme_sync.errors import AuthorizationError, SyncError
 from include.walkme_sync.records import RecordChange, every_in_order, object_array
 from include.walkme_sync.salesforce.bulk import (
     TERMINAL_JOB_STATES,
-    bulk_csv,
     parse_bulk_error,
     read_with_retries,
     wait_for_bulk_job,
@@ -167,12 +166,8 @@ class BulkUpdateJob:
                     ) from None
             raise error from None
 
-    def _csv(self) -> str:
-        """The job's data (an upsert job writes its own)."""
-        return bulk_csv(self.changes)
-
     def _write_data(self, sink: IO[bytes]) -> None:
-        """The job's data as uploaded: `_csv` in UTF-8, the lines of a `ChangeSet` straight
+        """The job's data as uploaded: `bulk_csv` in UTF-8, the lines of a `ChangeSet` straight
         from Arrow's buffers (an upsert job writes its own)."""
         write_bulk_csv(self.changes, sink)
 

@@ -97,11 +97,8 @@ class BulkUpsertJob(BulkUpdateJob):
         #: Id[:15] of the change -> (created, the record's Id)
         self.saved: dict[str, tuple[bool, str]] = {}
 
-    def _csv(self) -> str:
-        return upsert_csv(self.changes)
-
     def _write_data(self, sink: IO[bytes]) -> None:
-        sink.write(self._csv().encode("utf-8"))
+        sink.write(upsert_csv(self.changes).encode("utf-8"))
 
     def _create(self, client: Any) -> Any:
         return client.create_job("upsert", external_id_field=self.key_field)

@@ -18,7 +18,6 @@ from include.walkme_sync.frames import (
     BUCKETS,
     OUTCOME_COLUMNS,
     ROW,
-    SETTLED_BUCKETS,
     Bucket,
     bucket_counts,
     empty_outcomes,
@@ -37,7 +36,7 @@ from include.walkme_sync.steps.context import (
     api_calls_spent,
     read_step_status,
 )
-from include.walkme_sync.steps.row_problems import ProblemRows, log_row_problems
+from include.walkme_sync.steps.row_problems import ProblemRows, log_row_problems, unsettled
 from include.walkme_sync.storage import (
     exists,
     read_frame,
@@ -186,7 +185,6 @@ def _collect_outcomes(ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     bucketed: list[pd.DataFrame] = []
     problems: list[pd.DataFrame] = []
-    settled = [str(bucket) for bucket in SETTLED_BUCKETS]
     for name in OUTCOME_FILES.values():
         if not exists(path := ctx.path(name)):
             continue
@@ -194,9 +192,9 @@ def _collect_outcomes(ctx: RunContext) -> tuple[pd.DataFrame, pd.DataFrame]:
         if not len(frame):
             continue
         bucketed.append(frame)
-        unsettled = ~frame["bucket"].isin(settled).to_numpy()
-        if unsettled.any():
-            problems.append(read_frame(path, columns=OUTCOME_COLUMNS)[unsettled])
+        problem_at = unsettled(frame["bucket"])
+        if problem_at.any():
+            problems.append(read_frame(path, columns=OUTCOME_COLUMNS)[problem_at])
     empty = empty_outcomes()
     return (
         pd.concat(bucketed, ignore_index=True) if bucketed else empty[_BUCKETED],

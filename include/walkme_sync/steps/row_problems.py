@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, overload
 
+import numpy as np
+
 from include.walkme_sync.frames import ROW, SETTLED_BUCKETS
 from include.walkme_sync.ledger import RowProblem
 
@@ -21,12 +23,17 @@ if TYPE_CHECKING:
 PROBLEM_EXAMPLES = 20
 
 
+def unsettled(buckets: pd.Series) -> np.ndarray:
+    """Which outcome rows are row problems (not written, unchanged or would-write)."""
+    settled = [str(bucket) for bucket in SETTLED_BUCKETS]
+    return ~np.asarray(buckets.isin(settled).to_numpy(), dtype=bool)
+
+
 class ProblemRows(Sequence[RowProblem]):
     """The run's row problems in report order, made from the outcome rows when read."""
 
     def __init__(self, outcomes: pd.DataFrame) -> None:
-        settled = [str(bucket) for bucket in SETTLED_BUCKETS]
-        self.frame = outcomes[~outcomes["bucket"].isin(settled)].sort_values(ROW)
+        self.frame = outcomes[unsettled(outcomes["bucket"])].sort_values(ROW)
 
     def __len__(self) -> int:
         return len(self.frame)
