@@ -148,7 +148,8 @@ PARAM_SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
 
 def _flag(description: str) -> Param:
     """A run parameter that is off unless the trigger form ticks it."""
-    return Param(False, type="boolean", description=description, **{"$schema": PARAM_SCHEMA_DRAFT})
+    schema: dict[str, Any] = {"type": "boolean", "$schema": PARAM_SCHEMA_DRAFT}
+    return Param(False, description=description, **schema)
 
 
 def _timeout(config: IntegrationConfig) -> timedelta | None:
