@@ -3,6 +3,8 @@
     python benchmarks/bench_task.py --step match --run-id bench__first --run-date 2026-11-24 \\
         --out result.json
 
+(`--step empty` is the fixed cost's yardstick: an empty task process, measured the same way.)
+
 The environment names the integrations folder, the storage root, the ledger and the connection
 (`sync_throughput.write_config`). The step runs through `steps.runner.run_step` (or
 `record_step`), exactly what the DAG's task runs. Airflow's task process is a fork of a process
@@ -106,16 +108,27 @@ def run(
     }
 
 
+def run_empty() -> dict[str, Any]:
+    """An empty task process (`--step empty`): what a forked task process holds, nothing of ours;
+    the fixed cost's yardstick, measured the same way as a step."""
+    import airflow.sdk  # noqa: F401
+
+    return {"wall_s": 0.0, "step_cpu_s": 0.0, "setup_cpu_s": _process_cpu(), "import_cpu_s": 0.0}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--step", required=True)
+    parser.add_argument("--step", required=True, help="a pipeline step, or `empty`")
     parser.add_argument("--integration", required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--run-date", type=date.fromisoformat, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--profile", type=Path, help="write a CPU-time cProfile of the step here")
     args = parser.parse_args(argv)
-    result = run(args.step, args.integration, args.run_id, args.run_date, args.profile)
+    if args.step == "empty":
+        result = run_empty()
+    else:
+        result = run(args.step, args.integration, args.run_id, args.run_date, args.profile)
     result["process_cpu_s"] = _process_cpu()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     args.out.write_text(json.dumps(result, default=str), encoding="utf-8")

@@ -1,7 +1,7 @@
 """Run the benchmarks and print one combined summary (what `make benchmark` runs).
 
     PYTHONPATH=. .venv/bin/python benchmarks/run_all.py [--sizes 1000,100000,1000000]
-        [--emulator-store] [--emulator-bulk] [--emulator-records 1000000]
+        [--repeat 2] [--emulator-store] [--emulator-bulk] [--emulator-records 1000000]
 
 Default: DAG parse time (`parse_time.py`, next to its floor) and end-to-end sync throughput at 1k
 and 100k report rows with the stock-Airflow baseline and one `dag.test()` run at 1k
@@ -81,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-floor", action="store_true", help="skip the least-work reference")
     parser.add_argument("--no-parse-time", action="store_true", help="skip parse_time.py")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each sync approach this many times, keeping each step's fastest (default 1)",
+    )
+    parser.add_argument(
         "--json",
         type=Path,
         default=ROOT / "var" / "benchmarks" / "latest.json",
@@ -107,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         dag_test=not args.no_dag_test,
         profile_dir=None,
         floor=not args.no_floor,
+        repeat=args.repeat,
     )
     extra: list[tuple[str, str, float]] = []
     for flag, name in (
@@ -152,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json,
         {
             "sizes": sizes,
+            "repeat": args.repeat,
             "load_before": load_before,
             "load_after": load_after,
             "parse_time": parse_rows,

@@ -19,11 +19,11 @@ memory is per size and per approach):
 * **dag.test** (1k only, `--no-dag-test` to skip): the same first + unchanged runs through the real
   generated DAG with `dag.test()`, to show Airflow's own per-run overhead.
 
-The emulator (`sf_emulator.testing.EmulatorServer`) runs in the same process, in threads.
-So "CPU s" is the whole process (client + emulator); "client CPU" leaves out the emulator's threads
-(sampled per thread with psutil, so approximate). CPU time matters because wall time on a busy
-2-core machine also measures the other processes. Peak RSS is sampled during each step and includes
-the emulator's in-memory org (its size is printed as "RSS after seeding").
+The emulator (`bench_emulator.EmulatorProcess`) runs in its own process: "client CPU" is the
+steps' own work, the emulator's CPU is reported apart. CPU time matters because wall time on a busy
+2-core machine also measures the other processes. Peak RSS is per task process (the product) or
+sampled during each step of the one process (floor, naive, dag.test). This VM's speed drifts by a
+third within minutes: `--repeat N` runs every approach N times and keeps each step's fastest.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_emulator import API_KINDS, EmulatorProcess  # noqa: E402
-from bench_report import comparison_table, print_result, summary_rows  # noqa: E402
+from bench_report import comparison_table, fastest_of, print_result, summary_rows  # noqa: E402
+from fixed_cost import ROWS as FIXED_COST_ROWS  # noqa: E402
 
 TEMPLATE = ROOT / "demo" / "integrations" / "login_review_to_lead.yaml"
 INTEGRATION_ID = "bench_login_review"
@@ -64,6 +65,8 @@ STEPS = ("extract", "validate", "match", "upsert", "record")
 UNMATCHED_EVERY = 50
 CHANGED_EVERY = 100
 DEFAULT_SIZES = (1000, 100_000)
+#: `bench_task.py --step empty`: a task process that imports Airflow's Task SDK and does nothing.
+EMPTY_STEP = "empty"
 LOGINS_COLUMN = "Logins in Past 30 days"
 DATETIME_FIELDS = {"First Login": "WalkMe_First_Login__c", "Last Login": "WalkMe_Last_Login__c"}
 
@@ -79,7 +82,9 @@ class StepResult:
     its CPU is `emulator_cpu_s`); `import_cpu_s` is what the task process spent importing the
     libraries the step needs (pandas, pyarrow, great-expectations...), before the step;
     `process_cpu_s` is the task process's CPU in all (Python, Airflow, imports, the step) when
-    the step ran in its own process; `peak_rss_mb` is that process's peak."""
+    the step ran in its own process; `empty_process_cpu_s`, when measured, is an empty task
+    process's CPU run right after it the same way (the fixed cost's yardstick); `peak_rss_mb` is
+    the process's peak."""
 
     run: str
     step: str
@@ -89,6 +94,7 @@ class StepResult:
     client_cpu_s: float = 0.0
     import_cpu_s: float = 0.0
     process_cpu_s: float = 0.0
+    empty_process_cpu_s: float = 0.0
     emulator_cpu_s: float = 0.0
     rss_before_mb: float = 0.0
     peak_rss_mb: float = 0.0
@@ -171,33 +177,28 @@ class Meter:
             self._dump_profile(profiler, f"{run}_{step}")
         return value
 
-    def measure_task(self, run: str, step: str, rows: int, run_id: str, run_date: date) -> Any:
-        """Run one pipeline step in its own process, as a worker runs one task."""
+    def measure_task(
+        self, run: str, step: str, rows: int, run_id: str, run_date: date, *, with_empty: bool
+    ) -> Any:
+        """Run one pipeline step in its own process, as a worker runs one task; `with_empty`
+        then runs an empty task process the same way, so the fixed cost compares processes
+        measured seconds apart on the same machine state."""
         result = StepResult(run, step, rows)
         calls_before, emulator_before = self.emulator.calls(), self.emulator.cpu_s()
-        with tempfile.TemporaryDirectory(prefix="walkme-bench-task-") as tmp:
-            out = Path(tmp) / "task.json"
-            command = [
-                sys.executable,
-                str(Path(__file__).with_name("bench_task.py")),
-                *("--step", step, "--integration", INTEGRATION_ID, "--run-id", run_id),
-                *("--run-date", run_date.isoformat(), "--out", str(out)),
-            ]
-            if self.profile_dir is not None:
-                profile = self.profile_dir / f"{run.replace(' ', '_')}_{step}.prof"
-                command += ["--profile", str(profile)]
-            started = time.perf_counter()
-            completed = subprocess.run(command, check=False, capture_output=True, text=True)
-            if completed.returncode != 0:
-                sys.stderr.write(completed.stderr[-6000:])
-                raise SystemExit(f"task process {step} ({run}) failed")
-            task = json.loads(out.read_text(encoding="utf-8"))
+        profile = None
+        if self.profile_dir is not None:
+            profile = self.profile_dir / f"{run.replace(' ', '_')}_{step}.prof"
+        started = time.perf_counter()
+        task = run_task_process(step, run_id, run_date, profile)
         result.wall_s = time.perf_counter() - started
         result.cpu_s = result.client_cpu_s = float(task["step_cpu_s"])
         result.import_cpu_s = float(task["import_cpu_s"])
         result.process_cpu_s = float(task["process_cpu_s"])
         result.peak_rss_mb = float(task["peak_rss_mb"])
         self._record(result, calls_before, emulator_before)
+        if with_empty:
+            empty = run_task_process(EMPTY_STEP, run_id, run_date, None)
+            result.empty_process_cpu_s = float(empty["process_cpu_s"])
         return task["value"]
 
     def _dump_profile(self, profiler: cProfile.Profile, name: str) -> None:
@@ -207,6 +208,25 @@ class Meter:
         stats.sort_stats("tottime").print_stats(25)
         stats.sort_stats("cumulative").print_stats(40)
         (self.profile_dir / f"{name}.txt").write_text(buffer.getvalue(), encoding="utf-8")
+
+
+def run_task_process(step: str, run_id: str, run_date: date, profile: Path | None) -> Any:
+    """`bench_task.py` for one step in a fresh process; what it reports."""
+    with tempfile.TemporaryDirectory(prefix="walkme-bench-task-") as tmp:
+        out = Path(tmp) / "task.json"
+        command = [
+            sys.executable,
+            str(Path(__file__).with_name("bench_task.py")),
+            *("--step", step, "--integration", INTEGRATION_ID, "--run-id", run_id),
+            *("--run-date", run_date.isoformat(), "--out", str(out)),
+        ]
+        if profile is not None:
+            command += ["--profile", str(profile)]
+        completed = subprocess.run(command, check=False, capture_output=True, text=True)
+        if completed.returncode != 0:
+            sys.stderr.write(completed.stderr[-6000:])
+            raise SystemExit(f"task process {step} ({run_id}) failed")
+        return json.loads(out.read_text(encoding="utf-8"))
 
 
 def total(results: list[StepResult], run: str, rows: int, note: str = "") -> StepResult:
@@ -225,6 +245,7 @@ def total(results: list[StepResult], run: str, rows: int, note: str = "") -> Ste
         client_cpu_s=sum(r.client_cpu_s for r in steps),
         import_cpu_s=sum(r.import_cpu_s for r in steps),
         process_cpu_s=sum(r.process_cpu_s for r in steps),
+        empty_process_cpu_s=sum(r.empty_process_cpu_s for r in steps),
         emulator_cpu_s=sum(r.emulator_cpu_s for r in steps),
         rss_before_mb=min((r.rss_before_mb for r in steps), default=0.0),
         peak_rss_mb=max((r.peak_rss_mb for r in steps), default=0.0),
@@ -379,8 +400,11 @@ def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
             if run == "1% changed":
                 _, changed = write_changed_export(fx)
             run_id = f"bench__{run.replace('%', 'pct').replace(' ', '_')}"
+            with_empty = run == "first" and rows == FIXED_COST_ROWS
             for step in STEPS:
-                summary = meter.measure_task(run, step, rows, run_id, run_date)
+                summary = meter.measure_task(
+                    run, step, rows, run_id, run_date, with_empty=with_empty
+                )
             runs.append(
                 {
                     "run": run,
@@ -600,7 +624,11 @@ def measure_all(
     dag_test: bool,
     profile_dir: Path | None,
     floor: bool = True,
+    repeat: int = 1,
 ) -> list[dict[str, Any]]:
+    """Every approach at every size, each in its own worker process; with `repeat` > 1 each
+    worker runs that many times and every step keeps its least-disturbed numbers
+    (`bench_report.fastest_of`)."""
     results = []
     with tempfile.TemporaryDirectory(prefix="walkme-bench-airflow-") as home:
         airflow_home = Path(home)
@@ -613,7 +641,9 @@ def measure_all(
                 )
                 modes.append("dag.test")
             for mode in modes:
-                result = run_worker(mode, rows, airflow_home, profile_dir)
+                result = fastest_of(
+                    [run_worker(mode, rows, airflow_home, profile_dir) for _ in range(repeat)]
+                )
                 print_result(result)
                 results.append(result)
             print(f"\n({rows:,} rows: all approaches took {time.perf_counter() - started:.0f} s)")
@@ -630,6 +660,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-naive", action="store_true", help="skip the stock-Airflow baseline")
     parser.add_argument("--no-dag-test", action="store_true", help="skip the dag.test() run (1k)")
     parser.add_argument("--no-floor", action="store_true", help="skip the least-work reference")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="run each approach this many times and keep each step's fastest (default 1)",
+    )
     parser.add_argument("--profile", type=Path, help="write cProfile output (main thread) here")
     parser.add_argument("--json", type=Path, help="also write all results as JSON to this file")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -654,6 +690,7 @@ def main(argv: list[str] | None = None) -> int:
         dag_test=not args.no_dag_test,
         profile_dir=args.profile,
         floor=not args.no_floor,
+        repeat=args.repeat,
     )
     rows = summary_rows(results)
     print(
