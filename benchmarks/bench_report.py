@@ -160,6 +160,8 @@ def print_result(result: dict[str, Any]) -> None:
         "naive": "naive baseline (make_query + SalesforceBulkOperator, Bulk API 1.0)",
         "dag.test": "product sync through dag.test() (Airflow overhead included)",
     }[result["mode"]]
+    if result.get("extra_fields"):
+        title += f", {3 + result['extra_fields']} mapped fields"
     print(f"\n=== {rows:,} report rows: {title}")
     print(
         f"    {result['leads']:,} Leads seeded ({rows - result['leads']:,} report rows unmatched) "

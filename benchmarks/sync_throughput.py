@@ -69,6 +69,15 @@ DEFAULT_SIZES = (1000, 100_000)
 EMPTY_STEP = "empty"
 LOGINS_COLUMN = "Logins in Past 30 days"
 DATETIME_FIELDS = {"First Login": "WalkMe_First_Login__c", "Last Login": "WalkMe_Last_Login__c"}
+#: `--extra-fields N` maps the first N of these too (the report's e-mail onto text fields of the
+#: Lead): how memory and CPU grow with mapped fields. Product only: the floor and the naive way
+#: keep the three fields, so compare them only without it.
+EXTRA_MAPPINGS = (
+    ("User ID", "WalkMe_User_Id__c"),
+    ("User ID", "Title"),
+    ("User ID", "Company"),
+    ("User ID", "Website"),
+)
 
 
 # ----------------------------------------------------------------------------------- measuring
@@ -347,12 +356,16 @@ def write_changed_export(fx: Fixture) -> tuple[Path, int]:
     return target, changed
 
 
-def write_config(fx: Fixture) -> Path:
-    """The demo integration's YAML, pointed at the temp exports, newest export, no API budget."""
+def write_config(fx: Fixture, extra_fields: int = 0) -> Path:
+    """The demo integration's YAML, pointed at the temp exports, newest export, no API budget;
+    `extra_fields` more text fields mapped (`EXTRA_MAPPINGS`)."""
     import yaml
 
     config = yaml.safe_load(TEMPLATE.read_text(encoding="utf-8"))
     config["id"] = INTEGRATION_ID
+    config["mappings"] += [
+        {"column": column, "field": field} for column, field in EXTRA_MAPPINGS[:extra_fields]
+    ]
     config["report"]["source"]["location"] = str(fx.exports)
     config["report"]["source"]["pick"] = "newest"
     config.setdefault("write", {})["api_budget"] = None
@@ -384,11 +397,11 @@ def warm_imports() -> float:
 # ----------------------------------------------------------------------------------- product
 
 
-def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
+def product_worker(rows: int, profile_dir: Path | None, extra_fields: int = 0) -> dict[str, Any]:
     """Three runs, each step in its own task process (the emulator in another one)."""
     import_s = warm_imports()
     with fixture(rows) as fx:
-        write_config(fx)
+        write_config(fx, extra_fields)
         meter = Meter(fx.emulator, profile_dir)
         runs: list[dict[str, Any]] = []
         changed = 0
@@ -424,7 +437,9 @@ def product_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
                     "api_calls_product_meter": summary["api_calls"],
                 }
             )
-        return worker_result("product", fx, import_s, meter, runs, changed_rows=changed)
+        return worker_result(
+            "product", fx, import_s, meter, runs, changed_rows=changed, extra_fields=extra_fields
+        )
 
 
 # ----------------------------------------------------------------------------------- naive
@@ -582,12 +597,14 @@ def _env(airflow_home: Path) -> dict[str, str]:
 
 
 def run_worker(
-    mode: str, rows: int, airflow_home: Path, profile_dir: Path | None
+    mode: str, rows: int, airflow_home: Path, profile_dir: Path | None, extra_fields: int = 0
 ) -> dict[str, Any]:
     """One measurement in a fresh interpreter (peak memory per size and approach)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
     command = [sys.executable, __file__, "--worker", mode, "--sizes", str(rows), "--out", str(out)]
+    if mode == "product":
+        command += ["--extra-fields", str(extra_fields)]
     if profile_dir is not None:
         command += ["--profile", str(profile_dir / f"{mode}_{rows}")]
     started = time.perf_counter()
@@ -625,6 +642,7 @@ def measure_all(
     profile_dir: Path | None,
     floor: bool = True,
     repeat: int = 1,
+    extra_fields: int = 0,
 ) -> list[dict[str, Any]]:
     """Every approach at every size, each in its own worker process; with `repeat` > 1 each
     worker runs that many times and every step keeps its least-disturbed numbers
@@ -642,7 +660,10 @@ def measure_all(
                 modes.append("dag.test")
             for mode in modes:
                 result = fastest_of(
-                    [run_worker(mode, rows, airflow_home, profile_dir) for _ in range(repeat)]
+                    [
+                        run_worker(mode, rows, airflow_home, profile_dir, extra_fields)
+                        for _ in range(repeat)
+                    ]
                 )
                 print_result(result)
                 results.append(result)
@@ -666,6 +687,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="run each approach this many times and keep each step's fastest (default 1)",
     )
+    parser.add_argument(
+        "--extra-fields",
+        type=int,
+        choices=range(len(EXTRA_MAPPINGS) + 1),
+        default=0,
+        help="map this many more text fields in the product's runs (memory per mapped field)",
+    )
     parser.add_argument("--profile", type=Path, help="write cProfile output (main thread) here")
     parser.add_argument("--json", type=Path, help="also write all results as JSON to this file")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
@@ -677,7 +705,8 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir = args.profile
         if profile_dir is not None:
             profile_dir.mkdir(parents=True, exist_ok=True)
-        result = WORKERS[args.worker](sizes[0], profile_dir)
+        options = {"extra_fields": args.extra_fields} if args.worker == "product" else {}
+        result = WORKERS[args.worker](sizes[0], profile_dir, **options)
         result["ru_maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         args.out.write_text(json.dumps(result, default=str), encoding="utf-8")
         return 0
@@ -691,6 +720,7 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir=args.profile,
         floor=not args.no_floor,
         repeat=args.repeat,
+        extra_fields=args.extra_fields,
     )
     rows = summary_rows(results)
     print(
