@@ -25,6 +25,7 @@ become null. When the export itself is unusable (missing, unreadable, required c
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -242,9 +243,7 @@ def _null_where(
     """`values` with null where `mask` is true: a new validity bitmap over the same text buffers
     (`if_else` would copy every string of the column)."""
     if isinstance(values, pa.ChunkedArray):
-        masks = mask.chunks if isinstance(mask, pa.ChunkedArray) else [mask]
-        if [len(chunk) for chunk in values.chunks] != [len(chunk) for chunk in masks]:
-            return pc.if_else(mask, pa.scalar(None, values.type), values)
+        masks = _chunked_like(mask, values)
         return pa.chunked_array(
             [_null_where(chunk, part) for chunk, part in zip(values.chunks, masks, strict=True)],
             type=values.type,
@@ -255,6 +254,23 @@ def _null_where(
     return pa.Array.from_buffers(
         values.type, len(values), [keep.buffers()[1], *values.buffers()[1:]]
     )
+
+
+def _chunked_like(
+    mask: pa.Array | pa.ChunkedArray, values: pa.ChunkedArray
+) -> list[pa.Array]:
+    """`mask` cut into pieces the lengths of `values`' chunks (zero-copy slices).
+
+    Arrow's comparison kernels return one chunk for a column of many (a CSV read gives ~80 per
+    million rows): without this, the column would be copied whole by `if_else`.
+    """
+    masks = mask.chunks if isinstance(mask, pa.ChunkedArray) else [mask]
+    lengths = [len(chunk) for chunk in values.chunks]
+    if [len(part) for part in masks] == lengths:
+        return list(masks)
+    whole = mask.combine_chunks() if isinstance(mask, pa.ChunkedArray) else mask
+    starts = itertools.accumulate(lengths, initial=0)
+    return [whole.slice(start, length) for start, length in zip(starts, lengths, strict=False)]
 
 
 def coerce_report(
@@ -283,10 +299,17 @@ def coerce_report(
     frame = pd.DataFrame(typed, index=raw.index)
     frame[ROW] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
     rejected = reasons.notna()
+    any_rejected = bool(rejected.any())
+
+    def rejected_rows(column: pd.Series) -> pd.Series:
+        # Nothing rejected (the usual case): an empty slice. Selecting no row would copy the
+        # whole column first (pandas' `take` of a chunked Arrow column concatenates its chunks).
+        return column[rejected] if any_rejected else column.iloc[:0]
+
     outcomes = _rejected_outcomes(
-        frame.loc[rejected, ROW],
-        raw.loc[rejected, key_column] if key_column in raw.columns else None,
-        reasons[rejected],
+        rejected_rows(frame[ROW]),
+        rejected_rows(raw[key_column]) if key_column in raw.columns else None,
+        rejected_rows(reasons),
     )
     if not len(outcomes):
         # Every row loaded (the usual case): the frame as it is, not a copy of every column.
