@@ -310,3 +310,25 @@ def test_stripped_text_of_chunked_and_sliced_columns_as_before(dtype: str) -> No
     unsliced = pa.chunked_array([pa.array(texts[:9]), pa.array(texts[9:])])
     raw = pd.Series(pd.array(unsliced, dtype=dtype))
     pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))
+
+
+def test_blank_values_of_a_many_chunk_column_become_null_without_copying_the_text() -> None:
+    """Arrow's mask of the blank values comes in one chunk for a column of many (a CSV read):
+    it is cut to the column's chunks, so the new validity bitmaps sit over the same text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = ["a", "", None, "b", "", "c", "d", None, ""] * 4
+    values = pa.chunked_array(
+        [pa.array(texts[:7], pa.large_string()), pa.array(texts[7:], pa.large_string())]
+    )
+    empty = pc.equal(pc.binary_length(values), 0)
+    for mask in (empty, empty.combine_chunks(), pa.chunked_array([empty.combine_chunks()])):
+        got = parse._null_where(values, mask)
+        assert [len(chunk) for chunk in got.chunks] == [len(chunk) for chunk in values.chunks]
+        for new, old in zip(got.chunks, values.chunks, strict=True):
+            new.validate(full=True)
+            assert new.buffers()[2].address == old.buffers()[2].address  # the same text
+        assert got.to_pylist() == [None if t in ("", None) else t for t in texts]
+    raw = pd.Series(pd.array(values, dtype="string"))
+    pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))
