@@ -402,3 +402,51 @@ def test_validate_report_of_a_chunked_frame_as_of_its_one_chunk_copy() -> None:
     pd.testing.assert_frame_equal(got.rejected, want.rejected)
     assert got.summary == want.summary
     assert len(want.rejected)
+
+
+IMPORT_IN_A_FRESH_PROCESS = """
+import gc, json
+from include.walkme_sync.report.gx_import import import_great_expectations
+before = gc.get_freeze_count()
+gx = import_great_expectations()
+frozen = gc.get_freeze_count()
+import_great_expectations()  # again: nothing more is frozen
+print(json.dumps({
+    "enabled": gc.isenabled(), "before": before, "frozen": frozen,
+    "again": gc.get_freeze_count(), "context": type(gx.get_context(mode="ephemeral")).__name__,
+}))
+"""
+
+
+def test_gx_is_imported_without_collections_then_frozen_once() -> None:
+    """The collector is back on after the import, what the import left is frozen, and only the
+    first import freezes."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_IN_A_FRESH_PROCESS],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["enabled"] is True
+    assert result["before"] == 0 and result["frozen"] > 100_000
+    assert result["again"] == result["frozen"]
+    assert result["context"] == "EphemeralDataContext"
+
+
+def test_paused_gc_puts_the_collector_back_as_it_was() -> None:
+    import gc
+
+    from include.walkme_sync.report.gx_import import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

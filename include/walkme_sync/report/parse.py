@@ -256,9 +256,7 @@ def _null_where(
     )
 
 
-def _chunked_like(
-    mask: pa.Array | pa.ChunkedArray, values: pa.ChunkedArray
-) -> list[pa.Array]:
+def _chunked_like(mask: pa.Array | pa.ChunkedArray, values: pa.ChunkedArray) -> list[pa.Array]:
     """`mask` cut into pieces the lengths of `values`' chunks (zero-copy slices).
 
     Arrow's comparison kernels return one chunk for a column of many (a CSV read gives ~80 per
