@@ -432,21 +432,3 @@ def test_gx_is_imported_without_collections_then_frozen_once() -> None:
     assert result["before"] == 0 and result["frozen"] > 100_000
     assert result["again"] == result["frozen"]
     assert result["context"] == "EphemeralDataContext"
-
-
-def test_paused_gc_puts_the_collector_back_as_it_was() -> None:
-    import gc
-
-    from include.walkme_sync.report.gx_import import paused_gc
-
-    assert gc.isenabled()
-    with paused_gc():
-        assert not gc.isenabled()
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        with paused_gc():
-            assert not gc.isenabled()
-        assert not gc.isenabled()
-    finally:
-        gc.enable()

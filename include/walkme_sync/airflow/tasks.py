@@ -18,6 +18,7 @@ from include.walkme_sync.airflow.deployment import check_deployment
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.loading import load_integration_for_run
 from include.walkme_sync.errors import SyncError, TransientError
+from include.walkme_sync.startup import import_frozen
 from include.walkme_sync.steps.context import RunContext, RunStatus, Step, load_config_snapshot
 from include.walkme_sync.storage import run_dir
 
@@ -61,6 +62,8 @@ def run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]
     from include.walkme_sync.steps.runner import run_step as run
 
     name = Step(step)
+    # The step's module and its libraries (pandas, pyarrow...), as a task process runs one step.
+    import_frozen(f"include.walkme_sync.steps.{name}")
     try:
         check_deployment()
         ctx = context_from_airflow(
@@ -85,6 +88,8 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     """
     from airflow.sdk import get_current_context
 
+    # The step's module and its libraries (pandas, SQLAlchemy...), as a task process runs one step.
+    import_frozen("include.walkme_sync.steps.record", "include.walkme_sync.airflow.alerts")
     from include.walkme_sync.airflow.alerts import send_alerts
     from include.walkme_sync.airflow.run_note import note_text, set_run_note
     from include.walkme_sync.steps.record import record_step
