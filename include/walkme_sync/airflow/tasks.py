@@ -8,6 +8,8 @@ SyncError fails the task at once (retrying a bad config or a revoked token canno
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 import logging
 from datetime import UTC, date, datetime
@@ -18,11 +20,14 @@ from include.walkme_sync.airflow.deployment import check_deployment
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.loading import load_integration_for_run
 from include.walkme_sync.errors import SyncError, TransientError
-from include.walkme_sync.startup import import_frozen
+from include.walkme_sync.report.gx_import import paused_gc
 from include.walkme_sync.steps.context import RunContext, RunStatus, Step, load_config_snapshot
 from include.walkme_sync.storage import run_dir
 
 log = logging.getLogger(__name__)
+
+#: Whether this process has frozen its libraries (`import_frozen`).
+_frozen = False
 
 
 def context_from_airflow(
@@ -130,6 +135,26 @@ def fail_for_invalid_config(file: str, problems: list[str]) -> None:
 
     listing = "\n".join(f"  - {problem}" for problem in problems)
     raise AirflowFailException(f"Integration config {file} is invalid:\n{listing}")
+
+
+def import_frozen(*modules: str) -> None:
+    """Import a step's modules with the garbage collector paused, then freeze (once per process).
+
+    Importing pandas, pyarrow, SQLAlchemy or great-expectations creates a few hundred thousand
+    objects that live as long as the process; while they are created, each time their number
+    grows by a quarter Python walks all of them (a full collection) and finds almost nothing to
+    free. After the imports, `gc.freeze` moves what the process holds out of the collector's
+    sight, so the collections of the step's own work do not walk the libraries again either.
+    A task process runs one step; a long-lived process (the tests, `dag.test()`) freezes only
+    what it held the first time. Reference counting frees what it always freed.
+    """
+    global _frozen
+    with paused_gc():
+        for module in modules:
+            importlib.import_module(module)
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 def _run_date(context: Any) -> date:

@@ -7,9 +7,12 @@ They cost ~0.7 s of CPU and ~70 MB in every validate task, and our suite (column
 null, regex, unique) calls neither. (GX's fingerprint of each batch is skipped too: see
 `_skip_batch_fingerprint`.)
 
-The import itself runs without the garbage collector, and what it leaves is then frozen (see
-`include.walkme_sync.startup`): GX creates a few hundred thousand objects, ~0.4 s of CPU in
-full collections otherwise. Both happen once per process, at the first import.
+The import itself runs without the garbage collector (`paused_gc`): GX creates a few hundred
+thousand objects, and each time their number grows by a quarter Python walks all of them (a full
+collection) and finds almost nothing to free, ~0.4 s of CPU. What the import leaves is then frozen
+(`gc.freeze`), so the collections of the step's own work do not walk the libraries' objects again
+either. Both happen once per process, at the first import (a long-lived process, such as the
+tests', freezes only what it held then); reference counting frees what it always freed.
 
 So, just before GX is imported, each of them that is not loaded yet is put in `sys.modules` as a
 *deferred* module: an empty stand-in that imports the real library the first time anything reads
@@ -25,9 +28,9 @@ import importlib
 import logging
 import sys
 import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
-
-from include.walkme_sync.startup import paused_gc
 
 #: Imported by GX at module level, used only inside expectations our suite never runs.
 DEFERRED_MODULES = ("scipy.stats", "altair")
@@ -72,6 +75,18 @@ def import_great_expectations() -> types.ModuleType:
     # docs folder we never use): lower it after the import.
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     return great_expectations
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No automatic garbage collection inside the block (it is put back as it was after)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _skip_batch_fingerprint() -> None:

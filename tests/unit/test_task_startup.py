@@ -7,11 +7,11 @@ import json
 import subprocess
 import sys
 
-from include.walkme_sync.startup import paused_gc
+from include.walkme_sync.report.gx_import import paused_gc
 
 TASK_PROCESS = """
 import gc, json, sys
-from include.walkme_sync.startup import import_frozen
+from include.walkme_sync.airflow.tasks import import_frozen
 seen = []
 gc.callbacks.append(lambda phase, info: seen.append(info["generation"]) if phase == "start" else 0)
 before = gc.get_freeze_count()
