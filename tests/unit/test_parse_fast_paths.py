@@ -310,3 +310,81 @@ def test_stripped_text_of_chunked_and_sliced_columns_as_before(dtype: str) -> No
     unsliced = pa.chunked_array([pa.array(texts[:9]), pa.array(texts[9:])])
     raw = pd.Series(pd.array(unsliced, dtype=dtype))
     pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))
+
+
+def test_blank_values_of_a_many_chunk_column_become_null_without_copying_the_text() -> None:
+    """Arrow's mask of the blank values comes in one chunk for a column of many (a CSV read):
+    it is cut to the column's chunks, so the new validity bitmaps sit over the same text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = ["a", "", None, "b", "", "c", "d", None, ""] * 4
+    values = pa.chunked_array(
+        [pa.array(texts[:7], pa.large_string()), pa.array(texts[7:], pa.large_string())]
+    )
+    empty = pc.equal(pc.binary_length(values), 0)
+    for mask in (empty, empty.combine_chunks(), pa.chunked_array([empty.combine_chunks()])):
+        got = parse._null_where(values, mask)
+        assert [len(chunk) for chunk in got.chunks] == [len(chunk) for chunk in values.chunks]
+        for new, old in zip(got.chunks, values.chunks, strict=True):
+            new.validate(full=True)
+            assert new.buffers()[2].address == old.buffers()[2].address  # the same text
+        assert got.to_pylist() == [None if t in ("", None) else t for t in texts]
+    raw = pd.Series(pd.array(values, dtype="string"))
+    pd.testing.assert_series_equal(parse.stripped_text(raw), reference_stripped(raw))
+
+
+def reference_column(raw: pd.Series, kind: str) -> _Parsed:
+    """The previous `parse_column`: strip, then the pandas parser of the type, row by row."""
+    text = reference_stripped(raw)
+    if kind == "integer":
+        return reference_integer(text)
+    want = reference_datetime(text)
+    if kind == "date":
+        return _Parsed(want.values.dt.floor("D"), want.bad, "a date (2026-11-24)")
+    return want
+
+
+RAW_INTEGERS = [p for p in PLAIN_INTEGERS if p] + ["", "  ", "\t"]
+RAW_DATETIMES = [p for p in PLAIN_DATETIMES if p.strip() == p and p] + ["", " "]
+
+
+def raw_columns(plain: list[str], odd: list[str]) -> list[list[str | None]]:
+    """Columns of raw (unstripped) text: plain with empties and nulls, then one odd value each,
+    then a plain value with spaces around it."""
+    base: list[str | None] = [*plain, None, "", *plain]
+    padded = [f" {plain[0]} ", f"{plain[0]}\n", f"\u3000{plain[0]}"]
+    return [base, [""] * 3, [None, ""], [], *([*base, value] for value in [*odd, *padded])]
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "object"])
+@pytest.mark.parametrize(
+    ("kind", "values"),
+    [
+        *(("integer", column) for column in raw_columns(RAW_INTEGERS, ODD_INTEGERS)),
+        *(("datetime", column) for column in raw_columns(RAW_DATETIMES, ODD_DATETIMES)),
+        *(("date", column) for column in raw_columns(RAW_DATETIMES, ODD_DATETIMES[:6])),
+    ],
+)
+def test_raw_columns_parse_as_before(kind: str, values: list[str | None], dtype: str) -> None:
+    """A column whose raw values are all plain, empty or null is parsed without being stripped
+    first: the same values, bad rows and reasons as the previous strip-then-parse."""
+    raw = pd.Series(values, dtype=dtype, index=range(3, 3 + len(values)))
+    assert_same(parse_column(raw, ColumnDef(name="Column", type=kind)), reference_column(raw, kind))
+
+
+@pytest.mark.parametrize("kind", ["integer", "datetime", "date"])
+def test_raw_chunked_columns_parse_as_before(kind: str) -> None:
+    """Arrow text in chunks (a CSV read), some of them slices, empties among the plain values."""
+    import pyarrow as pa
+
+    plain = [t for t in (RAW_INTEGERS if kind == "integer" else RAW_DATETIMES) if t == t.strip()]
+    texts = [*plain, None, *plain] * 3
+    assert "" in texts
+    whole = pa.array(texts, type=pa.large_string())
+    chunked = pa.chunked_array([whole.slice(0, 4), whole.slice(4, 9), whole.slice(13)])
+    raw = pd.Series(pd.array(chunked, dtype="str"))
+    assert parse._plain_as_is(raw, kind) is not None  # no stripping for this column
+    assert_same(parse_column(raw, ColumnDef(name="C", type=kind)), reference_column(raw, kind))
+    padded = pd.Series(pd.array(pa.chunked_array([whole, pa.array([" 1 "], pa.large_string())])))
+    assert parse._plain_as_is(padded, kind) is None  # stripped first, as before

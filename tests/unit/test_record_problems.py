@@ -189,3 +189,39 @@ def test_outcomes_collected_as_before(
     assert got[ROW].tolist() == want[ROW].tolist()
     assert bucket_counts(got) == bucket_counts(want)
     assert list(ProblemRows(problems)) == reference_row_problems(want)
+
+
+@pytest.mark.parametrize(
+    ("rows", "seen"),
+    [
+        ([1, 2, 3, 4, 5], [2, 4]),
+        ([1, 2, 3], [1, 2, 3, 3, 2]),
+        ([5, 3, 1, 3], [3, 9, 10_000, -1]),
+        ([], [1, 2]),
+        ([1, 2], []),
+        ([0, 7, 7], [0]),
+        ([-2, 1], [1, -2]),  # negative: through isin
+        ([1, 10**12], [10**12]),  # sparse: through isin
+        (list(range(1, 2001)), list(range(2, 2001, 3))),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint64", "Int64", "float64"])
+def test_unaccounted_rows_as_before(rows: list[int], seen: list[int], dtype: str) -> None:
+    """`not_in` gives what `~rows.isin(seen)` gave, for any row numbers and dtypes."""
+    from include.walkme_sync.steps.record import not_in
+
+    if dtype == "uint64" and any(value < 0 for value in [*rows, *seen]):
+        return  # no such row numbers in that dtype
+    if dtype == "int32" and any(value >= 2**31 for value in [*rows, *seen]):
+        return
+    left = pd.Series(rows, dtype=dtype, name=ROW, index=range(7, 7 + len(rows)))
+    right = pd.Series(seen, dtype=dtype if dtype != "uint64" else "int64")
+    pd.testing.assert_series_equal(not_in(left, right), ~left.isin(right))
+
+
+def test_unaccounted_rows_with_nulls_as_before() -> None:
+    from include.walkme_sync.steps.record import not_in
+
+    left = pd.Series([1, None, 3], dtype="Int64", name=ROW)
+    right = pd.Series([3, None], dtype="Int64")
+    pd.testing.assert_series_equal(not_in(left, right), ~left.isin(right))

@@ -329,3 +329,106 @@ def test_the_suite_on_its_columns_gives_the_results_of_the_whole_frame(
     assert _comparable(validation._run_suite(narrow, config, required)) == _comparable(
         validation._run_suite(work, config, required)
     )
+
+
+@pytest.mark.parametrize("dtype", ["string", "str"])
+def test_a_chunked_frame_gives_the_suite_one_chunk_per_column_and_the_same_results(
+    dtype: str,
+) -> None:
+    """A Parquet file gives Arrow columns in chunks; the suite gets them in one chunk each (the
+    same values, dtype and index) and GX's results are those of the chunked frame."""
+    import pyarrow as pa
+
+    from include.walkme_sync.frames import KEY
+    from include.walkme_sync.report import validation
+    from tests.configs import login_review_config
+
+    config = login_review_config()
+    keys = ["a@b.co", "bad key", None, "A@B.CO", "", "ÜBER@b.de", " x@y.z ", "c@d.ef"] * 3
+    whole = pa.array(keys, type=pa.large_string())
+    chunked = pa.chunked_array([whole.slice(0, 5), whole.slice(5, 12), whole.slice(17)])
+    size = len(keys)
+    work = pd.DataFrame(
+        {
+            "User ID": pd.Series(pd.array(chunked, dtype=dtype)),
+            "Last Login": pd.Series([None] * size, dtype="datetime64[ns, UTC]"),
+            "First Login": pd.Series([None] * size, dtype="datetime64[ns, UTC]"),
+            "Logins in Past 30 days": pd.Series(range(size), dtype="Int64"),
+        },
+        index=range(3, 3 + size),
+    )
+    work[KEY] = validation._key_column(work["User ID"], "email")
+    required = ["User ID", "Last Login", "First Login", "Logins in Past 30 days"]
+    suite = validation._suite_frame(work, required)
+    for name in suite.columns:
+        pd.testing.assert_series_equal(suite[name], work[name])
+        if name in ("User ID", KEY):
+            assert pa.chunked_array(pa.array(suite[name].array)).num_chunks == 1
+    want = _comparable(validation._run_suite(work, config, required))
+    assert _comparable(validation._run_suite(suite, config, required)) == want
+    assert any(not result["success"] for result in want)  # bad, empty and duplicate keys
+
+
+def test_validate_report_of_a_chunked_frame_as_of_its_one_chunk_copy() -> None:
+    """The whole validation (rejections, reasons, kept rows, summary) of a chunked frame is
+    that of the same frame in one chunk."""
+    import pyarrow as pa
+
+    from include.walkme_sync.frames import ROW
+    from include.walkme_sync.report import validation
+    from tests.configs import login_review_config
+
+    config = login_review_config()
+    keys = ["a@b.co", "bad key", None, "A@B.CO", "", "c@d.ef", "e@f.gh"] * 2
+    whole = pa.array(keys, type=pa.large_string())
+    size = len(keys)
+
+    def frame(user_ids: pa.Array | pa.ChunkedArray) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "User ID": pd.Series(pd.array(user_ids, dtype="string")),
+                "Last Login": pd.Series([None] * size, dtype="datetime64[ns, UTC]"),
+                "First Login": pd.Series([None] * size, dtype="datetime64[ns, UTC]"),
+                "Logins in Past 30 days": pd.Series(range(size), dtype="Int64"),
+                ROW: pd.Series(range(1, size + 1), dtype="int64"),
+            }
+        )
+
+    got = validation.validate_report(
+        frame(pa.chunked_array([whole.slice(0, 4), whole.slice(4)])), config
+    )
+    want = validation.validate_report(frame(whole), config)
+    pd.testing.assert_frame_equal(got.kept, want.kept)
+    pd.testing.assert_frame_equal(got.rejected, want.rejected)
+    assert got.summary == want.summary
+    assert len(want.rejected)
+
+
+IMPORT_IN_A_FRESH_PROCESS = """
+import gc, json
+from include.walkme_sync.report.gx_import import import_great_expectations
+before = gc.get_freeze_count()
+gx = import_great_expectations()
+frozen = gc.get_freeze_count()
+import_great_expectations()  # again: nothing more is frozen
+print(json.dumps({
+    "enabled": gc.isenabled(), "before": before, "frozen": frozen,
+    "again": gc.get_freeze_count(), "context": type(gx.get_context(mode="ephemeral")).__name__,
+}))
+"""
+
+
+def test_gx_is_imported_without_collections_then_frozen_once() -> None:
+    """The collector is back on after the import, what the import left is frozen, and only the
+    first import freezes."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_IN_A_FRESH_PROCESS],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["enabled"] is True
+    assert result["before"] == 0 and result["frozen"] > 100_000
+    assert result["again"] == result["frozen"]
+    assert result["context"] == "EphemeralDataContext"

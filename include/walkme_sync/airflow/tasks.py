@@ -8,6 +8,8 @@ SyncError fails the task at once (retrying a bad config or a revoked token canno
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 import logging
 from datetime import UTC, date, datetime
@@ -18,10 +20,14 @@ from include.walkme_sync.airflow.deployment import check_deployment
 from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.loading import load_integration_for_run
 from include.walkme_sync.errors import SyncError, TransientError
+from include.walkme_sync.report.gx_import import paused_gc
 from include.walkme_sync.steps.context import RunContext, RunStatus, Step, load_config_snapshot
 from include.walkme_sync.storage import run_dir
 
 log = logging.getLogger(__name__)
+
+#: Whether this process has frozen its libraries (`import_frozen`).
+_frozen = False
 
 
 def context_from_airflow(
@@ -61,6 +67,8 @@ def run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]
     from include.walkme_sync.steps.runner import run_step as run
 
     name = Step(step)
+    # The step's module and its libraries (pandas, pyarrow...), as a task process runs one step.
+    import_frozen(f"include.walkme_sync.steps.{name}")
     try:
         check_deployment()
         ctx = context_from_airflow(
@@ -85,6 +93,8 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     """
     from airflow.sdk import get_current_context
 
+    # The step's module and its libraries (pandas, SQLAlchemy...), as a task process runs one step.
+    import_frozen("include.walkme_sync.steps.record", "include.walkme_sync.airflow.alerts")
     from include.walkme_sync.airflow.alerts import send_alerts
     from include.walkme_sync.airflow.run_note import note_text, set_run_note
     from include.walkme_sync.steps.record import record_step
@@ -125,6 +135,26 @@ def fail_for_invalid_config(file: str, problems: list[str]) -> None:
 
     listing = "\n".join(f"  - {problem}" for problem in problems)
     raise AirflowFailException(f"Integration config {file} is invalid:\n{listing}")
+
+
+def import_frozen(*modules: str) -> None:
+    """Import a step's modules with the garbage collector paused, then freeze (once per process).
+
+    Importing pandas, pyarrow, SQLAlchemy or great-expectations creates a few hundred thousand
+    objects that live as long as the process; while they are created, each time their number
+    grows by a quarter Python walks all of them (a full collection) and finds almost nothing to
+    free. After the imports, `gc.freeze` moves what the process holds out of the collector's
+    sight, so the collections of the step's own work do not walk the libraries again either.
+    A task process runs one step; a long-lived process (the tests, `dag.test()`) freezes only
+    what it held the first time. Reference counting frees what it always freed.
+    """
+    global _frozen
+    with paused_gc():
+        for module in modules:
+            importlib.import_module(module)
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
 
 
 def _run_date(context: Any) -> date:

@@ -25,10 +25,11 @@ become null. When the export itself is unusable (missing, unreadable, required c
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, overload
 
 import pandas as pd
 import pyarrow as pa
@@ -104,18 +105,27 @@ def _all_plain(text: pd.Series, pattern: str) -> pa.ChunkedArray | pa.Array | No
 
 def _plain_integers(text: pd.Series) -> _Parsed | None:
     values = _all_plain(text, _PLAIN_INTEGER)
-    if values is None:
-        return None
+    return None if values is None else _integers_of(values, text.index)
+
+
+def _integers_of(values: pa.ChunkedArray | pa.Array, index: pd.Index) -> _Parsed:
+    """Plain integer text (`_PLAIN_INTEGER` or null) as `Int64`."""
     numbers = pc.cast(values, pa.int64()).to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     # `bad` in the general path's dtype (pandas' nullable boolean, from `to_numeric`).
-    bad = _nothing_bad(text).astype("boolean")
-    return _Parsed(pd.Series(numbers.array, index=text.index), bad, "an integer")
+    bad = pd.Series(False, index=index).astype("boolean")
+    return _Parsed(pd.Series(numbers.array, index=index), bad, "an integer")
 
 
 def _plain_datetimes(text: pd.Series, expected: str) -> _Parsed | None:
     values = _all_plain(text, _PLAIN_DATETIME)
-    if values is None:
-        return None
+    return None if values is None else _datetimes_of(values, text.index, expected)
+
+
+def _datetimes_of(
+    values: pa.ChunkedArray | pa.Array, index: pd.Index, expected: str
+) -> _Parsed | None:
+    """Plain date-time text (`_PLAIN_DATETIME` or null) as UTC timestamps; None when a day does
+    not exist or a year is outside `_FAST_YEARS` (the general path decides those)."""
     try:  # Arrow's ISO 8601 reader also checks the day exists in its month
         seconds = pc.cast(values, pa.timestamp("s"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -125,7 +135,7 @@ def _plain_datetimes(text: pd.Series, expected: str) -> _Parsed | None:
     if low.is_valid and (low.as_py() < _FAST_YEARS[0] or high.as_py() >= _FAST_YEARS[1]):
         return None
     stamps = pc.cast(seconds, pa.timestamp("ns", tz="UTC")).to_pandas()
-    return _Parsed(pd.Series(stamps.array, index=text.index), _nothing_bad(text), expected)
+    return _Parsed(pd.Series(stamps.array, index=index), pd.Series(False, index=index), expected)
 
 
 def _nothing_bad(text: pd.Series) -> pd.Series:
@@ -192,7 +202,20 @@ def _with_day_first_hint(parsed: _Parsed, text: pd.Series) -> _Parsed:
 
 
 def _parse_date(text: pd.Series) -> _Parsed:
-    parsed = _parse_datetime(text)
+    return _date_of(_parse_datetime(text))
+
+
+@overload
+def _date_of(parsed: _Parsed) -> _Parsed: ...
+
+
+@overload
+def _date_of(parsed: None) -> None: ...
+
+
+def _date_of(parsed: _Parsed | None) -> _Parsed | None:
+    if parsed is None:
+        return None
     return _Parsed(parsed.values.dt.floor("D"), parsed.bad, "a date (2026-11-24)")
 
 
@@ -215,7 +238,41 @@ PARSERS: dict[str, Callable[[pd.Series], _Parsed]] = {
 
 def parse_column(raw: pd.Series, column: ColumnDef) -> _Parsed:
     """Coerce one text column to its catalog type; empty or blank text is null."""
+    as_is = _plain_as_is(raw, column.type)
+    if as_is is not None:
+        parsed = _FROM_PLAIN[column.type](as_is, raw.index)
+        if parsed is not None:
+            return parsed
     return PARSERS[column.type](stripped_text(raw))
+
+
+#: The plain form of each type that has a fast path.
+_PLAIN_FORMS = {"integer": _PLAIN_INTEGER, "datetime": _PLAIN_DATETIME, "date": _PLAIN_DATETIME}
+_FROM_PLAIN: dict[str, Callable[[pa.ChunkedArray | pa.Array, pd.Index], _Parsed | None]] = {
+    "integer": _integers_of,
+    "datetime": lambda values, index: _datetimes_of(values, index, _DATETIME_EXPECTED),
+    "date": lambda values, index: _date_of(_datetimes_of(values, index, _DATETIME_EXPECTED)),
+}
+
+
+def _plain_as_is(raw: pd.Series, kind: str) -> pa.ChunkedArray | pa.Array | None:
+    """The raw column as Arrow text, empty values null, when each value is empty, null or in
+    the plain form of `kind`; else None.
+
+    Plain values have no surrounding whitespace, so such a column is what `stripped_text` would
+    give without trimming it (a copy of every string). A column with any other value (one with
+    spaces around it, say) is stripped and parsed as before.
+    """
+    form = _PLAIN_FORMS.get(kind)
+    text = raw.astype("string")
+    if form is None or getattr(text.dtype, "storage", None) != "pyarrow":
+        return None
+    values = pa.array(text.array, type=pa.string())
+    plain_or_empty = pc.match_substring_regex(values, f"^(?:{form[1:-1]})?$")
+    if not pc.all(pc.or_kleene(plain_or_empty, pc.is_null(values))).as_py():
+        return None
+    empty = pc.equal(pc.binary_length(values), 0)
+    return _null_where(values, empty) if pc.any(empty).as_py() else values
 
 
 def stripped_text(raw: pd.Series) -> pd.Series:
@@ -242,9 +299,7 @@ def _null_where(
     """`values` with null where `mask` is true: a new validity bitmap over the same text buffers
     (`if_else` would copy every string of the column)."""
     if isinstance(values, pa.ChunkedArray):
-        masks = mask.chunks if isinstance(mask, pa.ChunkedArray) else [mask]
-        if [len(chunk) for chunk in values.chunks] != [len(chunk) for chunk in masks]:
-            return pc.if_else(mask, pa.scalar(None, values.type), values)
+        masks = _chunked_like(mask, values)
         return pa.chunked_array(
             [_null_where(chunk, part) for chunk, part in zip(values.chunks, masks, strict=True)],
             type=values.type,
@@ -255,6 +310,21 @@ def _null_where(
     return pa.Array.from_buffers(
         values.type, len(values), [keep.buffers()[1], *values.buffers()[1:]]
     )
+
+
+def _chunked_like(mask: pa.Array | pa.ChunkedArray, values: pa.ChunkedArray) -> list[pa.Array]:
+    """`mask` cut into pieces the lengths of `values`' chunks (zero-copy slices).
+
+    Arrow's comparison kernels return one chunk for a column of many (a CSV read gives ~80 per
+    million rows): without this, the column would be copied whole by `if_else`.
+    """
+    masks = mask.chunks if isinstance(mask, pa.ChunkedArray) else [mask]
+    lengths = [len(chunk) for chunk in values.chunks]
+    if [len(part) for part in masks] == lengths:
+        return list(masks)
+    whole = mask.combine_chunks() if isinstance(mask, pa.ChunkedArray) else mask
+    starts = itertools.accumulate(lengths, initial=0)
+    return [whole.slice(start, length) for start, length in zip(starts, lengths, strict=False)]
 
 
 def coerce_report(
@@ -283,10 +353,17 @@ def coerce_report(
     frame = pd.DataFrame(typed, index=raw.index)
     frame[ROW] = pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
     rejected = reasons.notna()
+    any_rejected = bool(rejected.any())
+
+    def rejected_rows(column: pd.Series) -> pd.Series:
+        # Nothing rejected (the usual case): an empty slice. Selecting no row would copy the
+        # whole column first (pandas' `take` of a chunked Arrow column concatenates its chunks).
+        return column[rejected] if any_rejected else column.iloc[:0]
+
     outcomes = _rejected_outcomes(
-        frame.loc[rejected, ROW],
-        raw.loc[rejected, key_column] if key_column in raw.columns else None,
-        reasons[rejected],
+        rejected_rows(frame[ROW]),
+        rejected_rows(raw[key_column]) if key_column in raw.columns else None,
+        rejected_rows(reasons),
     )
     if not len(outcomes):
         # Every row loaded (the usual case): the frame as it is, not a copy of every column.

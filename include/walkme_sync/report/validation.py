@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import pyarrow as pa
 
 from include.walkme_sync.errors import DataValidationError
 from include.walkme_sync.frames import KEY, ROW, Bucket, outcome_frame
@@ -44,6 +45,9 @@ def validate_report(frame: pd.DataFrame, config: IntegrationConfig) -> Validatio
     # its columns.
     work = frame.copy(deep=False)
     if key_column in work.columns:
+        # One chunk before the normalised keys are made from it, so they are one chunk too
+        # (see `_suite_frame`).
+        work[key_column] = _one_chunk(work[key_column])
         # The same normalisation as matching, so "duplicate" means "would match the same record".
         work[KEY] = _key_column(work[key_column], config.report.key_kind)
     results = _run_suite(_suite_frame(work, required), config, required)
@@ -78,8 +82,27 @@ def _key_column(keys: pd.Series, kind: str) -> pd.Series:
 
 def _suite_frame(work: pd.DataFrame, required: list[str]) -> pd.DataFrame:
     """The columns the suite looks at (the required ones present, and the key): GX filters
-    and copies the frame it is given, so the report's other columns only cost it time."""
-    return work[[c for c in dict.fromkeys([*required, KEY]) if c in work.columns]]
+    and copies the frame it is given, so the report's other columns only cost it time.
+
+    Its Arrow columns are made one chunk each: GX selects the unexpected rows of the frame
+    several times per expectation, and Arrow's `take` concatenates a chunked column (a Parquet
+    file gives one chunk per row group) before picking even one row.
+    """
+    columns = [c for c in dict.fromkeys([*required, KEY]) if c in work.columns]
+    return pd.DataFrame({c: _one_chunk(work[c]) for c in columns}, index=work.index)
+
+
+def _one_chunk(column: pd.Series) -> pd.Series:
+    """`column` with its Arrow data in one chunk (the same values and dtype)."""
+    if not isinstance(column.dtype, pd.ArrowDtype | pd.StringDtype) or (
+        getattr(column.dtype, "storage", "pyarrow") != "pyarrow"
+    ):
+        return column
+    data = pa.chunked_array(pa.array(column.array))
+    if data.num_chunks <= 1:
+        return column
+    whole = pd.array(data.combine_chunks(), dtype=column.dtype)
+    return pd.Series(whole, index=column.index, name=column.name)
 
 
 def _run_suite(work: pd.DataFrame, config: IntegrationConfig, required: list[str]) -> Any:

@@ -11,6 +11,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from include.walkme_sync.errors import StorageError, SyncError
@@ -208,7 +209,7 @@ def _unaccounted_rows(ctx: RunContext, outcomes: pd.DataFrame) -> pd.DataFrame:
     if not exists(extracted):
         return pd.DataFrame({ROW: [], "key": []})
     rows = read_frame(extracted, columns=[ROW])[ROW]
-    remaining = ~rows.isin(outcomes[ROW])
+    remaining = not_in(rows, outcomes[ROW])
     if not remaining.any():  # the usual case: every row has its bucket, no key text to read
         return pd.DataFrame({ROW: rows[remaining], "key": pd.Series([], dtype=object)})
     key_column = ctx.integration.report.key_column
@@ -218,3 +219,22 @@ def _unaccounted_rows(ctx: RunContext, outcomes: pd.DataFrame) -> pd.DataFrame:
 
 def _summary_of(status: StepStatus | None) -> dict[str, Any]:
     return status.summary if status is not None else {}
+
+
+def not_in(rows: pd.Series, seen: pd.Series) -> pd.Series:
+    """`~rows.isin(seen)` for row numbers: a table indexed by row number instead of a hash of a
+    million of them (row numbers run from 1 to the report's size). Anything else (nullable or
+    negative numbers, a sparse range) goes through `isin`."""
+    if not (_numpy_integers(rows) and _numpy_integers(seen) and len(rows)):
+        return ~rows.isin(seen)
+    values, others = rows.to_numpy(), seen.to_numpy()
+    low, top = int(values.min()), int(values.max())
+    if low < 0 or top > 4 * len(values) + 1024:
+        return ~rows.isin(seen)
+    table = np.zeros(top + 1, dtype=bool)
+    table[others[(others >= 0) & (others <= top)]] = True
+    return pd.Series(~table[values], index=rows.index, name=rows.name)
+
+
+def _numpy_integers(column: pd.Series) -> bool:
+    return isinstance(column.dtype, np.dtype) and column.dtype.kind in "iu"
