@@ -39,30 +39,18 @@ def _process_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-#: Libraries a step imports on first use (inside functions), beside its own module's imports.
-LAZY_LIBRARIES = {"validate": ("great_expectations.expectations",)}
-
-
 def import_step(step: str) -> float:
-    """Import the step's module and the libraries it loads lazily; return the CPU it took."""
-    import importlib
-
-    from include.walkme_sync.steps.context import Step
-    from include.walkme_sync.steps.runner import _step_function
+    """Import what the Airflow task imports before its step runs (`import_step_libraries`:
+    the step's module and libraries, the garbage collector paused, then frozen) and, for
+    validate, great-expectations the way the step loads it; return the CPU it took."""
+    from include.walkme_sync.airflow.tasks import import_step_libraries
 
     started = time.process_time()
+    import_step_libraries(step)
     if step == "validate":
-        # The way the validate task imports it (without the libraries its suite never uses).
         from include.walkme_sync.report.gx_import import import_great_expectations
 
         import_great_expectations()
-    for module in ("pandas", "pyarrow.parquet", *LAZY_LIBRARIES.get(step, ())):
-        importlib.import_module(module)
-    # Like Airflow's task (airflow/tasks.py): only the record task imports the record step.
-    if step == "record":
-        importlib.import_module("include.walkme_sync.steps.record")
-    else:
-        _step_function(Step(step))
     return time.process_time() - started
 
 

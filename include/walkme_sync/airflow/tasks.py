@@ -67,8 +67,7 @@ def run_step(step: str, integration_id: str, config_file: str) -> dict[str, Any]
     from include.walkme_sync.steps.runner import run_step as run
 
     name = Step(step)
-    # The step's module and its libraries (pandas, pyarrow...), as a task process runs one step.
-    import_frozen(f"include.walkme_sync.steps.{name}")
+    import_step_libraries(name)
     try:
         check_deployment()
         ctx = context_from_airflow(
@@ -93,8 +92,7 @@ def record_run(integration_id: str, config_file: str) -> dict[str, Any]:
     """
     from airflow.sdk import get_current_context
 
-    # The step's module and its libraries (pandas, SQLAlchemy...), as a task process runs one step.
-    import_frozen("include.walkme_sync.steps.record", "include.walkme_sync.airflow.alerts")
+    import_step_libraries(RECORD)
     from include.walkme_sync.airflow.alerts import send_alerts
     from include.walkme_sync.airflow.run_note import note_text, set_run_note
     from include.walkme_sync.steps.record import record_step
@@ -135,6 +133,21 @@ def fail_for_invalid_config(file: str, problems: list[str]) -> None:
 
     listing = "\n".join(f"  - {problem}" for problem in problems)
     raise AirflowFailException(f"Integration config {file} is invalid:\n{listing}")
+
+
+#: Read and written by every step (its hand-off files), but imported by pandas on first use.
+PARQUET = "pyarrow.parquet"
+#: The last task's step (not a `Step`: it runs whatever happened before it).
+RECORD = "record"
+
+
+def import_step_libraries(step: str) -> None:
+    """The step's module and the libraries it uses (pandas, pyarrow, SQLAlchemy...), frozen;
+    what a task process loads before its step runs (the benchmark imports the same)."""
+    modules = [f"include.walkme_sync.steps.{step}", PARQUET]
+    if step == RECORD:
+        modules.append("include.walkme_sync.airflow.alerts")
+    import_frozen(*modules)
 
 
 def import_frozen(*modules: str) -> None:
