@@ -639,3 +639,60 @@ def test_outcome_keys_of_any_key_column_are_the_previous_ones(dtype: Any, seed: 
     expected = reference_pair_rows(config, frame, keys, found, FIELDS)
     result = pair_rows(config, frame, key_array(frame["User ID"], "email"), found, FIELDS)
     pd.testing.assert_frame_equal(result.outcomes, expected[1])
+
+
+#: Keys already in normal form for every kind (lower-case ASCII, nothing to trim, none empty).
+NORMAL_KEYS = ["a@b.c", "x.y+z@example.com", "0f8fad5b-d9cb-469f-a165-70867728950e", "q", "1@2.3"]
+#: One value each that normalising changes, for some kind: case, whitespace at either end
+#: (ASCII and Unicode), braces, non-ASCII case and spacing, empty, null.
+DEVIANTS = [
+    "A@b.c",
+    " a@b.c",
+    "a@b.c\t",
+    "a@b.c\x1f",
+    "\x0ba",
+    "{a}",
+    "a}",
+    "{a",
+    "ß@x.y",
+    "İ",
+    "a\u3000",
+    "\u00a0a",
+    "é",
+    "",
+    None,
+    "aZ",
+    "@",
+    "[",
+    "`",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(4))
+def test_already_normal_keys_skip_normalisation_exactly(kind: str, seed: int) -> None:
+    """Keys that are already normal come back as they are (no copy); one deviant anywhere (at
+    the start, the end, inside; in a sliced or chunked array) sends the keys through the full
+    path: both give `normalize_key`'s results."""
+    rng = random.Random(seed)
+    normal = [rng.choice(NORMAL_KEYS) + str(i) for i in range(300)]
+    strings = pa.array(normal, pa.large_string())
+    same = normalize_key_array(strings, kind)
+    assert same.to_pylist() == reference_keys(normal, kind)
+    assert same.buffers()[2].address == strings.buffers()[2].address  # not copied
+    for deviant in DEVIANTS:
+        for at in (0, rng.randrange(1, 299), 299):
+            values: list[str | None] = list(normal)
+            values[at] = deviant
+            expected = reference_keys(values, kind)
+            array = pa.array(values, pa.large_string())
+            assert normalize_key_array(array, kind).to_pylist() == expected
+            assert normalize_key_array(array.cast(pa.string()), kind).to_pylist() == expected
+            cut = rng.randint(0, 300)
+            chunked = pa.chunked_array([array.slice(0, cut), array.slice(cut)])
+            assert normalize_key_array(chunked, kind).to_pylist() == expected
+            padded = pa.array(["X ", *values, " Y"], pa.large_string()).slice(1, 300)
+            assert normalize_key_array(padded, kind).to_pylist() == expected
+    for edge in ([], [""], [None], ["a"], ["A"]):
+        array = pa.array(edge, pa.large_string())
+        assert normalize_key_array(array, kind).to_pylist() == reference_keys(edge, kind)
