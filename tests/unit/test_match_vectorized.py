@@ -353,6 +353,10 @@ def test_columnar_pairing_is_the_previous_pairing(policy: str, seed: int) -> Non
             result = pair_rows(config, frame, row_keys, records, FIELDS)
             pd.testing.assert_frame_equal(result.matched, expected[0])
             pd.testing.assert_frame_equal(result.outcomes, expected[1])
+            # Without the keys (no later step reads them): the same frame less `__key`.
+            keyless = pair_rows(config, frame, row_keys, records, FIELDS, with_keys=False)
+            pd.testing.assert_frame_equal(keyless.matched, expected[0].drop(columns=[KEY]))
+            pd.testing.assert_frame_equal(keyless.outcomes, expected[1])
         # Records coded with the rows' dictionary (as `lookup_frame` gives them when asked with
         # `keys_index`: only wanted keys): paired by those codes, without a hash pass.
         wanted = found[found[KEY].isin(index.dictionary.to_pylist())].reset_index(drop=True)

@@ -29,8 +29,9 @@ AMBIGUOUS_IDS_SHOWN = 10
 
 @dataclass
 class MatchResult:
-    """`matched`: one row per (report row, record) with `__row`, `__key`, `Id`, the report columns
-    and `__current__<Field>` per mapped field. `outcomes`: unmatched and ambiguous rows."""
+    """`matched`: one row per (report row, record) with `__row`, `__key` (unless left out),
+    `Id`, the report columns and `__current__<Field>` per mapped field. `outcomes`: unmatched
+    and ambiguous rows."""
 
     matched: pd.DataFrame
     outcomes: pd.DataFrame
@@ -44,6 +45,7 @@ def pair_rows(
     fields: list[str],
     *,
     arrow_current: bool = False,
+    with_keys: bool = True,
 ) -> MatchResult:
     """Pair report rows with records column-wise: records are grouped by key (stable, in
     Salesforce's order), each row looks its key's group up, and the matched frame is built with
@@ -52,7 +54,7 @@ def pair_rows(
     `keys` are the rows' normalised keys (`keys.normalize_keys`, `keys.key_array` or, coded,
     `keys_index`: then records looked up by that index keep its codes, no hash pass); `found` is
     `salesforce.lookup.lookup_frame`'s result (object or Arrow columns). `arrow_current`: see
-    `current_values`.
+    `current_values`. `with_keys`: `matched` holds `__key` (else the keys are not decoded).
 
     Each of `found`'s columns is let go once paired: a caller that hands `found` over (keeps no
     reference to it, as `steps.match.match_rows`) does not hold the records twice at the peak."""
@@ -68,8 +70,9 @@ def pair_rows(
     # Every row matched, in order (an unchanged run): the rows need no gathering.
     rows_in_order = _is_identity(row_positions, len(frame))
     matched = (frame if rows_in_order else frame.iloc[row_positions]).reset_index(drop=True)
-    matched_keys = _key_texts(row_keys if rows_in_order else row_keys.take(row_positions))
-    matched.insert(1, "__key", pd.Series(pd.arrays.ArrowStringArray(matched_keys)))
+    if with_keys:
+        matched_keys = _key_texts(row_keys if rows_in_order else row_keys.take(row_positions))
+        matched.insert(1, KEY, pd.Series(pd.arrays.ArrowStringArray(matched_keys)))
     del row_keys
     ids = records["Id"]
     matched["Id"] = _id_series(ids, record_positions)
