@@ -37,6 +37,7 @@ from include.walkme_sync.reconcile.pairing import (
     _check_one_row_per_record,
     keys_index,
     pair_rows,
+    rows_at,
 )
 from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _records_frame, _wanted_keys
 from include.walkme_sync.salesforce.soql import MAX_LITERAL_CHARS
@@ -700,3 +701,42 @@ def test_already_normal_keys_skip_normalisation_exactly(kind: str, seed: int) ->
     for edge in ([], [""], [None], ["a"], ["A"]):
         array = pa.array(edge, pa.large_string())
         assert normalize_key_array(array, kind).to_pylist() == reference_keys(edge, kind)
+
+
+def test_rows_kept_by_mask_are_the_rows_taken_by_position() -> None:
+    """`rows_at` (a mask per column when positions only go up) is `iloc` + a fresh index, for
+    every kind of column a report frame holds, nulls included."""
+    rng = np.random.default_rng(3)
+    size = 300
+    texts = [None if i % 7 == 0 else f"v{i}ü" for i in range(size)]
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(texts, dtype="str"),
+            "string": pd.Series(texts, dtype="string"),
+            "count": pd.Series([None if i % 5 == 0 else i for i in range(size)], dtype="Int64"),
+            "when": pd.Series(pd.date_range("2026-01-01", periods=size, freq="h", tz="UTC")),
+            "__row": np.arange(1, size + 1, dtype=np.int64),
+            "mixed": pd.Series([None, 1, "a", 2.5] * (size // 4), dtype=object),
+            "float": np.where(np.arange(size) % 3 == 0, np.nan, 1.5),
+            "flag": np.arange(size) % 2 == 0,
+            "kind": pd.Categorical(["a", "b", None] * (size // 3)),
+        },
+        index=pd.RangeIndex(10, 10 + size),
+    )
+    frame.loc[frame.index[5], "when"] = pd.NaT
+    chunked = pd.concat([frame.iloc[:100], frame.iloc[100:]])  # Arrow text in two chunks
+    cases = [
+        np.flatnonzero(rng.random(size) < 0.9),
+        np.flatnonzero(rng.random(size) < 0.1),
+        np.arange(size),
+        np.array([0]),
+        np.array([size - 1]),
+        np.array([], dtype=np.int64),
+        np.array([3, 1, 2]),  # not ascending: taken by position
+        np.array([0, 0, 4, 4]),  # repeats (update_all): taken by position
+    ]
+    for source in (frame, chunked, frame.iloc[:0], frame[[]]):
+        for case in cases:
+            positions = case[case < len(source)]
+            expected = source.iloc[positions].reset_index(drop=True)
+            pd.testing.assert_frame_equal(rows_at(source, positions), expected)
