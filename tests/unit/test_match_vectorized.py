@@ -38,6 +38,7 @@ from include.walkme_sync.reconcile.pairing import (
     keys_index,
     pair_rows,
     rows_at,
+    values_at,
 )
 from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _records_frame, _wanted_keys
 from include.walkme_sync.salesforce.soql import MAX_LITERAL_CHARS
@@ -740,3 +741,5 @@ def test_rows_kept_by_mask_are_the_rows_taken_by_position() -> None:
             positions = case[case < len(source)]
             expected = source.iloc[positions].reset_index(drop=True)
             pd.testing.assert_frame_equal(rows_at(source, positions), expected)
+            for name, column in source.items():
+                pd.testing.assert_series_equal(values_at(column, positions), expected[name])

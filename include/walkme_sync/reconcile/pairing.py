@@ -100,15 +100,15 @@ def pair_rows(
         [
             # Whole columns, not lists: a text column becomes the outcome's key column at once.
             outcome_frame(
-                rows=rows.iloc[unmatched_at],
-                keys=originals.iloc[unmatched_at],
+                rows=values_at(rows, unmatched_at),
+                keys=values_at(originals, unmatched_at),
                 bucket=Bucket.UNMATCHED,
                 reasons=[f"no {config.object.name} record has this {config.object.key_field}"]
                 * len(unmatched_at),
             ),
             outcome_frame(
-                rows=rows.iloc[ambiguous_at],
-                keys=originals.iloc[ambiguous_at],
+                rows=values_at(rows, ambiguous_at),
+                keys=values_at(originals, ambiguous_at),
                 bucket=Bucket.AMBIGUOUS,
                 reasons=[reasons[code] for code in pairs.ambiguous_codes.tolist()],
                 error_codes=["MULTIPLE_RECORDS"] * len(ambiguous_at),
@@ -303,18 +303,35 @@ def rows_at(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     """`frame.iloc[positions]` with a fresh `RangeIndex`. Positions that only go up (each row
     once, in order: every matched row but the unmatched ones) keep rows by a mask, column by
     column: Arrow copies each run of kept text at once instead of gathering value by value."""
-    ascending = len(positions) and bool((positions[1:] > positions[:-1]).all())
-    if ascending and len(frame.columns) and frame.columns.is_unique:
-        keep = np.zeros(len(frame), dtype=bool)
-        keep[positions] = True
-        return pd.DataFrame(
-            {
-                name: pd.Series(column.array[keep], dtype=column.dtype)  # object stays object
-                for name, column in frame.items()
-            },
-            columns=frame.columns,
-        )
-    return frame.iloc[positions].reset_index(drop=True)
+    keep = _ascending_mask(positions, len(frame))
+    if keep is None or not len(frame.columns) or not frame.columns.is_unique:
+        return frame.iloc[positions].reset_index(drop=True)
+    return pd.DataFrame(
+        {name: _kept(column, keep) for name, column in frame.items()}, columns=frame.columns
+    )
+
+
+def values_at(column: pd.Series, positions: np.ndarray) -> pd.Series:
+    """`column.iloc[positions]` with a fresh `RangeIndex`, by a mask as `rows_at` (a text
+    column read from Parquet is in chunks: taken by position, Arrow would join them first)."""
+    keep = _ascending_mask(positions, len(column))
+    if keep is None:
+        return column.iloc[positions].reset_index(drop=True)
+    return _kept(column, keep)
+
+
+def _ascending_mask(positions: np.ndarray, size: int) -> np.ndarray | None:
+    """The positions as a mask of `size` when each is above the one before, else None."""
+    if not len(positions) or not bool((positions[1:] > positions[:-1]).all()):
+        return None
+    keep = np.zeros(size, dtype=bool)
+    keep[positions] = True
+    return keep
+
+
+def _kept(column: pd.Series, keep: np.ndarray) -> pd.Series:
+    # `dtype`: an object column stays object (pandas would infer text).
+    return pd.Series(column.array[keep], dtype=column.dtype, name=column.name)
 
 
 def _is_identity(positions: np.ndarray, size: int) -> bool:
