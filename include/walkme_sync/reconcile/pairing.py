@@ -344,7 +344,8 @@ def _take(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Chunk
     Salesforce returned in the rows' order: an unchanged run), which spares a copy."""
     if _is_identity(positions, len(values)):
         return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
-    taken = values.take(positions)
+    keep = _ascending_mask(positions, len(values))  # (a filter does not join the chunks)
+    taken = values.take(positions) if keep is None else values.filter(pa.array(keep))
     return taken if isinstance(taken, pa.ChunkedArray) else pa.chunked_array([taken])
 
 
