@@ -239,6 +239,8 @@ def current_values(column: pd.Series, positions: np.ndarray, *, arrow: bool) -> 
         values = _take(pa.array(column.array), positions)
         if values.null_count < len(values):
             return pd.Series(pd.arrays.ArrowStringArray(values, dtype=_TEXT))
+        # (a first sync: no record has a value yet; no second take to read the nulls)
+        return pd.Series(np.full(len(values), None, dtype=object), dtype=object)
     return pd.Series(object_values(column, positions), dtype=object)
 
 
