@@ -101,6 +101,8 @@ def normalize_key_array(
         chunks = [normalize_key_array(chunk, kind) for chunk in strings.chunks]
         return pa.chunked_array(chunks, type=pa.large_string())
     strings = strings.cast(pa.large_string())
+    if _already_normal(strings, kind):  # the usual case: no new copy of the keys
+        return strings
     out = pc.ascii_trim(strings, characters=_ASCII_WHITESPACE)
     if kind == "guid":
         out = pc.ascii_trim(pc.ascii_trim(out, characters="{}"), characters=_ASCII_WHITESPACE)
@@ -117,6 +119,45 @@ def normalize_key_array(
     if not pc.any(empty).as_py():
         return out
     return pc.if_else(empty, pa.scalar(None, out.type), out)
+
+
+#: Bytes a normal key of each kind cannot start or end with (what `strip` would remove).
+_EDGE_BYTES = {
+    kind: np.isin(np.arange(256), [ord(c) for c in _ASCII_WHITESPACE + extra])
+    for kind, extra in (("email", ""), ("guid", "{}"), ("text", ""))
+}
+#: Bytes scanned at a time for upper case (bounds the scratch arrays).
+_SCAN_BYTES = 1 << 20
+
+
+def _already_normal(strings: pa.Array, kind: str) -> bool:
+    """Whether normalising would give every key back as it is: ASCII, no empty value (or null),
+    nothing to trim at either end, and (email, guid) no upper case. A scan of the bytes Arrow
+    holds (keys from Salesforce and from validated reports usually are normal): it spares the
+    trimmed and lowered copies of a million keys. False when unsure: the full path decides."""
+    offsets_buffer, data_buffer = strings.buffers()[1:3]
+    if not len(strings) or offsets_buffer is None or data_buffer is None:
+        return False
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+        strings.offset : strings.offset + len(strings) + 1
+    ]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[offsets[0] : offsets[-1]]
+    starts, ends = offsets[:-1] - offsets[0], offsets[1:] - offsets[0]
+    if bool((starts == ends).any()):  # an empty value or a null: becomes (stays) None
+        return False
+    edge = _EDGE_BYTES[kind]
+    if bool(edge[data[starts]].any() or edge[data[ends - 1]].any()):
+        return False
+    scratch = np.empty(min(len(data), _SCAN_BYTES), dtype=np.uint8)
+    for at in range(0, len(data), _SCAN_BYTES):
+        block = data[at : at + _SCAN_BYTES]
+        if block.max() >= 0x80:  # non-ASCII: Python's rules decide
+            return False
+        if kind != "text":
+            shifted = np.subtract(block, ord("A"), out=scratch[: len(block)])
+            if bool((shifted < 26).any()):  # A-Z
+                return False
+    return True
 
 
 def _arrow_strings(series: pd.Series) -> pa.Array | None:

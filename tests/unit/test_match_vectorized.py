@@ -37,6 +37,8 @@ from include.walkme_sync.reconcile.pairing import (
     _check_one_row_per_record,
     keys_index,
     pair_rows,
+    rows_at,
+    values_at,
 )
 from include.walkme_sync.salesforce.lookup import _parse_bulk_page, _records_frame, _wanted_keys
 from include.walkme_sync.salesforce.soql import MAX_LITERAL_CHARS
@@ -353,6 +355,10 @@ def test_columnar_pairing_is_the_previous_pairing(policy: str, seed: int) -> Non
             result = pair_rows(config, frame, row_keys, records, FIELDS)
             pd.testing.assert_frame_equal(result.matched, expected[0])
             pd.testing.assert_frame_equal(result.outcomes, expected[1])
+            # Without the keys (no later step reads them): the same frame less `__key`.
+            keyless = pair_rows(config, frame, row_keys, records, FIELDS, with_keys=False)
+            pd.testing.assert_frame_equal(keyless.matched, expected[0].drop(columns=[KEY]))
+            pd.testing.assert_frame_equal(keyless.outcomes, expected[1])
         # Records coded with the rows' dictionary (as `lookup_frame` gives them when asked with
         # `keys_index`: only wanted keys): paired by those codes, without a hash pass.
         wanted = found[found[KEY].isin(index.dictionary.to_pylist())].reset_index(drop=True)
@@ -639,3 +645,101 @@ def test_outcome_keys_of_any_key_column_are_the_previous_ones(dtype: Any, seed: 
     expected = reference_pair_rows(config, frame, keys, found, FIELDS)
     result = pair_rows(config, frame, key_array(frame["User ID"], "email"), found, FIELDS)
     pd.testing.assert_frame_equal(result.outcomes, expected[1])
+
+
+#: Keys already in normal form for every kind (lower-case ASCII, nothing to trim, none empty).
+NORMAL_KEYS = ["a@b.c", "x.y+z@example.com", "0f8fad5b-d9cb-469f-a165-70867728950e", "q", "1@2.3"]
+#: One value each that normalising changes, for some kind: case, whitespace at either end
+#: (ASCII and Unicode), braces, non-ASCII case and spacing, empty, null.
+DEVIANTS = [
+    "A@b.c",
+    " a@b.c",
+    "a@b.c\t",
+    "a@b.c\x1f",
+    "\x0ba",
+    "{a}",
+    "a}",
+    "{a",
+    "ß@x.y",
+    "İ",
+    "a\u3000",
+    "\u00a0a",
+    "é",
+    "",
+    None,
+    "aZ",
+    "@",
+    "[",
+    "`",
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(4))
+def test_already_normal_keys_skip_normalisation_exactly(kind: str, seed: int) -> None:
+    """Keys that are already normal come back as they are (no copy); one deviant anywhere (at
+    the start, the end, inside; in a sliced or chunked array) sends the keys through the full
+    path: both give `normalize_key`'s results."""
+    rng = random.Random(seed)
+    normal = [rng.choice(NORMAL_KEYS) + str(i) for i in range(300)]
+    strings = pa.array(normal, pa.large_string())
+    same = normalize_key_array(strings, kind)
+    assert same.to_pylist() == reference_keys(normal, kind)
+    assert same.buffers()[2].address == strings.buffers()[2].address  # not copied
+    for deviant in DEVIANTS:
+        for at in (0, rng.randrange(1, 299), 299):
+            values: list[str | None] = list(normal)
+            values[at] = deviant
+            expected = reference_keys(values, kind)
+            array = pa.array(values, pa.large_string())
+            assert normalize_key_array(array, kind).to_pylist() == expected
+            assert normalize_key_array(array.cast(pa.string()), kind).to_pylist() == expected
+            cut = rng.randint(0, 300)
+            chunked = pa.chunked_array([array.slice(0, cut), array.slice(cut)])
+            assert normalize_key_array(chunked, kind).to_pylist() == expected
+            padded = pa.array(["X ", *values, " Y"], pa.large_string()).slice(1, 300)
+            assert normalize_key_array(padded, kind).to_pylist() == expected
+    for edge in ([], [""], [None], ["a"], ["A"]):
+        array = pa.array(edge, pa.large_string())
+        assert normalize_key_array(array, kind).to_pylist() == reference_keys(edge, kind)
+
+
+def test_rows_kept_by_mask_are_the_rows_taken_by_position() -> None:
+    """`rows_at` (a mask per column when positions only go up) is `iloc` + a fresh index, for
+    every kind of column a report frame holds, nulls included."""
+    rng = np.random.default_rng(3)
+    size = 300
+    texts = [None if i % 7 == 0 else f"v{i}ü" for i in range(size)]
+    frame = pd.DataFrame(
+        {
+            "text": pd.Series(texts, dtype="str"),
+            "string": pd.Series(texts, dtype="string"),
+            "count": pd.Series([None if i % 5 == 0 else i for i in range(size)], dtype="Int64"),
+            "when": pd.Series(pd.date_range("2026-01-01", periods=size, freq="h", tz="UTC")),
+            "__row": np.arange(1, size + 1, dtype=np.int64),
+            "mixed": pd.Series([None, 1, "a", 2.5] * (size // 4), dtype=object),
+            "float": np.where(np.arange(size) % 3 == 0, np.nan, 1.5),
+            "flag": np.arange(size) % 2 == 0,
+            "kind": pd.Categorical(["a", "b", None] * (size // 3)),
+        },
+        index=pd.RangeIndex(10, 10 + size),
+    )
+    frame.loc[frame.index[5], "when"] = pd.NaT
+    chunked = pd.concat([frame.iloc[:100], frame.iloc[100:]])  # Arrow text in two chunks
+    cases = [
+        np.flatnonzero(rng.random(size) < 0.9),
+        np.flatnonzero(rng.random(size) < 0.1),
+        np.arange(size),
+        np.array([0]),
+        np.array([size - 1]),
+        np.array([], dtype=np.int64),
+        np.array([3, 1, 2]),  # not ascending: taken by position
+        np.array([0, 0, 4, 4]),  # repeats (update_all): taken by position
+    ]
+    for source in (frame, chunked, frame.iloc[:0], frame[[]]):
+        for case in cases:
+            positions = case[case < len(source)]
+            expected = source.iloc[positions].reset_index(drop=True)
+            pd.testing.assert_frame_equal(rows_at(source, positions), expected)
+            for name, column in source.items():
+                pd.testing.assert_series_equal(values_at(column, positions), expected[name])

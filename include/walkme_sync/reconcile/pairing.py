@@ -29,8 +29,9 @@ AMBIGUOUS_IDS_SHOWN = 10
 
 @dataclass
 class MatchResult:
-    """`matched`: one row per (report row, record) with `__row`, `__key`, `Id`, the report columns
-    and `__current__<Field>` per mapped field. `outcomes`: unmatched and ambiguous rows."""
+    """`matched`: one row per (report row, record) with `__row`, `__key` (unless left out),
+    `Id`, the report columns and `__current__<Field>` per mapped field. `outcomes`: unmatched
+    and ambiguous rows."""
 
     matched: pd.DataFrame
     outcomes: pd.DataFrame
@@ -44,6 +45,7 @@ def pair_rows(
     fields: list[str],
     *,
     arrow_current: bool = False,
+    with_keys: bool = True,
 ) -> MatchResult:
     """Pair report rows with records column-wise: records are grouped by key (stable, in
     Salesforce's order), each row looks its key's group up, and the matched frame is built with
@@ -52,7 +54,7 @@ def pair_rows(
     `keys` are the rows' normalised keys (`keys.normalize_keys`, `keys.key_array` or, coded,
     `keys_index`: then records looked up by that index keep its codes, no hash pass); `found` is
     `salesforce.lookup.lookup_frame`'s result (object or Arrow columns). `arrow_current`: see
-    `current_values`.
+    `current_values`. `with_keys`: `matched` holds `__key` (else the keys are not decoded).
 
     Each of `found`'s columns is let go once paired: a caller that hands `found` over (keeps no
     reference to it, as `steps.match.match_rows`) does not hold the records twice at the peak."""
@@ -67,9 +69,10 @@ def pair_rows(
 
     # Every row matched, in order (an unchanged run): the rows need no gathering.
     rows_in_order = _is_identity(row_positions, len(frame))
-    matched = (frame if rows_in_order else frame.iloc[row_positions]).reset_index(drop=True)
-    matched_keys = _key_texts(row_keys if rows_in_order else row_keys.take(row_positions))
-    matched.insert(1, "__key", pd.Series(pd.arrays.ArrowStringArray(matched_keys)))
+    matched = frame.reset_index(drop=True) if rows_in_order else rows_at(frame, row_positions)
+    if with_keys:
+        matched_keys = _key_texts(row_keys if rows_in_order else row_keys.take(row_positions))
+        matched.insert(1, KEY, pd.Series(pd.arrays.ArrowStringArray(matched_keys)))
     del row_keys
     ids = records["Id"]
     matched["Id"] = _id_series(ids, record_positions)
@@ -97,15 +100,15 @@ def pair_rows(
         [
             # Whole columns, not lists: a text column becomes the outcome's key column at once.
             outcome_frame(
-                rows=rows.iloc[unmatched_at],
-                keys=originals.iloc[unmatched_at],
+                rows=values_at(rows, unmatched_at),
+                keys=values_at(originals, unmatched_at),
                 bucket=Bucket.UNMATCHED,
                 reasons=[f"no {config.object.name} record has this {config.object.key_field}"]
                 * len(unmatched_at),
             ),
             outcome_frame(
-                rows=rows.iloc[ambiguous_at],
-                keys=originals.iloc[ambiguous_at],
+                rows=values_at(rows, ambiguous_at),
+                keys=values_at(originals, ambiguous_at),
                 bucket=Bucket.AMBIGUOUS,
                 reasons=[reasons[code] for code in pairs.ambiguous_codes.tolist()],
                 error_codes=["MULTIPLE_RECORDS"] * len(ambiguous_at),
@@ -236,6 +239,8 @@ def current_values(column: pd.Series, positions: np.ndarray, *, arrow: bool) -> 
         values = _take(pa.array(column.array), positions)
         if values.null_count < len(values):
             return pd.Series(pd.arrays.ArrowStringArray(values, dtype=_TEXT))
+        # (a first sync: no record has a value yet; no second take to read the nulls)
+        return pd.Series(np.full(len(values), None, dtype=object), dtype=object)
     return pd.Series(object_values(column, positions), dtype=object)
 
 
@@ -296,6 +301,41 @@ def _indices(coded: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(indices, -1).to_numpy(), dtype=np.int64)
 
 
+def rows_at(frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """`frame.iloc[positions]` with a fresh `RangeIndex`. Positions that only go up (each row
+    once, in order: every matched row but the unmatched ones) keep rows by a mask, column by
+    column: Arrow copies each run of kept text at once instead of gathering value by value."""
+    keep = _ascending_mask(positions, len(frame))
+    if keep is None or not len(frame.columns) or not frame.columns.is_unique:
+        return frame.iloc[positions].reset_index(drop=True)
+    return pd.DataFrame(
+        {name: _kept(column, keep) for name, column in frame.items()}, columns=frame.columns
+    )
+
+
+def values_at(column: pd.Series, positions: np.ndarray) -> pd.Series:
+    """`column.iloc[positions]` with a fresh `RangeIndex`, by a mask as `rows_at` (a text
+    column read from Parquet is in chunks: taken by position, Arrow would join them first)."""
+    keep = _ascending_mask(positions, len(column))
+    if keep is None:
+        return column.iloc[positions].reset_index(drop=True)
+    return _kept(column, keep)
+
+
+def _ascending_mask(positions: np.ndarray, size: int) -> np.ndarray | None:
+    """The positions as a mask of `size` when each is above the one before, else None."""
+    if not len(positions) or not bool((positions[1:] > positions[:-1]).all()):
+        return None
+    keep = np.zeros(size, dtype=bool)
+    keep[positions] = True
+    return keep
+
+
+def _kept(column: pd.Series, keep: np.ndarray) -> pd.Series:
+    # `dtype`: an object column stays object (pandas would infer text).
+    return pd.Series(column.array[keep], dtype=column.dtype, name=column.name)
+
+
 def _is_identity(positions: np.ndarray, size: int) -> bool:
     """Whether `positions` take every one of `size` items in order (nothing to gather)."""
     return len(positions) == size and bool(np.array_equal(positions, np.arange(size)))
@@ -306,7 +346,8 @@ def _take(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Chunk
     Salesforce returned in the rows' order: an unchanged run), which spares a copy."""
     if _is_identity(positions, len(values)):
         return values if isinstance(values, pa.ChunkedArray) else pa.chunked_array([values])
-    taken = values.take(positions)
+    keep = _ascending_mask(positions, len(values))  # (a filter does not join the chunks)
+    taken = values.take(positions) if keep is None else values.filter(pa.array(keep))
     return taken if isinstance(taken, pa.ChunkedArray) else pa.chunked_array([taken])
 
 

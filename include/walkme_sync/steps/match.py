@@ -19,7 +19,7 @@ from include.walkme_sync.config import IntegrationConfig
 from include.walkme_sync.config.catalog import load_catalog
 from include.walkme_sync.config.online import check_against_describe
 from include.walkme_sync.errors import ConfigurationError, DataValidationError
-from include.walkme_sync.frames import Bucket
+from include.walkme_sync.frames import ROW, Bucket
 from include.walkme_sync.keys import key_array, normalize_keys
 from include.walkme_sync.metadata import FieldInfo, ObjectInfo
 from include.walkme_sync.reconcile.pairing import MatchResult, keys_index, pair_rows
@@ -41,7 +41,13 @@ from include.walkme_sync.steps.context import (
     Step,
     api_call_journal,
 )
-from include.walkme_sync.storage import read_frame, read_json, write_frame, write_json
+from include.walkme_sync.storage import (
+    column_names,
+    read_frame,
+    read_json,
+    write_frame,
+    write_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +78,19 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
     )
     info = describe_and_check(session, config)
     save_describe(ctx, info)
-    validated = read_frame(ctx.path(VALIDATED))
+    validated = read_validated(ctx)
     rows = len(validated)
     # Current values as Arrow text: `matched.parquet` reads back the same, the step holds less.
-    # Validation left no two rows with the same key (`matching.duplicate_report_keys`).
-    result = match_rows(session, config, validated, arrow_current=True, distinct_keys=True)
+    # Validation left no two rows with the same key (`matching.duplicate_report_keys`). The
+    # normalised key is kept only where a later step reads it (see `keeps_keys`).
+    result = match_rows(
+        session,
+        config,
+        validated,
+        arrow_current=True,
+        distinct_keys=True,
+        with_keys=keeps_keys(config),
+    )
     if config.creates_records or config.lookups:
         result = relate_rows(session, config, info, validated, result)
     del validated  # the matched rows hold what is kept of it
@@ -115,6 +129,24 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
     return summary
 
 
+def read_validated(ctx: RunContext) -> pd.DataFrame:
+    """The validated rows, only the report columns matching and the later steps read (the key,
+    the mapped and lookup columns; a report may hold many others), in the file's order."""
+    config = ctx.integration
+    wanted = {ROW, config.report.key_column}
+    wanted |= {mapping.column for mapping in config.mappings}
+    wanted |= {lookup.column for lookup in config.lookups}
+    path = ctx.path(VALIDATED)
+    return read_frame(path, columns=[name for name in column_names(path) if name in wanted])
+
+
+def keeps_keys(config: IntegrationConfig) -> bool:
+    """Whether the matched rows need their normalised key (`__key`): a record to create is
+    named by it (upsert), a row dropped for its lookup is reported with it (`relate_rows`).
+    Otherwise no step reads it, and a million keys are neither decoded nor written."""
+    return config.creates_records or bool(config.lookups)
+
+
 def match_rows(
     session: SalesforceSession,
     config: IntegrationConfig,
@@ -123,10 +155,12 @@ def match_rows(
     bulk_threshold: int = LOOKUP_BULK_THRESHOLD,
     arrow_current: bool = False,
     distinct_keys: bool = False,
+    with_keys: bool = True,
 ) -> MatchResult:
     """Look up every report row's key and pair the row with its record(s) (`arrow_current`:
     see `reconcile.pairing.current_values`; `distinct_keys`: no two rows have the same key, as
-    after validation, see `reconcile.pairing.keys_index`)."""
+    after validation, see `reconcile.pairing.keys_index`; `with_keys`: the matched rows keep
+    their normalised key, `__key`)."""
     kind = config.report.key_kind
     # Lookup fields too: their current values (parent Ids) are diffed like mapped fields.
     fields = list(dict.fromkeys(m.field for m in planned_mappings(config).mappings))
@@ -140,6 +174,7 @@ def match_rows(
         find_records(session, config, keys, fields, bulk_threshold),
         fields,
         arrow_current=arrow_current,
+        with_keys=with_keys,
     )
 
 
