@@ -164,7 +164,7 @@ def _arrow_strings(series: pd.Series) -> pa.Array | None:
     """The column as an Arrow string array when every value is a string or null, else None."""
     dtype = series.dtype
     if isinstance(dtype, pd.StringDtype) or (
-        isinstance(dtype, pd.ArrowDtype) and pa.types.is_string_like(dtype.pyarrow_dtype)
+        isinstance(dtype, pd.ArrowDtype) and _is_arrow_text(dtype.pyarrow_dtype)
     ):
         return pa.array(series.array).cast(pa.large_string())
     if series.dtype != object:
@@ -181,6 +181,14 @@ def _arrow_strings(series: pd.Series) -> pa.Array | None:
         return pa.array(raw, type=pa.large_string())
     except UnicodeEncodeError:  # a lone surrogate is no UTF-8: Python's path takes it
         return None
+
+
+def _is_arrow_text(arrow_type: pa.DataType) -> bool:
+    return bool(
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_string_view(arrow_type)
+    )
 
 
 def _normalize_texts(texts: Iterable[str], kind: str) -> list[str | None]:

@@ -104,7 +104,8 @@ def test_arrow_key_normalisation_is_normalize_key(kind: str, seed: int) -> None:
     rng = random.Random(seed)
     values = [random_key(rng) for _ in range(400)]
     expected = reference_keys(values, kind)
-    for dtype in ("str", "string", object):
+    arrow_text_dtypes = [pd.ArrowDtype(t) for t in (pa.string(), pa.large_string())]
+    for dtype in ("str", "string", object, *arrow_text_dtypes):
         series = pd.Series(values, dtype=dtype)
         assert normalize_keys(series, kind).tolist() == expected
         assert key_array(series, kind).to_pylist() == expected
