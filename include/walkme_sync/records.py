@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
 
 from include.walkme_sync.metadata import WireValue
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass
@@ -99,14 +102,60 @@ def object_array(values: Sequence[Any]) -> np.ndarray:
     return array
 
 
+class ArrowValues:
+    """Wire values held as one Arrow array (a null is None) instead of a Python object each: a
+    million date-time texts are one 24 MB buffer, not 100 MB of `str`. Indexed like the object
+    array it stands for: a position gives the Python value, a slice, positions (int) or a mask
+    (bool) give `ArrowValues`; `tolist` and `objects` give the Python values."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @overload
+    def __getitem__(self, index: int | np.integer[Any]) -> WireValue: ...
+
+    @overload
+    def __getitem__(self, index: slice | np.ndarray) -> ArrowValues: ...
+
+    def __getitem__(self, index: int | np.integer[Any] | slice | np.ndarray) -> Any:
+        if isinstance(index, slice):
+            return ArrowValues(self.array[index])
+        if isinstance(index, np.ndarray):
+            if index.dtype == np.bool_:
+                return ArrowValues(self.array.filter(index))
+            return ArrowValues(self.array.take(index))
+        return self.array[int(index)].as_py()
+
+    def tolist(self) -> list[WireValue]:
+        return list(self.array.to_pylist())
+
+    def objects(self) -> np.ndarray:
+        """The values as an object array (Python values, None for nulls)."""
+        return np.asarray(self.array.to_numpy(zero_copy_only=False), dtype=object)
+
+
+#: A column of wire values: an object array, or (text, many values) Arrow's.
+WireValues: TypeAlias = "np.ndarray | ArrowValues"
+
+
+def wire_objects(values: WireValues) -> np.ndarray:
+    """`values` as an object array (an object array is itself)."""
+    return values.objects() if isinstance(values, ArrowValues) else values
+
+
 @dataclass
 class FieldColumn:
-    """One field of a `ChangeSet`: which changes set it (`sent`) and to what (`values`, object;
-    meaningful where sent)."""
+    """One field of a `ChangeSet`: which changes set it (`sent`) and to what (`values`, object
+    array or `ArrowValues`; meaningful where sent)."""
 
     name: str
     sent: np.ndarray  # bool
-    values: np.ndarray  # object: WireValue
+    values: WireValues
     #: The sent values of blocks of rows, by (start, stop), as Arrow (`salesforce.bulk.
     #: sent_arrow`; False: Arrow cannot hold them), while a Bulk job is prepared.
     arrow: dict[tuple[int, int], Any] = field(
@@ -143,7 +192,11 @@ class ChangeSet(Sequence[RecordChange]):
         return RecordChange(self.record_ids[index], int(self.rows[index]), fields)
 
     def __iter__(self) -> Iterator[RecordChange]:
-        return (self[index] for index in range(len(self)))
+        # Each column read once (an Arrow column as Python values), not value by value.
+        columns = [(f.name, f.sent, wire_objects(f.values)) for f in self.fields]
+        for index in range(len(self)):
+            fields = {name: values[index] for name, sent, values in columns if sent[index]}
+            yield RecordChange(self.record_ids[index], int(self.rows[index]), fields)
 
     def __eq__(self, other: object) -> bool:
         """Equal to any sequence of the same changes (a list of `RecordChange` included)."""

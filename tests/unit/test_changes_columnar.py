@@ -749,3 +749,112 @@ def test_a_job_of_part_of_the_changes_lets_the_checks_values_go() -> None:
     part = writer._bulk_job(np.arange(20, dtype=np.int64)).changes
     assert list(part) == list(changes)[:20]
     assert all(not column.arrow for column in changes.fields)
+
+
+# ------------------------------------------------------------------------------ Arrow wire values
+
+
+def as_arrow_values(changes: ChangeSet) -> ChangeSet:
+    """The same changes with every text column (str and None only) held as `ArrowValues`."""
+    from include.walkme_sync.records import ArrowValues
+
+    fields = []
+    for column in changes.fields:
+        values = column.values
+        if all(v is None or v.__class__ is str for v in values.tolist()):
+            values = ArrowValues(pa.array(values, type=pa.string()))
+        fields.append(FieldColumn(column.name, column.sent, values))
+    return ChangeSet(changes.record_ids, changes.rows, fields)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_arrow_values_index_like_the_object_array(seed: int) -> None:
+    from include.walkme_sync.records import ArrowValues, wire_objects
+
+    rng = random.Random(seed)
+    texts = [
+        None,
+        "",
+        " ",
+        "#N/A",
+        "ü €",
+        "日本語",
+        'a,"b"',
+        "x\ny",
+        "\ud7ff",
+        "2026-11-24T08:00:00.000Z",
+    ]
+    objects = object_array([rng.choice(texts) for _ in range(rng.choice([0, 1, 5, 80]))])
+    arrow = ArrowValues(pa.array(objects, type=pa.string()))
+    assert len(arrow) == len(objects)
+    assert arrow.tolist() == objects.tolist() == wire_objects(arrow).tolist()
+    assert wire_objects(objects) is objects
+    for index in range(len(objects)):
+        assert arrow[index] == objects[index] and arrow[np.int64(index)] == objects[index]
+        assert arrow[index - len(objects)] == objects[index - len(objects)]
+    mask = np.array([rng.random() < 0.5 for _ in range(len(objects))], dtype=bool)
+    positions = np.array(
+        [rng.randrange(len(objects)) for _ in range(len(objects) and 9)], dtype=np.int64
+    )
+    assert arrow[mask].tolist() == objects[mask].tolist()
+    assert arrow[positions].tolist() == objects[positions].tolist()
+    start, stop = sorted(rng.randrange(len(objects) + 1) for _ in range(2))
+    assert arrow[start:stop].tolist() == objects[start:stop].tolist()
+    assert (
+        arrow[start:stop][mask[start:stop]].tolist()
+        == objects[start:stop][mask[start:stop]].tolist()
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_arrow_values_change_sets_read_check_and_write_like_object_ones(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text columns held as Arrow (date-time texts) give the same changes, the same Bulk check
+    and the same CSV bytes as the object arrays."""
+    from include.walkme_sync.salesforce import bulk
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", rng.choice([1, 7, 100_000]))
+    kinds = rng.sample(["dates", "texts", "quoted", "ints", "mixed"], rng.randint(1, 4))
+    size = rng.choice([0, 1, 2, rng.randint(3, 300)])
+    changes = random_change_set(rng, size, kinds)
+    # Unsent slots of a text column are None or text (the planner's Arrow columns hold no 5).
+    for column in changes.fields:
+        column.values[~column.sent] = None
+    arrow = as_arrow_values(changes)
+    expected = reference_changes(changes)
+    assert exact(list(arrow)) == exact(expected) and exact(arrow[0:3]) == exact(expected[0:3])
+    picked = rng.sample(range(size), min(size, 7))
+    assert exact(list(arrow.take(picked))) == exact([expected[i] for i in picked])
+    fields = [change.fields for change in expected]
+    if size:
+        assert _maybe_bulk_unsafe_columns(arrow) == _maybe_bulk_unsafe(fields)
+    assert csv_bytes(arrow) == reference_csv(expected).encode("utf-8")
+    assert bulk_csv(arrow.take(picked)) == reference_csv([expected[i] for i in picked])
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_date_time_wire_values_in_arrow_equal_the_written_object_texts(seed: int) -> None:
+    """`CoercedColumn.wire_values` (Arrow text) holds what `write_pending` writes into the object
+    array, for any set of positions to format; a value from the scalar reference keeps the
+    object array."""
+    from include.walkme_sync.reconcile.columns import coerce_column
+    from include.walkme_sync.records import ArrowValues
+
+    rng = random.Random(seed)
+    stamps, _ = random_datetime_pairs(rng, rng.choice([0, 1, 40, 400]))
+    formatted = np.array([rng.random() < 0.7 for _ in range(len(stamps))], dtype=bool)
+    reference = coerce_column(stamps, DATETIME, defer_datetimes=True)
+    reference.write_pending(np.flatnonzero(formatted))
+    coerced = coerce_column(stamps, DATETIME, defer_datetimes=True)
+    values = coerced.wire_values(formatted)
+    assert isinstance(values, ArrowValues) or not len(stamps)
+    assert values.tolist() == reference.wire.tolist()
+    if coerced.pending is not None and reference.pending is not None:
+        assert (coerced.pending == reference.pending).all()
+    # Had the scalar reference given a value (never, for a datetime64 column): objects.
+    coerced = coerce_column(stamps, DATETIME, defer_datetimes=True)
+    coerced.scalar_values = 1
+    values = coerced.wire_values(formatted)
+    assert isinstance(values, np.ndarray) and values.tolist() == reference.wire.tolist()

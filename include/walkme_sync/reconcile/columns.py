@@ -42,6 +42,7 @@ from include.walkme_sync.reconcile.limits import (
     control_character,
     text_length,
 )
+from include.walkme_sync.records import ArrowValues, WireValues
 
 #: Field types whose wire value is always text (None for a clear).
 STR_WIRE_TYPES = TEXT_TYPES | {"datetime", "date", "email", "id", "reference"}
@@ -81,6 +82,23 @@ class CoercedColumn:
     #: not written yet (bool), and the instant it stands for (datetime64[ms], per position).
     pending: np.ndarray | None = None
     moments: np.ndarray | None = None
+    #: Wire values the scalar reference gave (`coerce_for_field`, not the fast paths).
+    scalar_values: int = 0
+
+    def wire_values(self, formatted: np.ndarray) -> WireValues:
+        """The wire values once the deferred date-times where `formatted` (bool) have their
+        text: as Arrow text (`ArrowValues`, None a null) when every other value is None (no
+        value came from the scalar reference), else `wire` with the texts written in. A
+        million date-times are then never a million Python strings."""
+        if self.pending is None or self.moments is None:
+            return self.wire
+        if self.scalar_values:
+            self.write_pending(np.flatnonzero(formatted))
+            return self.wire
+        at = formatted & self.pending
+        texts = _spread(_iso_arrow(self.moments[at]), at)
+        self.pending[at] = False
+        return ArrowValues(texts)
 
     def write_pending(self, positions: np.ndarray) -> None:
         """Write the wire text of the deferred date-times at `positions` (int)."""
@@ -113,6 +131,7 @@ def coerce_column(
         _fast_coerce(values, target, null, done, wire, deferred if defer_datetimes else None)
     rejected = np.zeros(size, dtype=bool)
     reasons: dict[int, str] = {}
+    scalar_values = 0
     todo = np.flatnonzero(~null & ~done)
     if len(todo):
         originals = values.tolist() if len(todo) == size else values.iloc[todo].tolist()
@@ -127,7 +146,10 @@ def coerce_column(
                 reasons[position] = str(result)
             else:
                 wire[position] = result
-    coerced = CoercedColumn(null=null, rejected=rejected, reasons=reasons, wire=wire)
+                scalar_values += 1
+    coerced = CoercedColumn(
+        null=null, rejected=rejected, reasons=reasons, wire=wire, scalar_values=scalar_values
+    )
     if deferred:
         coerced.pending, coerced.moments = deferred
     return coerced
@@ -237,10 +259,24 @@ def _iso_texts(moments: np.ndarray) -> np.ndarray:
     are 1700-4000 here (checked before), so always four digits. Faster than numpy's
     `datetime_as_string`, whose fixed-width result holds 168 bytes per value.
     """
+    return np.asarray(_iso_arrow(moments).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _iso_arrow(moments: np.ndarray) -> pa.Array:
+    """`_iso_texts` as Arrow text (string)."""
     texts = pc.cast(pa.array(moments), pa.string())
     if moments.dtype == np.dtype("datetime64[ms]"):
         texts = _salesforce_datetime_texts(texts)
-    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
+    return texts
+
+
+def _spread(values: pa.Array, where: np.ndarray) -> pa.Array:
+    """`values` (one per True of `where`) at the positions of `where` (bool), nulls elsewhere."""
+    if where.all():
+        return values
+    # A null index takes a null: one pass of Arrow's `take`.
+    indices = np.cumsum(where, dtype=np.int64) - 1
+    return values.take(pa.array(indices, mask=~where))
 
 
 #: Bytes of Arrow's text of a datetime64[ms] of a four-digit year: `2024-01-31 12:34:56.789`.

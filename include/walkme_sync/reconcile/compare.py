@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 from include.walkme_sync.metadata import INTEGER_TYPES, NUMBER_TYPES, FieldInfo
 from include.walkme_sync.reconcile.coerce import values_equal
 from include.walkme_sync.reconcile.columns import EXACT_FLOAT, STR_WIRE_TYPES
-from include.walkme_sync.records import classes, of_class
+from include.walkme_sync.records import ArrowValues, WireValues, classes, of_class, wire_objects
 
 
-def same_texts(current: pd.Series, new: np.ndarray, target: FieldInfo) -> np.ndarray | None:
+def same_texts(current: pd.Series, new: WireValues, target: FieldInfo) -> np.ndarray | None:
     """Where Salesforce's text is the new value's text (bool), compared in Arrow; None unless
     Salesforce's values are Arrow-backed text and the field's wire values text or whole numbers.
     Equal text is equal under every rule of `values_equal` (a number's text: Bulk CSV's form,
@@ -35,9 +35,14 @@ def same_texts(current: pd.Series, new: np.ndarray, target: FieldInfo) -> np.nda
     same = np.zeros(len(new), dtype=bool)
     try:
         if target.type in STR_WIRE_TYPES:
-            news = pa.array(new, type=pa.large_string())
+            news = (
+                new.array.cast(pa.large_string())
+                if isinstance(new, ArrowValues)
+                else pa.array(new, type=pa.large_string())
+            )
             picked = np.ones(len(new), dtype=bool)
         elif target.type in NUMBER_TYPES or target.type in INTEGER_TYPES:
+            new = wire_objects(new)
             picked = of_class(classes(new), int)  # exactly int: True is no number's text
             news = pa.array(new[picked].astype(np.int64)).cast(pa.large_string())
             olds = olds.filter(pa.array(picked))

@@ -30,7 +30,16 @@ from include.walkme_sync.reconcile.compare import (
     same_instants,
     same_texts,
 )
-from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
+from include.walkme_sync.records import (
+    ArrowValues,
+    ChangeSet,
+    FieldColumn,
+    RecordChange,
+    WireValues,
+    every_in_order,
+    object_array,
+    wire_objects,
+)
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import IntegrationConfig
@@ -63,7 +72,7 @@ class _FieldPlan:
     changed: np.ndarray  # bool: the value is sent (differs from Salesforce's, or full sync)
     rejected: np.ndarray  # bool: the value cannot go into the field
     reasons: dict[int, str]  # position -> rejection reason
-    new: np.ndarray  # object: the wire value (where sent)
+    new: WireValues  # the wire value (where sent)
     current: pd.Series  # Salesforce's values (for the diff)
 
 
@@ -163,8 +172,9 @@ class PlanResult:
         entries = []
         rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         currents = [object_array(plan.current.tolist()) for plan in self._fields]
+        news = [wire_objects(plan.new) for plan in self._fields]
         for position in self._change_positions.tolist():
-            for plan, current in zip(self._fields, currents, strict=True):
+            for plan, current, new in zip(self._fields, currents, news, strict=True):
                 if plan.changed[position]:
                     entries.append(
                         {
@@ -173,7 +183,7 @@ class PlanResult:
                             "record_id": record_ids[position],
                             "field": plan.name,
                             "old": _plain(current[position]),
-                            "new": plan.new[position],
+                            "new": new[position],
                         }
                     )
         return entries
@@ -268,10 +278,17 @@ def _changes(
     each sends its fields whose value changed, in mapping order."""
     names = [plan.name for plan in plans]
     if len(set(names)) == len(names):
+        # Every pair a change (a first sync): the columns themselves, not copies.
+        every = bool(plans) and every_in_order(positions, len(plans[0].changed))
         return ChangeSet(
             record_ids,
             rows,
-            [FieldColumn(p.name, p.changed[positions], p.new[positions]) for p in plans],
+            [
+                FieldColumn(p.name, p.changed, p.new)
+                if every
+                else FieldColumn(p.name, p.changed[positions], p.new[positions])
+                for p in plans
+            ],
         )
     # Two mappings into one field (the later value wins, in the first one's place when both are
     # sent): dicts per change, as the field order of each change then varies.
@@ -321,18 +338,18 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
     described = target.field
     coerced = coerce_column(matched[target.column], described, defer_datetimes=True)
     current = matched[target.current_column].reset_index(drop=True)
-    new = coerced.wire
     sent = ~coerced.null & ~coerced.rejected
     if target.clear:
         # A checkbox cannot be null: clearing it means unchecking it.
-        new[coerced.null] = False if described.type == "boolean" else None
+        coerced.wire[coerced.null] = False if described.type == "boolean" else None
         sent |= coerced.null
     # Date-times Salesforce already holds are equal as instants: their text is never written
-    # (the values of unchanged pairs are not read); the rest get it before the comparison.
+    # (the values of unchanged pairs are not read); the rest get it before the comparison, kept
+    # as Arrow text (`ArrowValues`) as far as the Bulk CSV.
     same = np.zeros(len(sent), dtype=bool)
     if coerced.pending is not None and coerced.moments is not None and not full_sync:
         same = sent & coerced.pending & same_instants(current, coerced.moments)
-    coerced.write_pending(np.flatnonzero(~same))
+    new = coerced.wire_values(~same)
     positions = np.flatnonzero(sent & ~same)
     if full_sync or not len(positions):
         changed = sent & ~same
@@ -351,7 +368,7 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
 
 
 def _equal(
-    current: pd.Series, new: np.ndarray, positions: np.ndarray, described: FieldInfo
+    current: pd.Series, new: WireValues, positions: np.ndarray, described: FieldInfo
 ) -> np.ndarray:
     """`equal_column` at `positions`: where Salesforce holds no value first (column-wise: on a
     first sync that is every value), then equal text (in Arrow, when Salesforce's values are
@@ -361,7 +378,7 @@ def _equal(
     missing = np.asarray(olds.isna().to_numpy(), dtype=bool)
     todo = np.flatnonzero(~missing)
     if missing.any():
-        equal[missing] = equal_to_null(new[positions[missing]], described.type)
+        equal[missing] = _equal_to_null_at(new, positions[missing], described.type)
         olds = olds.iloc[todo]
     same = same_texts(olds, new[positions[todo]], described)
     if same is not None:
@@ -369,8 +386,17 @@ def _equal(
         todo = todo[~same]
     if len(todo):
         at = positions[todo]
-        equal[todo] = equal_column(object_array(current.iloc[at].tolist()), new[at], described)
+        olds_at = object_array(current.iloc[at].tolist())
+        equal[todo] = equal_column(olds_at, wire_objects(new[at]), described)
     return equal
+
+
+def _equal_to_null_at(new: WireValues, at: np.ndarray, kind: str) -> np.ndarray:
+    """`equal_to_null(new[at], kind)`; Arrow text's nulls (None) read once for all of it."""
+    if isinstance(new, ArrowValues) and kind != "boolean":
+        nulls = np.asarray(new.array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        return nulls[at]
+    return equal_to_null(wire_objects(new[at]), kind)
 
 
 def _plain(value: Any) -> Any:

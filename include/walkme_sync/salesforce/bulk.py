@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from include.walkme_sync.errors import TransientError
 from include.walkme_sync.metadata import WireValue
-from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange
+from include.walkme_sync.records import ArrowValues, ChangeSet, FieldColumn, RecordChange
 from include.walkme_sync.salesforce.errors import translate
 
 T = TypeVar("T")
@@ -199,8 +199,13 @@ def sent_arrow(column: FieldColumn, start: int, stop: int, *, keep: bool) -> pa.
     """
     cached = column.arrow.get((start, stop)) if keep else column.arrow.pop((start, stop), None)
     if cached is None:
+        sent = column.sent[start:stop]
+        values = column.values[start:stop]
         try:
-            cached = pa.array(column.values[start:stop][column.sent[start:stop]])
+            if isinstance(values, ArrowValues):  # already Arrow (date-time texts)
+                cached = values.array if sent.all() else values.array.filter(sent)
+            else:
+                cached = pa.array(values[sent])
         except (pa.ArrowException, OverflowError):
             cached = False  # the values go one by one
         if keep:
