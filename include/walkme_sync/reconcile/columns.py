@@ -274,9 +274,9 @@ def _spread(values: pa.Array, where: np.ndarray) -> pa.Array:
     """`values` (one per True of `where`) at the positions of `where` (bool), nulls elsewhere."""
     if where.all():
         return values
-    # A null index takes a null: one pass of Arrow's `take`.
-    indices = np.cumsum(where, dtype=np.int64) - 1
-    return values.take(pa.array(indices, mask=~where))
+    # Into an array of nulls (no index array of the column's length: an unchanged run formats
+    # next to nothing).
+    return pc.replace_with_mask(pa.nulls(len(where), values.type), pa.array(where), values)
 
 
 #: Bytes of Arrow's text of a datetime64[ms] of a four-digit year: `2024-01-31 12:34:56.789`.

@@ -82,19 +82,37 @@ def same_instants(current: pd.Series, moments: np.ndarray) -> np.ndarray:
             for n, end in _SALESFORCE_DATETIME_FORMS
         )
     ).fill_null(False)
-    picked = np.flatnonzero(np.asarray(strict.to_numpy(zero_copy_only=False), dtype=bool))
-    texts = olds.filter(strict)
-    news = moments[picked].astype("datetime64[ms]").astype(np.int64)
+    picked = np.asarray(strict.to_numpy(zero_copy_only=False), dtype=bool)
+    news = moments.astype("datetime64[ms]", copy=False).view(np.int64)
     # A block at a time: Arrow refuses a whole cast for one impossible date (February 30th),
     # which then leaves only its block to the value-by-value comparison.
     for start in range(0, len(picked), INSTANT_BLOCK_ROWS):
         stop = min(start + INSTANT_BLOCK_ROWS, len(picked))
-        try:
-            instants = texts[start:stop].cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
-        except (pa.ArrowException, UnicodeError):
-            continue
-        olds_ms = np.asarray(instants.to_numpy(zero_copy_only=False))
-        same[picked[start:stop]] = olds_ms == news[start:stop]
+        block = picked[start:stop]
+        if block.any():
+            same[start:stop] = _same_instants_block(olds[start:stop], block, news[start:stop])
+    return same
+
+
+def _same_instants_block(olds: Any, picked: np.ndarray, news: np.ndarray) -> np.ndarray:
+    """`same_instants` of one block: where `picked` (Salesforce's forms), the text's instant is
+    `news` (ms since the epoch). The whole block is cast (the usual block holds only Salesforce's
+    forms and nulls: no copy of the picked texts); a text Arrow cannot read leaves the block to
+    the picked texts alone, then undecided if one of those cannot be read."""
+    same = np.zeros(len(picked), dtype=bool)
+    kind = pa.timestamp("ms", tz="UTC")
+    try:
+        instants = olds.cast(kind).cast(pa.int64())
+        equal = pc.equal(instants, pa.array(news)).fill_null(False)
+        return np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool) & picked
+    except (pa.ArrowException, UnicodeError):
+        pass
+    at = np.flatnonzero(picked)
+    try:
+        instants = olds.filter(pa.array(picked)).cast(kind).cast(pa.int64())
+    except (pa.ArrowException, UnicodeError):
+        return same
+    same[at] = np.asarray(instants.to_numpy(zero_copy_only=False)) == news[at]
     return same
 
 
