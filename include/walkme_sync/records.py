@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, cast, overload
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class ResultColumns:
     """One entry per change, in the changes' order: what `WriteResult`s hold, column-wise (a
     million results cost a few arrays, not a million objects)."""
 
-    record_ids: Sequence[str] | np.ndarray  # (an object array for many)
+    record_ids: Sequence[str] | np.ndarray | ArrowValues  # (object array or Arrow for many)
     rows: Sequence[int] | np.ndarray  # (an int64 array for many)
     success: np.ndarray  # bool
     error_codes: np.ndarray  # object: str | None
@@ -83,7 +83,7 @@ class ResultColumns:
         created = self.created is not None and bool(self.created[index])
         created_ids = self.created_ids
         return WriteResult(
-            self.record_ids[index],
+            cast(str, self.record_ids[index]),
             int(self.rows[index]),
             bool(self.success[index]),
             self.error_codes[index],
@@ -169,8 +169,11 @@ class ChangeSet(Sequence[RecordChange]):
     its fields in the columns' order); the Bulk path reads the columns. Field names are unique.
     """
 
-    def __init__(self, record_ids: np.ndarray, rows: np.ndarray, fields: list[FieldColumn]) -> None:
-        self.record_ids = record_ids  # object: str
+    def __init__(
+        self, record_ids: np.ndarray | ArrowValues, rows: np.ndarray, fields: list[FieldColumn]
+    ) -> None:
+        #: Object array of `str`, or Arrow text (the planner's: no Python string per change).
+        self.record_ids = record_ids
         self.rows = rows  # int64
         self.fields = fields
 
@@ -189,14 +192,15 @@ class ChangeSet(Sequence[RecordChange]):
         if index < 0:
             index += len(self)
         fields = {f.name: f.values[index] for f in self.fields if f.sent[index]}
-        return RecordChange(self.record_ids[index], int(self.rows[index]), fields)
+        return RecordChange(cast(str, self.record_ids[index]), int(self.rows[index]), fields)
 
     def __iter__(self) -> Iterator[RecordChange]:
         # Each column read once (an Arrow column as Python values), not value by value.
         columns = [(f.name, f.sent, wire_objects(f.values)) for f in self.fields]
+        record_ids = wire_objects(self.record_ids)
         for index in range(len(self)):
             fields = {name: values[index] for name, sent, values in columns if sent[index]}
-            yield RecordChange(self.record_ids[index], int(self.rows[index]), fields)
+            yield RecordChange(record_ids[index], int(self.rows[index]), fields)
 
     def __eq__(self, other: object) -> bool:
         """Equal to any sequence of the same changes (a list of `RecordChange` included)."""
@@ -234,12 +238,12 @@ def every_in_order(indices: np.ndarray, size: int) -> bool:
 def record_ids_of(changes: Sequence[RecordChange]) -> list[str]:
     """The changes' record Ids, in order (read from the columns of a `ChangeSet`)."""
     if isinstance(changes, ChangeSet):
-        return changes.record_ids.tolist()
+        return cast(list[str], changes.record_ids.tolist())
     return [change.record_id for change in changes]
 
 
-def record_id_column(changes: Sequence[RecordChange]) -> Sequence[str] | np.ndarray:
-    """`record_ids_of`, as the `ChangeSet`'s own object array (no list of a million)."""
+def record_id_column(changes: Sequence[RecordChange]) -> Sequence[str] | np.ndarray | ArrowValues:
+    """`record_ids_of`, as the `ChangeSet`'s own column (no list of a million)."""
     return changes.record_ids if isinstance(changes, ChangeSet) else record_ids_of(changes)
 
 

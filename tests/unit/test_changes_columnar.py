@@ -29,7 +29,15 @@ from include.walkme_sync.reconcile.coerce import values_equal
 from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts
 from include.walkme_sync.reconcile.compare import equal_column
 from include.walkme_sync.reconcile.plan import _key_text, key_strings
-from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
+from include.walkme_sync.records import (
+    ChangeSet,
+    FieldColumn,
+    RecordChange,
+    ResultColumns,
+    object_array,
+    record_id_column,
+    record_ids_of,
+)
 from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_csv
 from include.walkme_sync.salesforce.bulk_files import _pandas_result_ids, result_ids
 from include.walkme_sync.salesforce.bulk_update import (
@@ -764,7 +772,8 @@ def as_arrow_values(changes: ChangeSet) -> ChangeSet:
         if all(v is None or v.__class__ is str for v in values.tolist()):
             values = ArrowValues(pa.array(values, type=pa.string()))
         fields.append(FieldColumn(column.name, column.sent, values))
-    return ChangeSet(changes.record_ids, changes.rows, fields)
+    ids = ArrowValues(pa.array(changes.record_ids, type=pa.string()))
+    return ChangeSet(ids, changes.rows, fields)
 
 
 @pytest.mark.parametrize("seed", range(24))
@@ -832,6 +841,20 @@ def test_arrow_values_change_sets_read_check_and_write_like_object_ones(
         assert _maybe_bulk_unsafe_columns(arrow) == _maybe_bulk_unsafe(fields)
     assert csv_bytes(arrow) == reference_csv(expected).encode("utf-8")
     assert bulk_csv(arrow.take(picked)) == reference_csv([expected[i] for i in picked])
+    # The Ids as Arrow: the same Id[:15] keys and results.
+    assert id_key_texts(arrow.record_ids).to_pylist() == id_keys(changes.record_ids).tolist()
+    assert id_keys(arrow.record_ids).tolist() == id_keys(changes.record_ids).tolist()
+    assert record_ids_of(arrow) == record_ids_of(changes)
+    columns = ResultColumns(
+        record_ids=record_id_column(arrow),
+        rows=arrow.rows,
+        success=np.zeros(size, dtype=bool),
+        error_codes=np.full(size, "X", dtype=object),
+        messages=np.full(size, None, dtype=object),
+        attempts=np.ones(size, dtype=np.int64),
+        attempted=np.ones(size, dtype=bool),
+    )
+    assert [columns.result(i).record_id for i in range(size)] == changes.record_ids.tolist()
 
 
 @pytest.mark.parametrize("seed", range(16))

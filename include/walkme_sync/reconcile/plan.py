@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.frames import CURRENT_PREFIX
@@ -256,10 +257,7 @@ def plan_changes(
     change_positions = np.flatnonzero(status == _STATUS_CODES[CHANGE])
     return PlanResult(
         changes=_changes(
-            plans,
-            change_positions,
-            np.asarray(record_ids.iloc[change_positions].to_numpy(dtype=object)),
-            rows[change_positions],
+            plans, change_positions, _ids_at(record_ids, change_positions), rows[change_positions]
         ),
         change_positions=change_positions,
         rows=rows,
@@ -271,8 +269,17 @@ def plan_changes(
     )
 
 
+def _ids_at(record_ids: pd.Series, positions: np.ndarray) -> ArrowValues:
+    """The Ids (a "string" column) at `positions`, as Arrow text: a million changes hold one
+    buffer of Ids, not a Python string each."""
+    ids = pa.array(record_ids.array)
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    return ArrowValues(ids if every_in_order(positions, len(ids)) else ids.take(positions))
+
+
 def _changes(
-    plans: list[_FieldPlan], positions: np.ndarray, record_ids: np.ndarray, rows: np.ndarray
+    plans: list[_FieldPlan], positions: np.ndarray, record_ids: ArrowValues, rows: np.ndarray
 ) -> Sequence[RecordChange]:
     """The changes at `positions` (of the pairs; `record_ids` and `rows` are the changes'):
     each sends its fields whose value changed, in mapping order."""
@@ -300,7 +307,7 @@ def _changes(
             for fields, value in zip(compress(sent, picked.tolist()), values, strict=True):
                 fields[plan.name] = value
     return [
-        RecordChange(record_id, row, fields)
+        RecordChange(cast(str, record_id), row, fields)
         for record_id, row, fields in zip(record_ids.tolist(), rows.tolist(), sent, strict=True)
     ]
 

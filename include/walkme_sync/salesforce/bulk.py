@@ -313,7 +313,12 @@ def _write_lines(changes: ChangeSet, sink: IO[bytes]) -> bool:
     sink.write(_csv_text([["Id", *names]]).encode("utf-8"))
     for start in range(0, len(changes), ARROW_BLOCK_ROWS):
         stop = min(start + ARROW_BLOCK_ROWS, len(changes))
-        arrays = [pa.array(changes.record_ids[start:stop], type=pa.large_string())]
+        ids = changes.record_ids[start:stop]
+        arrays = [
+            ids.array.cast(pa.large_string())
+            if isinstance(ids, ArrowValues)
+            else pa.array(ids, type=pa.large_string())
+        ]
         arrays += [_field_cells(column, start, stop) for column in present]
         if not _write_unquoted_body(sink, arrays, len(names)):
             return False

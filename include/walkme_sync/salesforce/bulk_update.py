@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from include.walkme_sync.errors import AuthorizationError, SyncError
-from include.walkme_sync.records import RecordChange, every_in_order, object_array
+from include.walkme_sync.records import ArrowValues, RecordChange, every_in_order, object_array
 from include.walkme_sync.salesforce.bulk import (
     TERMINAL_JOB_STATES,
     parse_bulk_error,
@@ -49,10 +49,12 @@ def id_key(record_id: str) -> str:
     return record_id[:15]
 
 
-def id_keys(record_ids: Sequence[str] | np.ndarray) -> np.ndarray:
+def id_keys(record_ids: Sequence[str] | np.ndarray | ArrowValues) -> np.ndarray:
     """`id_key` of every Id (object array), sliced by Arrow in one pass."""
     if not len(record_ids):
         return np.empty(0, dtype=object)
+    if isinstance(record_ids, ArrowValues):
+        record_ids = record_ids.objects()
     try:
         ids = pa.array(record_ids, type=pa.large_string())
     except (pa.ArrowException, UnicodeError):  # not text (or no UTF-8): one by one
@@ -68,10 +70,14 @@ def id_keys(record_ids: Sequence[str] | np.ndarray) -> np.ndarray:
 IdKeys: TypeAlias = pa.Array | np.ndarray
 
 
-def id_key_texts(record_ids: Sequence[str] | np.ndarray) -> IdKeys:
+def id_key_texts(record_ids: Sequence[str] | np.ndarray | ArrowValues) -> IdKeys:
     """`id_keys`, kept as Arrow text (large_string) when the Ids are text."""
     try:
-        ids = pa.array(record_ids, type=pa.large_string())
+        ids = (
+            record_ids.array.cast(pa.large_string())
+            if isinstance(record_ids, ArrowValues)
+            else pa.array(record_ids, type=pa.large_string())
+        )
     except (pa.ArrowException, UnicodeError):
         return id_keys(record_ids)
     return pc.utf8_slice_codeunits(ids, 0, 15)
