@@ -867,7 +867,8 @@ def test_date_time_wire_values_in_arrow_equal_the_written_object_texts(seed: int
 
     rng = random.Random(seed)
     stamps, _ = random_datetime_pairs(rng, rng.choice([0, 1, 40, 400]))
-    formatted = np.array([rng.random() < 0.7 for _ in range(len(stamps))], dtype=bool)
+    density = rng.choice([0.05, 0.7, 1.0])  # both ways of `_spread`
+    formatted = np.array([rng.random() < density for _ in range(len(stamps))], dtype=bool)
     reference = coerce_column(stamps, DATETIME, defer_datetimes=True)
     reference.write_pending(np.flatnonzero(formatted))
     coerced = coerce_column(stamps, DATETIME, defer_datetimes=True)
