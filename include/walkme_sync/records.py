@@ -136,7 +136,11 @@ class ArrowValues:
 
     def objects(self) -> np.ndarray:
         """The values as an object array (Python values, None for nulls)."""
-        return np.asarray(self.array.to_numpy(zero_copy_only=False), dtype=object)
+        array = self.array
+        if array.null_count and str(array.type) not in ("string", "large_string"):
+            # numpy would give numbers with nulls as floats (NaN): Python's values instead.
+            return object_array(array.to_pylist())
+        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
 
 
 #: A column of wire values: an object array, or (text, many values) Arrow's.

@@ -771,6 +771,8 @@ def as_arrow_values(changes: ChangeSet) -> ChangeSet:
         values = column.values
         if all(v is None or v.__class__ is str for v in values.tolist()):
             values = ArrowValues(pa.array(values, type=pa.string()))
+        elif all(v is None or (v.__class__ is int and abs(v) < 2**63) for v in values.tolist()):
+            values = ArrowValues(pa.array(values, type=pa.int64()))  # whole numbers
         fields.append(FieldColumn(column.name, column.sent, values))
     ids = ArrowValues(pa.array(changes.record_ids, type=pa.string()))
     return ChangeSet(ids, changes.rows, fields)
@@ -825,7 +827,10 @@ def test_arrow_values_change_sets_read_check_and_write_like_object_ones(
 
     rng = random.Random(seed)
     monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", rng.choice([1, 7, 100_000]))
-    kinds = rng.sample(["dates", "texts", "quoted", "ints", "mixed"], rng.randint(1, 4))
+    kinds = rng.sample(
+        ["dates", "texts", "quoted", "ints", "ints_and_clears", "huge_ints", "mixed"],
+        rng.randint(1, 4),
+    )
     size = rng.choice([0, 1, 2, rng.randint(3, 300)])
     changes = random_change_set(rng, size, kinds)
     # Unsent slots of a text column are None or text (the planner's Arrow columns hold no 5).
@@ -882,3 +887,48 @@ def test_date_time_wire_values_in_arrow_equal_the_written_object_texts(seed: int
     coerced.scalar_values = 1
     values = coerced.wire_values(formatted)
     assert isinstance(values, np.ndarray) and values.tolist() == reference.wire.tolist()
+
+
+@pytest.mark.parametrize("clear", [False, True])
+@pytest.mark.parametrize("seed", range(16))
+def test_whole_numbers_in_arrow_plan_like_python_ints(seed: int, clear: bool) -> None:
+    """A number field's whole values held as Arrow int64 decide, send and read exactly like
+    the Python ints of the object array (`coerce_column` without deferring)."""
+    from include.walkme_sync.reconcile.coerce import coerce_for_field
+    from include.walkme_sync.reconcile.columns import coerce_column
+    from include.walkme_sync.reconcile.compare import same_texts
+    from include.walkme_sync.reconcile.plan import _plan_field, _Target
+    from include.walkme_sync.records import ArrowValues, wire_objects
+
+    rng = random.Random(seed)
+    whole = FieldInfo("N__c", "N", "double", updateable=True, precision=18, scale=0)
+    size = rng.choice([0, 1, 40, 300])
+    numbers = [rng.choice([None, 0, 7, -12, 2**40, 10**18, 3]) for _ in range(size)]
+    currents = [
+        rng.choice([None, "", "7", "7.0", "-12", "12", "0", "x", "1099511627776"])
+        for _ in range(size)
+    ]
+    series = pd.Series(numbers, dtype="Int64")
+    reference = coerce_column(series, whole)
+    coerced = coerce_column(series, whole, defer_datetimes=True)
+    values = coerced.wire_values(np.ones(size, dtype=bool))
+    assert isinstance(values, ArrowValues) or not size
+    expected = reference.wire.tolist()
+    assert values.tolist() == expected
+    assert [type(v) for v in wire_objects(values).tolist()] == [type(v) for v in expected]
+    olds = pd.Series(currents, dtype="string[pyarrow]")
+    assert np.array_equal(same_texts(olds, values, whole), same_texts(olds, reference.wire, whole))
+    frame = pd.DataFrame({"c": series, "cur": olds})
+    plan = _plan_field(_Target("c", whole, "cur", clear), frame, full_sync=False)
+    for position, (number, current) in enumerate(zip(numbers, currents, strict=True)):
+        if number is None and not clear:
+            assert not plan.changed[position]
+            continue
+        try:
+            wire = coerce_for_field(number, whole)
+        except ValueError:
+            assert plan.rejected[position] and not plan.changed[position]
+            continue
+        assert bool(plan.changed[position]) == (not values_equal(current, wire, whole))
+        if plan.changed[position]:
+            assert plan.new[position] == wire and type(plan.new[position]) is type(wire)

@@ -82,6 +82,10 @@ class CoercedColumn:
     #: not written yet (bool), and the instant it stands for (datetime64[ms], per position).
     pending: np.ndarray | None = None
     moments: np.ndarray | None = None
+    #: Whole numbers of the fast path (`coerce_column(..., defer_datetimes=True)` too): where
+    #: `wire` holds one (bool), and its value (int64, per position).
+    whole: np.ndarray | None = None
+    integers: np.ndarray | None = None
     #: Wire values the scalar reference gave (`coerce_for_field`, not the fast paths).
     scalar_values: int = 0
 
@@ -89,8 +93,11 @@ class CoercedColumn:
         """The wire values once the deferred date-times where `formatted` (bool) have their
         text: as Arrow text (`ArrowValues`, None a null) when every other value is None (no
         value came from the scalar reference), else `wire` with the texts written in. A
-        million date-times are then never a million Python strings."""
+        million date-times are then never a million Python strings. Whole numbers all from the
+        fast path are Arrow's int64 (None a null) likewise."""
         if self.pending is None or self.moments is None:
+            if self.whole is not None and self.integers is not None and not self.scalar_values:
+                return ArrowValues(pa.array(self.integers, mask=~self.whole))
             return self.wire
         if self.scalar_values:
             self.write_pending(np.flatnonzero(formatted))
@@ -120,7 +127,8 @@ def coerce_column(
 
     `defer_datetimes`: a datetime64 column into a date-time field keeps its instants (`moments`)
     and leaves their text to `write_pending`, so that values Salesforce already holds (compared
-    as instants, `same_instants`) are never formatted.
+    as instants, `same_instants`) are never formatted; whole numbers keep their int64 values
+    too (`integers`), for `wire_values`.
     """
     size = len(values)
     null = np.zeros(size, dtype=bool)
@@ -150,8 +158,10 @@ def coerce_column(
     coerced = CoercedColumn(
         null=null, rejected=rejected, reasons=reasons, wire=wire, scalar_values=scalar_values
     )
-    if deferred:
+    if deferred and target.type == "datetime":
         coerced.pending, coerced.moments = deferred
+    elif deferred:
+        coerced.whole, coerced.integers = deferred
     return coerced
 
 
@@ -189,7 +199,8 @@ def _fast_coerce(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
     deferred: list[np.ndarray] | None = None,
 ) -> None:
     """Mark (in place) the rows whose outcome is certain: null, or `done` with `wire` set (or,
-    for deferred date-times, their (pending, moments) appended to `deferred`)."""
+    for deferred date-times, their (pending, moments) appended to `deferred`; whole numbers
+    also append (where, int64 values))."""
     kind = target.type
     dtype = values.dtype
     is_datetime = isinstance(dtype, pd.DatetimeTZDtype) or (
@@ -198,7 +209,7 @@ def _fast_coerce(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
     if is_datetime and (kind in ("datetime", "date") or kind in TEXT_TYPES):
         _fast_datetimes(values, target, null, done, wire, deferred)
     elif _is_number_dtype(dtype) and (kind in NUMBER_TYPES or kind in INTEGER_TYPES):
-        _fast_numbers(values, target, null, done, wire)
+        _fast_numbers(values, target, null, done, wire, deferred)
     elif pd.api.types.is_bool_dtype(dtype) and kind == "boolean":
         missing = values.isna().to_numpy(dtype=bool)
         null |= missing
@@ -318,8 +329,13 @@ def _salesforce_datetime_texts(texts: pa.StringArray) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), size, [None, pa.py_buffer(starts), pa.py_buffer(out)])
 
 
-def _fast_numbers(
-    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+def _fast_numbers(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
+    values: pd.Series,
+    target: FieldInfo,
+    null: np.ndarray,
+    done: np.ndarray,
+    wire: np.ndarray,
+    deferred: list[np.ndarray] | None = None,
 ) -> None:
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
     null |= np.isnan(numbers)
@@ -331,7 +347,7 @@ def _fast_numbers(
                 return
             # Below 2**53 the float is the exact value (ints convert exactly): whole and short.
             ok = (size < EXACT_FLOAT) & (np.floor(numbers) == numbers) & (size < 10.0**limit)
-            wire[ok] = numbers[ok].astype(np.int64).astype(object)
+            _put_integers(numbers[ok].astype(np.int64), ok, wire, deferred)
             done |= ok
             return
         scale = max(target.scale, 0)
@@ -347,11 +363,23 @@ def _fast_numbers(
             ok &= units < 10.0**target.precision  # integer digits <= precision - scale
         units = np.copysign(units[ok], numbers[ok])
     if scale == 0:
-        wire[ok] = units.astype(np.int64).astype(object)
+        _put_integers(units.astype(np.int64), ok, wire, deferred)
     else:
         # Both exact; IEEE division rounds to the double nearest the decimal, like float(Decimal).
         wire[ok] = (units / 10.0**scale).astype(object)
     done |= ok
+
+
+def _put_integers(
+    integers: np.ndarray, where: np.ndarray, wire: np.ndarray, deferred: list[np.ndarray] | None
+) -> None:
+    """`integers` (int64, one per True of `where`) into `wire` as Python ints; when deferring,
+    also kept as int64 per position (`CoercedColumn.integers`)."""
+    wire[where] = integers.astype(object)
+    if deferred is not None:
+        values = np.zeros(len(where), dtype=np.int64)
+        values[where] = integers
+        deferred += [where, values]
 
 
 def _fast_texts(

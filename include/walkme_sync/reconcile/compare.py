@@ -41,6 +41,12 @@ def same_texts(current: pd.Series, new: WireValues, target: FieldInfo) -> np.nda
                 else pa.array(new, type=pa.large_string())
             )
             picked = np.ones(len(new), dtype=bool)
+        elif isinstance(new, ArrowValues) and new.array.type == pa.int64() and _numeric(target):
+            # Whole numbers (None a null): every value is exactly an int.
+            valid = new.array.is_valid()
+            picked = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+            news = new.array.filter(valid).cast(pa.large_string())
+            olds = olds.filter(valid)
         elif target.type in NUMBER_TYPES or target.type in INTEGER_TYPES:
             new = wire_objects(new)
             picked = of_class(classes(new), int)  # exactly int: True is no number's text
@@ -251,3 +257,7 @@ _QUICK_EQUAL: dict[str, Callable[[Any, Any, str], bool | None]] = {
     "boolean": _quick_equal_boolean,
     **dict.fromkeys(NUMBER_TYPES | INTEGER_TYPES, _quick_equal_number),
 }
+
+
+def _numeric(target: FieldInfo) -> bool:
+    return target.type in NUMBER_TYPES or target.type in INTEGER_TYPES
