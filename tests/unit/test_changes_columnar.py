@@ -932,3 +932,30 @@ def test_whole_numbers_in_arrow_plan_like_python_ints(seed: int, clear: bool) ->
         assert bool(plan.changed[position]) == (not values_equal(current, wire, whole))
         if plan.changed[position]:
             assert plan.new[position] == wire and type(plan.new[position]) is type(wire)
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize("seed", range(30))
+def test_unique_keys_by_packed_numbers_equal_arrows_unique(seed: int, kind: pa.DataType) -> None:
+    """Ids of one length are checked as numbers first: the answer is Arrow's `unique`'s."""
+    from include.walkme_sync.salesforce.bulk_update import packed_keys
+
+    rng = random.Random(seed)
+    width = rng.choice([1, 2, 8, 15, 16, 17])
+    alphabet = rng.choice(["ab", "abcdefghij0123456789", "aéü日"])
+    size = rng.choice([0, 1, 2, 50, 400])
+    ids = ["".join(rng.choices(alphabet, k=width)) for _ in range(size)]
+    if rng.random() < 0.3 and size:
+        ids[rng.randrange(size)] = ids[rng.randrange(size)]  # a duplicate (or itself)
+    if rng.random() < 0.2 and size:
+        ids[rng.randrange(size)] = rng.choice([None, "", "x" * (width + 1)])
+    array = pa.array(ids, type=kind)
+    start = rng.randrange(size + 1)
+    for part in (array, array.slice(start), array.slice(0, start)):
+        assert unique_keys(part) == (len(pc.unique(part)) == len(part))
+        packed = packed_keys(part)
+        if packed is not None:
+            texts = part.to_pylist()
+            for i, j in ((rng.randrange(len(part)), rng.randrange(len(part))) for _ in range(20)):
+                if texts[i] == texts[j]:
+                    assert packed[i] == packed[j]
