@@ -872,7 +872,7 @@ def test_date_time_wire_values_in_arrow_equal_the_written_object_texts(seed: int
 
     rng = random.Random(seed)
     stamps, _ = random_datetime_pairs(rng, rng.choice([0, 1, 40, 400]))
-    density = rng.choice([0.05, 0.7, 1.0])  # both ways of `_spread`
+    density = rng.choice([0.05, 0.7, 1.0])  # every way of `_texts_at`
     formatted = np.array([rng.random() < density for _ in range(len(stamps))], dtype=bool)
     reference = coerce_column(stamps, DATETIME, defer_datetimes=True)
     reference.write_pending(np.flatnonzero(formatted))

@@ -103,7 +103,7 @@ class CoercedColumn:
             self.write_pending(np.flatnonzero(formatted))
             return self.wire
         at = formatted & self.pending
-        texts = _spread(_iso_arrow(self.moments[at]), at)
+        texts = _texts_at(self.moments, at)
         self.pending[at] = False
         return ArrowValues(texts)
 
@@ -281,21 +281,31 @@ def _iso_arrow(moments: np.ndarray) -> pa.Array:
     return texts
 
 
-def _spread(values: pa.Array, where: np.ndarray) -> pa.Array:
-    """`values` (one per True of `where`) at the positions of `where` (bool), nulls elsewhere."""
-    if where.all():
-        return values
-    if len(values) * SPREAD_BY_MASK < len(where):
+def _texts_at(moments: np.ndarray, at: np.ndarray) -> pa.Array:
+    """`_iso_arrow` of the datetime64[ms] `moments` where `at` (bool), null elsewhere."""
+    count = int(np.count_nonzero(at))
+    if count * SPREAD_BY_MASK < len(at):
         # Few (an unchanged run formats next to nothing): into an array of nulls, without an
         # index array of the column's length.
-        return pc.replace_with_mask(pa.nulls(len(where), values.type), pa.array(where), values)
-    # Many (a first sync): Arrow's `take`, a null index taking a null, is the quicker copy.
-    indices = np.cumsum(where, dtype=np.int64) - 1
-    return values.take(pa.array(indices, mask=~where))
+        texts = _iso_arrow(moments[at])
+        return pc.replace_with_mask(pa.nulls(len(at), texts.type), pa.array(at), texts)
+    # Most (a first sync): every position formatted (a placeholder where not `at`: no NaT, no
+    # year out of range) and the others made null by a validity bitmap; the texts are never
+    # copied to be spread.
+    texts = _iso_arrow(np.where(at, moments, _PLACEHOLDER))
+    if count == len(at):
+        return texts
+    if texts.offset or texts.null_count:  # (not Arrow's fresh array): copied after all
+        return pc.if_else(pa.array(at), texts, pa.scalar(None, texts.type))
+    validity = pa.py_buffer(np.packbits(at, bitorder="little"))
+    return pa.Array.from_buffers(
+        texts.type, len(at), [validity, *texts.buffers()[1:]], null_count=len(at) - count
+    )
 
 
-#: `_spread` fills an array of nulls when under one position in this many gets a value.
+#: `_texts_at` fills an array of nulls when under one position in this many gets a text.
 SPREAD_BY_MASK = 4
+_PLACEHOLDER = np.datetime64("2000-01-01T00:00:00.000", "ms")
 
 
 #: Bytes of Arrow's text of a datetime64[ms] of a four-digit year: `2024-01-31 12:34:56.789`.
