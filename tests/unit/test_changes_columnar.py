@@ -959,3 +959,20 @@ def test_unique_keys_by_packed_numbers_equal_arrows_unique(seed: int, kind: pa.D
             for i, j in ((rng.randrange(len(part)), rng.randrange(len(part))) for _ in range(20)):
                 if texts[i] == texts[j]:
                     assert packed[i] == packed[j]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_counted_field_patterns_equal_numpys_unique(seed: int) -> None:
+    from include.walkme_sync.reconcile.results import distinct_patterns
+
+    rng = random.Random(seed)
+    bits = rng.choice([1, 3, 16, 17, 40])
+    size = rng.choice([0, 1, 7, 500])
+    pattern = np.array(
+        [rng.choice([0, 1, 5, (1 << bits) - 1, rng.randrange(1 << bits)]) for _ in range(size)],
+        dtype=np.int64,
+    )
+    distinct, inverse = distinct_patterns(pattern, bits)
+    expected, expected_inverse = np.unique(pattern, return_inverse=True)
+    assert distinct.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.reshape(size).tolist()
