@@ -273,9 +273,11 @@ def _ids_at(record_ids: pd.Series, positions: np.ndarray) -> ArrowValues:
     """The Ids (a "string" column) at `positions`, as Arrow text: a million changes hold one
     buffer of Ids, not a Python string each."""
     ids = pa.array(record_ids.array)
+    if not every_in_order(positions, len(ids)):
+        ids = ids.take(positions)  # (before joining the chunks: an unchanged run takes none)
     if isinstance(ids, pa.ChunkedArray):
         ids = ids.combine_chunks()
-    return ArrowValues(ids if every_in_order(positions, len(ids)) else ids.take(positions))
+    return ArrowValues(ids)
 
 
 def _changes(
