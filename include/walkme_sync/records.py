@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, cast, overload
 
 import numpy as np
 
 from include.walkme_sync.metadata import WireValue
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 @dataclass
@@ -47,7 +50,7 @@ class ResultColumns:
     """One entry per change, in the changes' order: what `WriteResult`s hold, column-wise (a
     million results cost a few arrays, not a million objects)."""
 
-    record_ids: Sequence[str] | np.ndarray  # (an object array for many)
+    record_ids: Sequence[str] | np.ndarray | ArrowValues  # (object array or Arrow for many)
     rows: Sequence[int] | np.ndarray  # (an int64 array for many)
     success: np.ndarray  # bool
     error_codes: np.ndarray  # object: str | None
@@ -80,7 +83,7 @@ class ResultColumns:
         created = self.created is not None and bool(self.created[index])
         created_ids = self.created_ids
         return WriteResult(
-            self.record_ids[index],
+            cast(str, self.record_ids[index]),
             int(self.rows[index]),
             bool(self.success[index]),
             self.error_codes[index],
@@ -99,14 +102,64 @@ def object_array(values: Sequence[Any]) -> np.ndarray:
     return array
 
 
+class ArrowValues:
+    """Wire values held as one Arrow array (a null is None) instead of a Python object each: a
+    million date-time texts are one 24 MB buffer, not 100 MB of `str`. Indexed like the object
+    array it stands for: a position gives the Python value, a slice, positions (int) or a mask
+    (bool) give `ArrowValues`; `tolist` and `objects` give the Python values."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: pa.Array) -> None:
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    @overload
+    def __getitem__(self, index: int | np.integer[Any]) -> WireValue: ...
+
+    @overload
+    def __getitem__(self, index: slice | np.ndarray) -> ArrowValues: ...
+
+    def __getitem__(self, index: int | np.integer[Any] | slice | np.ndarray) -> Any:
+        if isinstance(index, slice):
+            return ArrowValues(self.array[index])
+        if isinstance(index, np.ndarray):
+            if index.dtype == np.bool_:
+                return ArrowValues(self.array.filter(index))
+            return ArrowValues(self.array.take(index))
+        return self.array[int(index)].as_py()
+
+    def tolist(self) -> list[WireValue]:
+        return list(self.array.to_pylist())
+
+    def objects(self) -> np.ndarray:
+        """The values as an object array (Python values, None for nulls)."""
+        array = self.array
+        if array.null_count and str(array.type) not in ("string", "large_string"):
+            # numpy would give numbers with nulls as floats (NaN): Python's values instead.
+            return object_array(array.to_pylist())
+        return np.asarray(array.to_numpy(zero_copy_only=False), dtype=object)
+
+
+#: A column of wire values: an object array, or (text, many values) Arrow's.
+WireValues: TypeAlias = "np.ndarray | ArrowValues"
+
+
+def wire_objects(values: WireValues) -> np.ndarray:
+    """`values` as an object array (an object array is itself)."""
+    return values.objects() if isinstance(values, ArrowValues) else values
+
+
 @dataclass
 class FieldColumn:
-    """One field of a `ChangeSet`: which changes set it (`sent`) and to what (`values`, object;
-    meaningful where sent)."""
+    """One field of a `ChangeSet`: which changes set it (`sent`) and to what (`values`, object
+    array or `ArrowValues`; meaningful where sent)."""
 
     name: str
     sent: np.ndarray  # bool
-    values: np.ndarray  # object: WireValue
+    values: WireValues
     #: The sent values of blocks of rows, by (start, stop), as Arrow (`salesforce.bulk.
     #: sent_arrow`; False: Arrow cannot hold them), while a Bulk job is prepared.
     arrow: dict[tuple[int, int], Any] = field(
@@ -120,8 +173,11 @@ class ChangeSet(Sequence[RecordChange]):
     its fields in the columns' order); the Bulk path reads the columns. Field names are unique.
     """
 
-    def __init__(self, record_ids: np.ndarray, rows: np.ndarray, fields: list[FieldColumn]) -> None:
-        self.record_ids = record_ids  # object: str
+    def __init__(
+        self, record_ids: np.ndarray | ArrowValues, rows: np.ndarray, fields: list[FieldColumn]
+    ) -> None:
+        #: Object array of `str`, or Arrow text (the planner's: no Python string per change).
+        self.record_ids = record_ids
         self.rows = rows  # int64
         self.fields = fields
 
@@ -140,10 +196,15 @@ class ChangeSet(Sequence[RecordChange]):
         if index < 0:
             index += len(self)
         fields = {f.name: f.values[index] for f in self.fields if f.sent[index]}
-        return RecordChange(self.record_ids[index], int(self.rows[index]), fields)
+        return RecordChange(cast(str, self.record_ids[index]), int(self.rows[index]), fields)
 
     def __iter__(self) -> Iterator[RecordChange]:
-        return (self[index] for index in range(len(self)))
+        # Each column read once (an Arrow column as Python values), not value by value.
+        columns = [(f.name, f.sent, wire_objects(f.values)) for f in self.fields]
+        record_ids = wire_objects(self.record_ids)
+        for index in range(len(self)):
+            fields = {name: values[index] for name, sent, values in columns if sent[index]}
+            yield RecordChange(record_ids[index], int(self.rows[index]), fields)
 
     def __eq__(self, other: object) -> bool:
         """Equal to any sequence of the same changes (a list of `RecordChange` included)."""
@@ -181,12 +242,12 @@ def every_in_order(indices: np.ndarray, size: int) -> bool:
 def record_ids_of(changes: Sequence[RecordChange]) -> list[str]:
     """The changes' record Ids, in order (read from the columns of a `ChangeSet`)."""
     if isinstance(changes, ChangeSet):
-        return changes.record_ids.tolist()
+        return cast(list[str], changes.record_ids.tolist())
     return [change.record_id for change in changes]
 
 
-def record_id_column(changes: Sequence[RecordChange]) -> Sequence[str] | np.ndarray:
-    """`record_ids_of`, as the `ChangeSet`'s own object array (no list of a million)."""
+def record_id_column(changes: Sequence[RecordChange]) -> Sequence[str] | np.ndarray | ArrowValues:
+    """`record_ids_of`, as the `ChangeSet`'s own column (no list of a million)."""
     return changes.record_ids if isinstance(changes, ChangeSet) else record_ids_of(changes)
 
 

@@ -29,7 +29,15 @@ from include.walkme_sync.reconcile.coerce import values_equal
 from include.walkme_sync.reconcile.columns import PYTHON_SPACE_CLASS, _iso_texts
 from include.walkme_sync.reconcile.compare import equal_column
 from include.walkme_sync.reconcile.plan import _key_text, key_strings
-from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
+from include.walkme_sync.records import (
+    ChangeSet,
+    FieldColumn,
+    RecordChange,
+    ResultColumns,
+    object_array,
+    record_id_column,
+    record_ids_of,
+)
 from include.walkme_sync.salesforce.bulk import MAX_BULK_FIELD_CHARS, bulk_csv
 from include.walkme_sync.salesforce.bulk_files import _pandas_result_ids, result_ids
 from include.walkme_sync.salesforce.bulk_update import (
@@ -749,3 +757,225 @@ def test_a_job_of_part_of_the_changes_lets_the_checks_values_go() -> None:
     part = writer._bulk_job(np.arange(20, dtype=np.int64)).changes
     assert list(part) == list(changes)[:20]
     assert all(not column.arrow for column in changes.fields)
+
+
+# ------------------------------------------------------------------------------ Arrow wire values
+
+
+def as_arrow_values(changes: ChangeSet) -> ChangeSet:
+    """The same changes with every text column (str and None only) held as `ArrowValues`."""
+    from include.walkme_sync.records import ArrowValues
+
+    fields = []
+    for column in changes.fields:
+        values = column.values
+        if all(v is None or v.__class__ is str for v in values.tolist()):
+            values = ArrowValues(pa.array(values, type=pa.string()))
+        elif all(v is None or (v.__class__ is int and abs(v) < 2**63) for v in values.tolist()):
+            values = ArrowValues(pa.array(values, type=pa.int64()))  # whole numbers
+        fields.append(FieldColumn(column.name, column.sent, values))
+    ids = ArrowValues(pa.array(changes.record_ids, type=pa.string()))
+    return ChangeSet(ids, changes.rows, fields)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_arrow_values_index_like_the_object_array(seed: int) -> None:
+    from include.walkme_sync.records import ArrowValues, wire_objects
+
+    rng = random.Random(seed)
+    texts = [
+        None,
+        "",
+        " ",
+        "#N/A",
+        "ü €",
+        "日本語",
+        'a,"b"',
+        "x\ny",
+        "\ud7ff",
+        "2026-11-24T08:00:00.000Z",
+    ]
+    objects = object_array([rng.choice(texts) for _ in range(rng.choice([0, 1, 5, 80]))])
+    arrow = ArrowValues(pa.array(objects, type=pa.string()))
+    assert len(arrow) == len(objects)
+    assert arrow.tolist() == objects.tolist() == wire_objects(arrow).tolist()
+    assert wire_objects(objects) is objects
+    for index in range(len(objects)):
+        assert arrow[index] == objects[index] and arrow[np.int64(index)] == objects[index]
+        assert arrow[index - len(objects)] == objects[index - len(objects)]
+    mask = np.array([rng.random() < 0.5 for _ in range(len(objects))], dtype=bool)
+    positions = np.array(
+        [rng.randrange(len(objects)) for _ in range(len(objects) and 9)], dtype=np.int64
+    )
+    assert arrow[mask].tolist() == objects[mask].tolist()
+    assert arrow[positions].tolist() == objects[positions].tolist()
+    start, stop = sorted(rng.randrange(len(objects) + 1) for _ in range(2))
+    assert arrow[start:stop].tolist() == objects[start:stop].tolist()
+    assert (
+        arrow[start:stop][mask[start:stop]].tolist()
+        == objects[start:stop][mask[start:stop]].tolist()
+    )
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_arrow_values_change_sets_read_check_and_write_like_object_ones(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text columns held as Arrow (date-time texts) give the same changes, the same Bulk check
+    and the same CSV bytes as the object arrays."""
+    from include.walkme_sync.salesforce import bulk
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(bulk, "ARROW_BLOCK_ROWS", rng.choice([1, 7, 100_000]))
+    kinds = rng.sample(
+        ["dates", "texts", "quoted", "ints", "ints_and_clears", "huge_ints", "mixed"],
+        rng.randint(1, 4),
+    )
+    size = rng.choice([0, 1, 2, rng.randint(3, 300)])
+    changes = random_change_set(rng, size, kinds)
+    # Unsent slots hold None, or for a text column any text (the Bulk check and the CSV must
+    # not read them): the planner's Arrow columns hold no 5.
+    for column in changes.fields:
+        sent = column.values[column.sent].tolist()
+        text = all(v is None or v.__class__ is str for v in sent)
+        column.values[~column.sent] = rng.choice([None, "#N/A", "y" * 33_000]) if text else None
+    arrow = as_arrow_values(changes)
+    expected = reference_changes(changes)
+    assert exact(list(arrow)) == exact(expected) and exact(arrow[0:3]) == exact(expected[0:3])
+    picked = rng.sample(range(size), min(size, 7))
+    assert exact(list(arrow.take(picked))) == exact([expected[i] for i in picked])
+    fields = [change.fields for change in expected]
+    if size:
+        assert _maybe_bulk_unsafe_columns(arrow) == _maybe_bulk_unsafe(fields)
+    assert csv_bytes(arrow) == reference_csv(expected).encode("utf-8")
+    assert bulk_csv(arrow.take(picked)) == reference_csv([expected[i] for i in picked])
+    # The Ids as Arrow: the same Id[:15] keys and results.
+    assert id_key_texts(arrow.record_ids).to_pylist() == id_keys(changes.record_ids).tolist()
+    assert id_keys(arrow.record_ids).tolist() == id_keys(changes.record_ids).tolist()
+    assert record_ids_of(arrow) == record_ids_of(changes)
+    columns = ResultColumns(
+        record_ids=record_id_column(arrow),
+        rows=arrow.rows,
+        success=np.zeros(size, dtype=bool),
+        error_codes=np.full(size, "X", dtype=object),
+        messages=np.full(size, None, dtype=object),
+        attempts=np.ones(size, dtype=np.int64),
+        attempted=np.ones(size, dtype=bool),
+    )
+    assert [columns.result(i).record_id for i in range(size)] == changes.record_ids.tolist()
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_date_time_wire_values_in_arrow_equal_the_written_object_texts(seed: int) -> None:
+    """`CoercedColumn.wire_values` (Arrow text) holds what `write_pending` writes into the object
+    array, for any set of positions to format; a value from the scalar reference keeps the
+    object array."""
+    from include.walkme_sync.reconcile.columns import coerce_column
+    from include.walkme_sync.records import ArrowValues
+
+    rng = random.Random(seed)
+    stamps, _ = random_datetime_pairs(rng, rng.choice([0, 1, 40, 400]))
+    density = rng.choice([0.05, 0.7, 1.0])  # every way of `_texts_at`
+    formatted = np.array([rng.random() < density for _ in range(len(stamps))], dtype=bool)
+    reference = coerce_column(stamps, DATETIME, defer_datetimes=True)
+    reference.write_pending(np.flatnonzero(formatted))
+    coerced = coerce_column(stamps, DATETIME, defer_datetimes=True)
+    values = coerced.wire_values(formatted)
+    assert isinstance(values, ArrowValues) or not len(stamps)
+    assert values.tolist() == reference.wire.tolist()
+    if coerced.pending is not None and reference.pending is not None:
+        assert (coerced.pending == reference.pending).all()
+    # Had the scalar reference given a value (never, for a datetime64 column): objects.
+    coerced = coerce_column(stamps, DATETIME, defer_datetimes=True)
+    coerced.scalar_values = 1
+    values = coerced.wire_values(formatted)
+    assert isinstance(values, np.ndarray) and values.tolist() == reference.wire.tolist()
+
+
+@pytest.mark.parametrize("clear", [False, True])
+@pytest.mark.parametrize("seed", range(16))
+def test_whole_numbers_in_arrow_plan_like_python_ints(seed: int, clear: bool) -> None:
+    """A number field's whole values held as Arrow int64 decide, send and read exactly like
+    the Python ints of the object array (`coerce_column` without deferring)."""
+    from include.walkme_sync.reconcile.coerce import coerce_for_field
+    from include.walkme_sync.reconcile.columns import coerce_column
+    from include.walkme_sync.reconcile.compare import same_texts
+    from include.walkme_sync.reconcile.plan import _plan_field, _Target
+    from include.walkme_sync.records import ArrowValues, wire_objects
+
+    rng = random.Random(seed)
+    whole = FieldInfo("N__c", "N", "double", updateable=True, precision=18, scale=0)
+    size = rng.choice([0, 1, 40, 300])
+    numbers = [rng.choice([None, 0, 7, -12, 2**40, 10**18, 3]) for _ in range(size)]
+    currents = [
+        rng.choice([None, "", "7", "7.0", "-12", "12", "0", "x", "1099511627776"])
+        for _ in range(size)
+    ]
+    series = pd.Series(numbers, dtype="Int64")
+    reference = coerce_column(series, whole)
+    coerced = coerce_column(series, whole, defer_datetimes=True)
+    values = coerced.wire_values(np.ones(size, dtype=bool))
+    assert isinstance(values, ArrowValues) or not size
+    expected = reference.wire.tolist()
+    assert values.tolist() == expected
+    assert [type(v) for v in wire_objects(values).tolist()] == [type(v) for v in expected]
+    olds = pd.Series(currents, dtype="string[pyarrow]")
+    assert np.array_equal(same_texts(olds, values, whole), same_texts(olds, reference.wire, whole))
+    frame = pd.DataFrame({"c": series, "cur": olds})
+    plan = _plan_field(_Target("c", whole, "cur", clear), frame, full_sync=False)
+    for position, (number, current) in enumerate(zip(numbers, currents, strict=True)):
+        if number is None and not clear:
+            assert not plan.changed[position]
+            continue
+        try:
+            wire = coerce_for_field(number, whole)
+        except ValueError:
+            assert plan.rejected[position] and not plan.changed[position]
+            continue
+        assert bool(plan.changed[position]) == (not values_equal(current, wire, whole))
+        if plan.changed[position]:
+            assert plan.new[position] == wire and type(plan.new[position]) is type(wire)
+
+
+@pytest.mark.parametrize("kind", [pa.string(), pa.large_string()])
+@pytest.mark.parametrize("seed", range(30))
+def test_unique_keys_by_packed_numbers_equal_arrows_unique(seed: int, kind: pa.DataType) -> None:
+    """Ids of one length are checked as numbers first: the answer is Arrow's `unique`'s."""
+    from include.walkme_sync.salesforce.bulk_update import packed_keys
+
+    rng = random.Random(seed)
+    width = rng.choice([1, 2, 8, 15, 16, 17])
+    alphabet = rng.choice(["ab", "abcdefghij0123456789", "aéü日"])
+    size = rng.choice([0, 1, 2, 50, 400])
+    ids = ["".join(rng.choices(alphabet, k=width)) for _ in range(size)]
+    if rng.random() < 0.3 and size:
+        ids[rng.randrange(size)] = ids[rng.randrange(size)]  # a duplicate (or itself)
+    if rng.random() < 0.2 and size:
+        ids[rng.randrange(size)] = rng.choice([None, "", "x" * (width + 1)])
+    array = pa.array(ids, type=kind)
+    start = rng.randrange(size + 1)
+    for part in (array, array.slice(start), array.slice(0, start)):
+        assert unique_keys(part) == (len(pc.unique(part)) == len(part))
+        packed = packed_keys(part)
+        if packed is not None:
+            texts = part.to_pylist()
+            for i, j in ((rng.randrange(len(part)), rng.randrange(len(part))) for _ in range(20)):
+                if texts[i] == texts[j]:
+                    assert packed[i] == packed[j]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_counted_field_patterns_equal_numpys_unique(seed: int) -> None:
+    from include.walkme_sync.reconcile.results import distinct_patterns
+
+    rng = random.Random(seed)
+    bits = rng.choice([1, 3, 16, 17, 40])
+    size = rng.choice([0, 1, 7, 500])
+    pattern = np.array(
+        [rng.choice([0, 1, 5, (1 << bits) - 1, rng.randrange(1 << bits)]) for _ in range(size)],
+        dtype=np.int64,
+    )
+    distinct, inverse = distinct_patterns(pattern, bits)
+    expected, expected_inverse = np.unique(pattern, return_inverse=True)
+    assert distinct.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.reshape(size).tolist()

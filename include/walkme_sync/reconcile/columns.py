@@ -42,6 +42,7 @@ from include.walkme_sync.reconcile.limits import (
     control_character,
     text_length,
 )
+from include.walkme_sync.records import ArrowValues, WireValues
 
 #: Field types whose wire value is always text (None for a clear).
 STR_WIRE_TYPES = TEXT_TYPES | {"datetime", "date", "email", "id", "reference"}
@@ -81,6 +82,30 @@ class CoercedColumn:
     #: not written yet (bool), and the instant it stands for (datetime64[ms], per position).
     pending: np.ndarray | None = None
     moments: np.ndarray | None = None
+    #: Whole numbers of the fast path (`coerce_column(..., defer_datetimes=True)` too): where
+    #: `wire` holds one (bool), and its value (int64, per position).
+    whole: np.ndarray | None = None
+    integers: np.ndarray | None = None
+    #: Wire values the scalar reference gave (`coerce_for_field`, not the fast paths).
+    scalar_values: int = 0
+
+    def wire_values(self, formatted: np.ndarray) -> WireValues:
+        """The wire values once the deferred date-times where `formatted` (bool) have their
+        text: as Arrow text (`ArrowValues`, None a null) when every other value is None (no
+        value came from the scalar reference), else `wire` with the texts written in. A
+        million date-times are then never a million Python strings. Whole numbers all from the
+        fast path are Arrow's int64 (None a null) likewise."""
+        if self.pending is None or self.moments is None:
+            if self.whole is not None and self.integers is not None and not self.scalar_values:
+                return ArrowValues(pa.array(self.integers, mask=~self.whole))
+            return self.wire
+        if self.scalar_values:
+            self.write_pending(np.flatnonzero(formatted))
+            return self.wire
+        at = formatted & self.pending
+        texts = _texts_at(self.moments, at)
+        self.pending[at] = False
+        return ArrowValues(texts)
 
     def write_pending(self, positions: np.ndarray) -> None:
         """Write the wire text of the deferred date-times at `positions` (int)."""
@@ -102,7 +127,8 @@ def coerce_column(
 
     `defer_datetimes`: a datetime64 column into a date-time field keeps its instants (`moments`)
     and leaves their text to `write_pending`, so that values Salesforce already holds (compared
-    as instants, `same_instants`) are never formatted.
+    as instants, `same_instants`) are never formatted; whole numbers keep their int64 values
+    too (`integers`), for `wire_values`.
     """
     size = len(values)
     null = np.zeros(size, dtype=bool)
@@ -113,6 +139,7 @@ def coerce_column(
         _fast_coerce(values, target, null, done, wire, deferred if defer_datetimes else None)
     rejected = np.zeros(size, dtype=bool)
     reasons: dict[int, str] = {}
+    scalar_values = 0
     todo = np.flatnonzero(~null & ~done)
     if len(todo):
         originals = values.tolist() if len(todo) == size else values.iloc[todo].tolist()
@@ -127,9 +154,14 @@ def coerce_column(
                 reasons[position] = str(result)
             else:
                 wire[position] = result
-    coerced = CoercedColumn(null=null, rejected=rejected, reasons=reasons, wire=wire)
-    if deferred:
+                scalar_values += 1
+    coerced = CoercedColumn(
+        null=null, rejected=rejected, reasons=reasons, wire=wire, scalar_values=scalar_values
+    )
+    if deferred and target.type == "datetime":
         coerced.pending, coerced.moments = deferred
+    elif deferred:
+        coerced.whole, coerced.integers = deferred
     return coerced
 
 
@@ -167,7 +199,8 @@ def _fast_coerce(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
     deferred: list[np.ndarray] | None = None,
 ) -> None:
     """Mark (in place) the rows whose outcome is certain: null, or `done` with `wire` set (or,
-    for deferred date-times, their (pending, moments) appended to `deferred`)."""
+    for deferred date-times, their (pending, moments) appended to `deferred`; whole numbers
+    also append (where, int64 values))."""
     kind = target.type
     dtype = values.dtype
     is_datetime = isinstance(dtype, pd.DatetimeTZDtype) or (
@@ -176,7 +209,7 @@ def _fast_coerce(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
     if is_datetime and (kind in ("datetime", "date") or kind in TEXT_TYPES):
         _fast_datetimes(values, target, null, done, wire, deferred)
     elif _is_number_dtype(dtype) and (kind in NUMBER_TYPES or kind in INTEGER_TYPES):
-        _fast_numbers(values, target, null, done, wire)
+        _fast_numbers(values, target, null, done, wire, deferred)
     elif pd.api.types.is_bool_dtype(dtype) and kind == "boolean":
         missing = values.isna().to_numpy(dtype=bool)
         null |= missing
@@ -237,10 +270,42 @@ def _iso_texts(moments: np.ndarray) -> np.ndarray:
     are 1700-4000 here (checked before), so always four digits. Faster than numpy's
     `datetime_as_string`, whose fixed-width result holds 168 bytes per value.
     """
+    return np.asarray(_iso_arrow(moments).to_numpy(zero_copy_only=False), dtype=object)
+
+
+def _iso_arrow(moments: np.ndarray) -> pa.Array:
+    """`_iso_texts` as Arrow text (string)."""
     texts = pc.cast(pa.array(moments), pa.string())
     if moments.dtype == np.dtype("datetime64[ms]"):
         texts = _salesforce_datetime_texts(texts)
-    return np.asarray(texts.to_numpy(zero_copy_only=False), dtype=object)
+    return texts
+
+
+def _texts_at(moments: np.ndarray, at: np.ndarray) -> pa.Array:
+    """`_iso_arrow` of the datetime64[ms] `moments` where `at` (bool), null elsewhere."""
+    count = int(np.count_nonzero(at))
+    if count * SPREAD_BY_MASK < len(at):
+        # Few (an unchanged run formats next to nothing): into an array of nulls, without an
+        # index array of the column's length.
+        texts = _iso_arrow(moments[at])
+        return pc.replace_with_mask(pa.nulls(len(at), texts.type), pa.array(at), texts)
+    # Most (a first sync): every position formatted (a placeholder where not `at`: no NaT, no
+    # year out of range) and the others made null by a validity bitmap; the texts are never
+    # copied to be spread.
+    texts = _iso_arrow(np.where(at, moments, _PLACEHOLDER))
+    if count == len(at):
+        return texts
+    if texts.offset or texts.null_count:  # (not Arrow's fresh array): copied after all
+        return pc.if_else(pa.array(at), texts, pa.scalar(None, texts.type))
+    validity = pa.py_buffer(np.packbits(at, bitorder="little"))
+    return pa.Array.from_buffers(
+        texts.type, len(at), [validity, *texts.buffers()[1:]], null_count=len(at) - count
+    )
+
+
+#: `_texts_at` fills an array of nulls when under one position in this many gets a text.
+SPREAD_BY_MASK = 4
+_PLACEHOLDER = np.datetime64("2000-01-01T00:00:00.000", "ms")
 
 
 #: Bytes of Arrow's text of a datetime64[ms] of a four-digit year: `2024-01-31 12:34:56.789`.
@@ -274,8 +339,13 @@ def _salesforce_datetime_texts(texts: pa.StringArray) -> pa.Array:
     return pa.Array.from_buffers(pa.string(), size, [None, pa.py_buffer(starts), pa.py_buffer(out)])
 
 
-def _fast_numbers(
-    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+def _fast_numbers(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
+    values: pd.Series,
+    target: FieldInfo,
+    null: np.ndarray,
+    done: np.ndarray,
+    wire: np.ndarray,
+    deferred: list[np.ndarray] | None = None,
 ) -> None:
     numbers = values.to_numpy(dtype="float64", na_value=np.nan)
     null |= np.isnan(numbers)
@@ -287,7 +357,7 @@ def _fast_numbers(
                 return
             # Below 2**53 the float is the exact value (ints convert exactly): whole and short.
             ok = (size < EXACT_FLOAT) & (np.floor(numbers) == numbers) & (size < 10.0**limit)
-            wire[ok] = numbers[ok].astype(np.int64).astype(object)
+            _put_integers(numbers[ok].astype(np.int64), ok, wire, deferred)
             done |= ok
             return
         scale = max(target.scale, 0)
@@ -303,11 +373,23 @@ def _fast_numbers(
             ok &= units < 10.0**target.precision  # integer digits <= precision - scale
         units = np.copysign(units[ok], numbers[ok])
     if scale == 0:
-        wire[ok] = units.astype(np.int64).astype(object)
+        _put_integers(units.astype(np.int64), ok, wire, deferred)
     else:
         # Both exact; IEEE division rounds to the double nearest the decimal, like float(Decimal).
         wire[ok] = (units / 10.0**scale).astype(object)
     done |= ok
+
+
+def _put_integers(
+    integers: np.ndarray, where: np.ndarray, wire: np.ndarray, deferred: list[np.ndarray] | None
+) -> None:
+    """`integers` (int64, one per True of `where`) into `wire` as Python ints; when deferring,
+    also kept as int64 per position (`CoercedColumn.integers`)."""
+    wire[where] = integers.astype(object)
+    if deferred is not None:
+        values = np.zeros(len(where), dtype=np.int64)
+        values[where] = integers
+        deferred += [where, values]
 
 
 def _fast_texts(

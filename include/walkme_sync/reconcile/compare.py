@@ -20,10 +20,10 @@ import pyarrow.compute as pc
 from include.walkme_sync.metadata import INTEGER_TYPES, NUMBER_TYPES, FieldInfo
 from include.walkme_sync.reconcile.coerce import values_equal
 from include.walkme_sync.reconcile.columns import EXACT_FLOAT, STR_WIRE_TYPES
-from include.walkme_sync.records import classes, of_class
+from include.walkme_sync.records import ArrowValues, WireValues, classes, of_class, wire_objects
 
 
-def same_texts(current: pd.Series, new: np.ndarray, target: FieldInfo) -> np.ndarray | None:
+def same_texts(current: pd.Series, new: WireValues, target: FieldInfo) -> np.ndarray | None:
     """Where Salesforce's text is the new value's text (bool), compared in Arrow; None unless
     Salesforce's values are Arrow-backed text and the field's wire values text or whole numbers.
     Equal text is equal under every rule of `values_equal` (a number's text: Bulk CSV's form,
@@ -35,9 +35,20 @@ def same_texts(current: pd.Series, new: np.ndarray, target: FieldInfo) -> np.nda
     same = np.zeros(len(new), dtype=bool)
     try:
         if target.type in STR_WIRE_TYPES:
-            news = pa.array(new, type=pa.large_string())
+            news = (
+                new.array.cast(pa.large_string())
+                if isinstance(new, ArrowValues)
+                else pa.array(new, type=pa.large_string())
+            )
             picked = np.ones(len(new), dtype=bool)
+        elif isinstance(new, ArrowValues) and new.array.type == pa.int64() and _numeric(target):
+            # Whole numbers (None a null): every value is exactly an int.
+            valid = new.array.is_valid()
+            picked = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
+            news = new.array.filter(valid).cast(pa.large_string())
+            olds = olds.filter(valid)
         elif target.type in NUMBER_TYPES or target.type in INTEGER_TYPES:
+            new = wire_objects(new)
             picked = of_class(classes(new), int)  # exactly int: True is no number's text
             news = pa.array(new[picked].astype(np.int64)).cast(pa.large_string())
             olds = olds.filter(pa.array(picked))
@@ -77,19 +88,37 @@ def same_instants(current: pd.Series, moments: np.ndarray) -> np.ndarray:
             for n, end in _SALESFORCE_DATETIME_FORMS
         )
     ).fill_null(False)
-    picked = np.flatnonzero(np.asarray(strict.to_numpy(zero_copy_only=False), dtype=bool))
-    texts = olds.filter(strict)
-    news = moments[picked].astype("datetime64[ms]").astype(np.int64)
+    picked = np.asarray(strict.to_numpy(zero_copy_only=False), dtype=bool)
+    news = moments.astype("datetime64[ms]", copy=False).view(np.int64)
     # A block at a time: Arrow refuses a whole cast for one impossible date (February 30th),
     # which then leaves only its block to the value-by-value comparison.
     for start in range(0, len(picked), INSTANT_BLOCK_ROWS):
         stop = min(start + INSTANT_BLOCK_ROWS, len(picked))
-        try:
-            instants = texts[start:stop].cast(pa.timestamp("ms", tz="UTC")).cast(pa.int64())
-        except (pa.ArrowException, UnicodeError):
-            continue
-        olds_ms = np.asarray(instants.to_numpy(zero_copy_only=False))
-        same[picked[start:stop]] = olds_ms == news[start:stop]
+        block = picked[start:stop]
+        if block.any():
+            same[start:stop] = _same_instants_block(olds[start:stop], block, news[start:stop])
+    return same
+
+
+def _same_instants_block(olds: Any, picked: np.ndarray, news: np.ndarray) -> np.ndarray:
+    """`same_instants` of one block: where `picked` (Salesforce's forms), the text's instant is
+    `news` (ms since the epoch). The whole block is cast (the usual block holds only Salesforce's
+    forms and nulls: no copy of the picked texts); a text Arrow cannot read leaves the block to
+    the picked texts alone, then undecided if one of those cannot be read."""
+    same = np.zeros(len(picked), dtype=bool)
+    kind = pa.timestamp("ms", tz="UTC")
+    try:
+        instants = olds.cast(kind).cast(pa.int64())
+        equal = pc.equal(instants, pa.array(news)).fill_null(False)
+        return np.asarray(equal.to_numpy(zero_copy_only=False), dtype=bool) & picked
+    except (pa.ArrowException, UnicodeError):
+        pass
+    at = np.flatnonzero(picked)
+    try:
+        instants = olds.filter(pa.array(picked)).cast(kind).cast(pa.int64())
+    except (pa.ArrowException, UnicodeError):
+        return same
+    same[at] = np.asarray(instants.to_numpy(zero_copy_only=False)) == news[at]
     return same
 
 
@@ -228,3 +257,7 @@ _QUICK_EQUAL: dict[str, Callable[[Any, Any, str], bool | None]] = {
     "boolean": _quick_equal_boolean,
     **dict.fromkeys(NUMBER_TYPES | INTEGER_TYPES, _quick_equal_number),
 }
+
+
+def _numeric(target: FieldInfo) -> bool:
+    return target.type in NUMBER_TYPES or target.type in INTEGER_TYPES

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import compress
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.frames import CURRENT_PREFIX
@@ -30,7 +31,16 @@ from include.walkme_sync.reconcile.compare import (
     same_instants,
     same_texts,
 )
-from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange, object_array
+from include.walkme_sync.records import (
+    ArrowValues,
+    ChangeSet,
+    FieldColumn,
+    RecordChange,
+    WireValues,
+    every_in_order,
+    object_array,
+    wire_objects,
+)
 
 if TYPE_CHECKING:
     from include.walkme_sync.config import IntegrationConfig
@@ -63,7 +73,7 @@ class _FieldPlan:
     changed: np.ndarray  # bool: the value is sent (differs from Salesforce's, or full sync)
     rejected: np.ndarray  # bool: the value cannot go into the field
     reasons: dict[int, str]  # position -> rejection reason
-    new: np.ndarray  # object: the wire value (where sent)
+    new: WireValues  # the wire value (where sent)
     current: pd.Series  # Salesforce's values (for the diff)
 
 
@@ -163,8 +173,9 @@ class PlanResult:
         entries = []
         rows, keys, record_ids = self._rows.tolist(), _texts(self._keys), _texts(self._record_ids)
         currents = [object_array(plan.current.tolist()) for plan in self._fields]
+        news = [wire_objects(plan.new) for plan in self._fields]
         for position in self._change_positions.tolist():
-            for plan, current in zip(self._fields, currents, strict=True):
+            for plan, current, new in zip(self._fields, currents, news, strict=True):
                 if plan.changed[position]:
                     entries.append(
                         {
@@ -173,7 +184,7 @@ class PlanResult:
                             "record_id": record_ids[position],
                             "field": plan.name,
                             "old": _plain(current[position]),
-                            "new": plan.new[position],
+                            "new": new[position],
                         }
                     )
         return entries
@@ -246,10 +257,7 @@ def plan_changes(
     change_positions = np.flatnonzero(status == _STATUS_CODES[CHANGE])
     return PlanResult(
         changes=_changes(
-            plans,
-            change_positions,
-            np.asarray(record_ids.iloc[change_positions].to_numpy(dtype=object)),
-            rows[change_positions],
+            plans, change_positions, _ids_at(record_ids, change_positions), rows[change_positions]
         ),
         change_positions=change_positions,
         rows=rows,
@@ -261,17 +269,35 @@ def plan_changes(
     )
 
 
+def _ids_at(record_ids: pd.Series, positions: np.ndarray) -> ArrowValues:
+    """The Ids (a "string" column) at `positions`, as Arrow text: a million changes hold one
+    buffer of Ids, not a Python string each."""
+    ids = pa.array(record_ids.array)
+    if not every_in_order(positions, len(ids)):
+        ids = ids.take(positions)  # (before joining the chunks: an unchanged run takes none)
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    return ArrowValues(ids)
+
+
 def _changes(
-    plans: list[_FieldPlan], positions: np.ndarray, record_ids: np.ndarray, rows: np.ndarray
+    plans: list[_FieldPlan], positions: np.ndarray, record_ids: ArrowValues, rows: np.ndarray
 ) -> Sequence[RecordChange]:
     """The changes at `positions` (of the pairs; `record_ids` and `rows` are the changes'):
     each sends its fields whose value changed, in mapping order."""
     names = [plan.name for plan in plans]
     if len(set(names)) == len(names):
+        # Every pair a change (a first sync): the columns themselves, not copies.
+        every = bool(plans) and every_in_order(positions, len(plans[0].changed))
         return ChangeSet(
             record_ids,
             rows,
-            [FieldColumn(p.name, p.changed[positions], p.new[positions]) for p in plans],
+            [
+                FieldColumn(p.name, p.changed, p.new)
+                if every
+                else FieldColumn(p.name, p.changed[positions], p.new[positions])
+                for p in plans
+            ],
         )
     # Two mappings into one field (the later value wins, in the first one's place when both are
     # sent): dicts per change, as the field order of each change then varies.
@@ -283,7 +309,7 @@ def _changes(
             for fields, value in zip(compress(sent, picked.tolist()), values, strict=True):
                 fields[plan.name] = value
     return [
-        RecordChange(record_id, row, fields)
+        RecordChange(cast(str, record_id), row, fields)
         for record_id, row, fields in zip(record_ids.tolist(), rows.tolist(), sent, strict=True)
     ]
 
@@ -321,18 +347,18 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
     described = target.field
     coerced = coerce_column(matched[target.column], described, defer_datetimes=True)
     current = matched[target.current_column].reset_index(drop=True)
-    new = coerced.wire
     sent = ~coerced.null & ~coerced.rejected
     if target.clear:
         # A checkbox cannot be null: clearing it means unchecking it.
-        new[coerced.null] = False if described.type == "boolean" else None
+        coerced.wire[coerced.null] = False if described.type == "boolean" else None
         sent |= coerced.null
     # Date-times Salesforce already holds are equal as instants: their text is never written
-    # (the values of unchanged pairs are not read); the rest get it before the comparison.
+    # (the values of unchanged pairs are not read); the rest get it before the comparison, kept
+    # as Arrow text (`ArrowValues`) as far as the Bulk CSV.
     same = np.zeros(len(sent), dtype=bool)
     if coerced.pending is not None and coerced.moments is not None and not full_sync:
         same = sent & coerced.pending & same_instants(current, coerced.moments)
-    coerced.write_pending(np.flatnonzero(~same))
+    new = coerced.wire_values(~same)
     positions = np.flatnonzero(sent & ~same)
     if full_sync or not len(positions):
         changed = sent & ~same
@@ -351,7 +377,7 @@ def _plan_field(target: _Target, matched: pd.DataFrame, *, full_sync: bool) -> _
 
 
 def _equal(
-    current: pd.Series, new: np.ndarray, positions: np.ndarray, described: FieldInfo
+    current: pd.Series, new: WireValues, positions: np.ndarray, described: FieldInfo
 ) -> np.ndarray:
     """`equal_column` at `positions`: where Salesforce holds no value first (column-wise: on a
     first sync that is every value), then equal text (in Arrow, when Salesforce's values are
@@ -361,7 +387,7 @@ def _equal(
     missing = np.asarray(olds.isna().to_numpy(), dtype=bool)
     todo = np.flatnonzero(~missing)
     if missing.any():
-        equal[missing] = equal_to_null(new[positions[missing]], described.type)
+        equal[missing] = _equal_to_null_at(new, positions[missing], described.type)
         olds = olds.iloc[todo]
     same = same_texts(olds, new[positions[todo]], described)
     if same is not None:
@@ -369,8 +395,17 @@ def _equal(
         todo = todo[~same]
     if len(todo):
         at = positions[todo]
-        equal[todo] = equal_column(object_array(current.iloc[at].tolist()), new[at], described)
+        olds_at = object_array(current.iloc[at].tolist())
+        equal[todo] = equal_column(olds_at, wire_objects(new[at]), described)
     return equal
+
+
+def _equal_to_null_at(new: WireValues, at: np.ndarray, kind: str) -> np.ndarray:
+    """`equal_to_null(new[at], kind)`; Arrow text's nulls (None) read once for all of it."""
+    if isinstance(new, ArrowValues) and kind != "boolean":
+        nulls = np.asarray(new.array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        return nulls[at]
+    return equal_to_null(wire_objects(new[at]), kind)
 
 
 def _plain(value: Any) -> Any:

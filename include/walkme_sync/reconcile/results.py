@@ -132,12 +132,28 @@ def _written_reasons(plan: PlanResult, verb: str) -> tuple[list[str], np.ndarray
     pattern = np.zeros(len(positions), dtype=np.int64)
     for bit, field_plan in enumerate(plan._fields):
         pattern |= field_plan.changed[positions].astype(np.int64) << bit
-    distinct, inverse = np.unique(pattern, return_inverse=True)
+    distinct, inverse = distinct_patterns(pattern, len(names))
     texts = [
         f"{verb} {', '.join(sorted(n for bit, n in enumerate(names) if code >> bit & 1))}"
         for code in distinct.tolist()
     ]
-    return texts, inverse.reshape(len(pattern))
+    return texts, inverse
+
+
+def distinct_patterns(pattern: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(pattern, return_inverse=True)` of bit patterns (int64, `bits` bits): counted
+    when there can be few (a million changes' patterns are not sorted to find three)."""
+    if bits > PATTERN_COUNT_BITS:
+        distinct, inverse = np.unique(pattern, return_inverse=True)
+        return distinct, inverse.reshape(len(pattern))
+    distinct = np.flatnonzero(np.bincount(pattern, minlength=1 << bits))
+    lookup = np.zeros(1 << bits, dtype=np.int64)
+    lookup[distinct] = np.arange(len(distinct))
+    return distinct, lookup[pattern]
+
+
+#: Field-set patterns of up to this many fields are counted (a table of 2**bits entries).
+PATTERN_COUNT_BITS = 16
 
 
 def _grouped_row_outcomes(

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 
 from include.walkme_sync.errors import TransientError
 from include.walkme_sync.metadata import WireValue
-from include.walkme_sync.records import ChangeSet, FieldColumn, RecordChange
+from include.walkme_sync.records import ArrowValues, ChangeSet, FieldColumn, RecordChange
 from include.walkme_sync.salesforce.errors import translate
 
 T = TypeVar("T")
@@ -177,6 +177,10 @@ def _maybe_bulk_unsafe_columns(changes: ChangeSet) -> bool:
 def _maybe_bulk_unsafe_block(
     column: FieldColumn, start: int, stop: int, widest: int, longest: int
 ) -> bool:
+    if isinstance(column.values, ArrowValues) and column.values.array.type == pa.string():
+        return _maybe_bulk_unsafe_texts(
+            column.values.array[start:stop], column.sent[start:stop], longest
+        )
     array = sent_arrow(column, start, stop, keep=True)
     if array is not None and array.type in (pa.int64(), pa.float64(), pa.bool_(), pa.null()):
         return False
@@ -186,6 +190,15 @@ def _maybe_bulk_unsafe_block(
     # Arrow counts code points, as `len` does.
     too_long = pc.max(pc.utf8_length(array)).as_py() or 0
     return bool(too_long > longest or pc.any(pc.equal(array, BULK_NULL)).as_py())
+
+
+def _maybe_bulk_unsafe_texts(texts: pa.Array, sent: np.ndarray, longest: int) -> bool:
+    """`_maybe_bulk_unsafe_block` of Arrow text where `sent` (bool): read in place, the values
+    not sent masked out afterwards (no copy of the texts sent)."""
+    # Arrow counts code points, as `len` does.
+    lengths = pc.utf8_length(texts).fill_null(0).to_numpy(zero_copy_only=False)
+    marker = pc.equal(texts, BULK_NULL).fill_null(False).to_numpy(zero_copy_only=False)
+    return bool(((np.asarray(lengths) > longest) & sent).any() or (marker & sent).any())
 
 
 def sent_arrow(column: FieldColumn, start: int, stop: int, *, keep: bool) -> pa.Array | None:
@@ -199,8 +212,13 @@ def sent_arrow(column: FieldColumn, start: int, stop: int, *, keep: bool) -> pa.
     """
     cached = column.arrow.get((start, stop)) if keep else column.arrow.pop((start, stop), None)
     if cached is None:
+        sent = column.sent[start:stop]
+        values = column.values[start:stop]
         try:
-            cached = pa.array(column.values[start:stop][column.sent[start:stop]])
+            if isinstance(values, ArrowValues):  # already Arrow (date-time texts)
+                cached = values.array if sent.all() else values.array.filter(sent)
+            else:
+                cached = pa.array(values[sent])
         except (pa.ArrowException, OverflowError):
             cached = False  # the values go one by one
         if keep:
@@ -308,7 +326,12 @@ def _write_lines(changes: ChangeSet, sink: IO[bytes]) -> bool:
     sink.write(_csv_text([["Id", *names]]).encode("utf-8"))
     for start in range(0, len(changes), ARROW_BLOCK_ROWS):
         stop = min(start + ARROW_BLOCK_ROWS, len(changes))
-        arrays = [pa.array(changes.record_ids[start:stop], type=pa.large_string())]
+        ids = changes.record_ids[start:stop]
+        arrays = [
+            ids.array.cast(pa.large_string())
+            if isinstance(ids, ArrowValues)
+            else pa.array(ids, type=pa.large_string())
+        ]
         arrays += [_field_cells(column, start, stop) for column in present]
         if not _write_unquoted_body(sink, arrays, len(names)):
             return False
@@ -351,6 +374,13 @@ def _field_cells(column: FieldColumn, start: int, stop: int) -> pa.Array:
     """Rows `start:stop` of one CSV column of a `ChangeSet` (Arrow text): "" where a change
     leaves the field alone, else `bulk_cell(value)`."""
     sent = column.sent[start:stop]
+    values = column.values
+    if isinstance(values, ArrowValues) and values.array.type in _ARROW_CELL_TYPES:
+        # Already Arrow: every value's cell, then "" where not sent (no copy of the sent ones).
+        cells = values.array[start:stop].cast(pa.large_string()).fill_null(BULK_NULL)
+        if sent.all():
+            return cells
+        return pc.if_else(pa.array(sent), cells, pa.scalar("", pa.large_string()))
     # str (with None) -> string, int -> int64, bool -> bool; mixed kinds fail or infer another
     # type, and take the per-value way below.
     inferred = sent_arrow(column, start, stop, keep=False)
