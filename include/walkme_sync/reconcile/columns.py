@@ -42,6 +42,7 @@ from include.walkme_sync.reconcile.limits import (
     control_character,
     text_length,
 )
+from include.walkme_sync.reconcile.plain_texts import arrow_texts, plain_mask
 from include.walkme_sync.records import ArrowValues, WireValues
 
 #: Field types whose wire value is always text (None for a clear).
@@ -219,7 +220,7 @@ def _fast_coerce(  # noqa: PLR0917 - the in-place outputs of `coerce_column`
     elif (isinstance(dtype, pd.StringDtype) or dtype.kind == "O") and (
         kind in TEXT_TYPES or kind in ("email", "id", "reference")
     ):
-        _fast_texts(values.tolist(), target, null, done, wire)
+        _coerce_texts(values, target, null, done, wire)
 
 
 def _is_number_dtype(dtype: Any) -> bool:
@@ -390,6 +391,32 @@ def _put_integers(
         values = np.zeros(len(where), dtype=np.int64)
         values[where] = integers
         deferred += [where, values]
+
+
+def _coerce_texts(
+    values: pd.Series, target: FieldInfo, null: np.ndarray, done: np.ndarray, wire: np.ndarray
+) -> None:
+    """`_fast_texts` over the column, with its plain values (`plain_texts`) decided from the
+    bytes at once: they are sent as they are. The rest (nulls included: which objects count as
+    null is `_fast_texts`' rule) go through `_fast_texts` value by value."""
+    restricted = target.restricted_picklist and target.type in ("picklist", "multipicklist")
+    texts = None if target.type not in TEXT_TYPES or restricted else arrow_texts(values)
+    if texts is None:
+        _fast_texts(values.tolist(), target, null, done, wire)
+        return
+    objects = values.to_numpy(dtype=object)
+    plain = plain_mask(texts, target.length)
+    wire[plain] = objects[plain]
+    done |= plain
+    rest = np.flatnonzero(~plain)
+    if not len(rest):
+        return
+    rest_null, rest_done = np.zeros(len(rest), dtype=bool), np.zeros(len(rest), dtype=bool)
+    rest_wire = np.empty(len(rest), dtype=object)
+    _fast_texts(objects[rest].tolist(), target, rest_null, rest_done, rest_wire)
+    null[rest] |= rest_null
+    done[rest] |= rest_done
+    wire[rest[rest_done]] = rest_wire[rest_done]
 
 
 def _fast_texts(
