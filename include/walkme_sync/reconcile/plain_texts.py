@@ -24,12 +24,18 @@ NOT_PRINTABLE_ASCII[SPACE : LAST_PRINTABLE + 1] = False
 
 def arrow_texts(values: pd.Series) -> pa.Array | None:
     """The column as one Arrow large_string array (nulls for None, NaN, pd.NA), or None when a
-    value is not text."""
+    value is not exactly a `str` (a subclass such as `np.str_` takes the per-value rules, which
+    send a plain `str`) or is text UTF-8 cannot hold (a lone surrogate)."""
     try:
         if isinstance(values.dtype, pd.StringDtype):
             array: Any = pa.array(values.array)
         else:
-            array = pa.array(values.to_numpy(dtype=object), from_pandas=True)
+            objects = values.to_numpy(dtype=object)
+            if pd.api.types.infer_dtype(objects, skipna=True) not in ("string", "empty"):
+                return None
+            if set(map(type, objects[pd.notna(objects)])) - {str}:
+                return None
+            array = pa.array(objects, from_pandas=True)
         if isinstance(array, pa.ChunkedArray):
             array = array.combine_chunks()
         if array.null_count == len(array):
@@ -37,13 +43,15 @@ def arrow_texts(values: pd.Series) -> pa.Array | None:
         if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
             return None
         return array.cast(pa.large_string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowException, UnicodeError):
         return None
 
 
 def plain_mask(texts: pa.Array, max_length: int | None) -> np.ndarray:
     """True where the value is plain and at most `max_length` characters (no limit when None
     or 0); False for nulls."""
+    if not pa.types.is_large_string(texts.type):
+        texts = texts.cast(pa.large_string())  # the offsets below are read as int64
     size = len(texts)
     if texts.null_count == size:  # no text at all (an all-null array may have no buffers)
         return np.zeros(size, dtype=bool)

@@ -138,10 +138,6 @@ def _datetimes_of(
     return _Parsed(pd.Series(stamps.array, index=index), pd.Series(False, index=index), expected)
 
 
-def _nothing_bad(text: pd.Series) -> pd.Series:
-    return pd.Series(False, index=text.index)
-
-
 def _parse_integer(text: pd.Series) -> _Parsed:
     fast = _plain_integers(text)
     if fast is not None:
