@@ -31,8 +31,7 @@ def arrow_texts(values: pd.Series) -> pa.Array | None:
             array: Any = pa.array(values.array)
         else:
             objects = values.to_numpy(dtype=object)
-            if pd.api.types.infer_dtype(objects, skipna=True) not in ("string", "empty"):
-                return None
+            # Every present value exactly a `str` (this also rules out non-text objects).
             if set(map(type, objects[pd.notna(objects)])) - {str}:
                 return None
             array = pa.array(objects, from_pandas=True)
