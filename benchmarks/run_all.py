@@ -1,7 +1,8 @@
 """Run the benchmarks and print one combined summary (what `make benchmark` runs).
 
     PYTHONPATH=. .venv/bin/python benchmarks/run_all.py [--sizes 1000,100000,1000000]
-        [--repeat 2] [--emulator-store] [--emulator-bulk] [--emulator-records 1000000]
+        [--repeat 2] [--extra-fields 4] [--emulator-store] [--emulator-bulk]
+        [--emulator-records 1000000]
 
 Default: DAG parse time (`parse_time.py`, next to its floor) and end-to-end sync throughput at 1k
 and 100k report rows with the stock-Airflow baseline and one `dag.test()` run at 1k
@@ -71,21 +72,8 @@ def run_script(name: str, records: int) -> tuple[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--sizes",
-        default=",".join(map(str, sync_throughput.DEFAULT_SIZES)),
-        help="report sizes for sync_throughput.py (default 1000,100000)",
-    )
-    parser.add_argument("--no-naive", action="store_true", help="skip the stock-Airflow baseline")
-    parser.add_argument("--no-dag-test", action="store_true", help="skip the dag.test() run")
-    parser.add_argument("--no-floor", action="store_true", help="skip the least-work reference")
+    sync_throughput.add_sync_arguments(parser)
     parser.add_argument("--no-parse-time", action="store_true", help="skip parse_time.py")
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        help="run each sync approach this many times, keeping each step's fastest (default 1)",
-    )
     parser.add_argument(
         "--json",
         type=Path,
@@ -101,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         help="records for the emulator benchmarks (default 1,000,000: minutes each)",
     )
     args = parser.parse_args(argv)
-    sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
+    sizes = sync_throughput.parse_sizes(args.sizes)
     started = time.perf_counter()
     load_before = machine_load()
 
@@ -114,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir=None,
         floor=not args.no_floor,
         repeat=args.repeat,
+        extra_fields=args.extra_fields,
     )
     extra: list[tuple[str, str, float]] = []
     for flag, name in (
@@ -160,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "sizes": sizes,
             "repeat": args.repeat,
+            "extra_fields": args.extra_fields,
             "load_before": load_before,
             "load_after": load_after,
             "parse_time": parse_rows,

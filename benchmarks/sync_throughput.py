@@ -671,8 +671,8 @@ def measure_all(
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_sync_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of the sync measurement (here and in run_all.py, which passes them on)."""
     parser.add_argument(
         "--sizes",
         default=",".join(map(str, DEFAULT_SIZES)),
@@ -694,12 +694,22 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="map this many more text fields in the product's runs (memory per mapped field)",
     )
+
+
+def parse_sizes(text: str) -> list[int]:
+    """`--sizes` as numbers (`1_000_000` allowed)."""
+    return [int(size.replace("_", "")) for size in text.split(",") if size.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_sync_arguments(parser)
     parser.add_argument("--profile", type=Path, help="write cProfile output (main thread) here")
     parser.add_argument("--json", type=Path, help="also write all results as JSON to this file")
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    sizes = [int(size.replace("_", "")) for size in args.sizes.split(",") if size.strip()]
+    sizes = parse_sizes(args.sizes)
 
     if args.worker:
         profile_dir = args.profile
