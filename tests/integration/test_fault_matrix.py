@@ -193,6 +193,12 @@ def test_task_killed_mid_upsert_then_airflow_retry(
     assert child.returncode == -signal.SIGKILL
     # Salesforce still serves the request the killed task sent (and counts it).
     wait_for(lambda: org.api_calls("composite") >= 2, "the in-flight batch to be served", 10)
+    # The call is counted when it arrives and written after the slow delay: wait for the write.
+    wait_for(
+        lambda: sum(value is not None for value in logins(shared_sf).values()) >= 8,
+        "the in-flight batch to be written",
+        10,
+    )
     assert sum(value is not None for value in logins(shared_sf).values()) == 8
 
     retried = shared_harness.run(
