@@ -20,6 +20,7 @@ FASTEST_KEYS = (
     "wall_s",
     "cpu_s",
     "client_cpu_s",
+    "system_cpu_s",
     "import_cpu_s",
     "process_cpu_s",
     "empty_process_cpu_s",

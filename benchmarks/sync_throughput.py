@@ -93,7 +93,8 @@ class StepResult:
     `process_cpu_s` is the task process's CPU in all (Python, Airflow, imports, the step) when
     the step ran in its own process; `empty_process_cpu_s`, when measured, is an empty task
     process's CPU run right after it the same way (the fixed cost's yardstick); `peak_rss_mb` is
-    the process's peak."""
+    the process's peak; `system_cpu_s` is the kernel's share of `cpu_s` (first-touched memory,
+    file and socket I/O), measured when the step ran in its own process."""
 
     run: str
     step: str
@@ -101,6 +102,7 @@ class StepResult:
     wall_s: float = 0.0
     cpu_s: float = 0.0
     client_cpu_s: float = 0.0
+    system_cpu_s: float = 0.0
     import_cpu_s: float = 0.0
     process_cpu_s: float = 0.0
     empty_process_cpu_s: float = 0.0
@@ -201,6 +203,7 @@ class Meter:
         task = run_task_process(step, run_id, run_date, profile)
         result.wall_s = time.perf_counter() - started
         result.cpu_s = result.client_cpu_s = float(task["step_cpu_s"])
+        result.system_cpu_s = float(task["step_system_cpu_s"])
         result.import_cpu_s = float(task["import_cpu_s"])
         result.process_cpu_s = float(task["process_cpu_s"])
         result.peak_rss_mb = float(task["peak_rss_mb"])
@@ -252,6 +255,7 @@ def total(results: list[StepResult], run: str, rows: int, note: str = "") -> Ste
         wall_s=sum(r.wall_s for r in steps),
         cpu_s=sum(r.cpu_s for r in steps),
         client_cpu_s=sum(r.client_cpu_s for r in steps),
+        system_cpu_s=sum(r.system_cpu_s for r in steps),
         import_cpu_s=sum(r.import_cpu_s for r in steps),
         process_cpu_s=sum(r.process_cpu_s for r in steps),
         empty_process_cpu_s=sum(r.empty_process_cpu_s for r in steps),

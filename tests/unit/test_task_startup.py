@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import subprocess
 import sys
 
+import pytest
+
+from include.walkme_sync.airflow.tasks import ARROW_POOL_VARIABLE
 from include.walkme_sync.report.gx_import import paused_gc
 
 TASK_PROCESS = """
@@ -54,3 +58,33 @@ def test_paused_gc_puts_the_collector_back_as_it_was() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+POOL_PROCESS = """
+import pyarrow as pa
+from include.walkme_sync.airflow.tasks import import_step_libraries
+import_step_libraries("extract")
+print(pa.default_memory_pool().backend_name)
+"""
+
+
+def _pool_after_start_up(**environment: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k != ARROW_POOL_VARIABLE} | environment
+    done = subprocess.run(
+        [sys.executable, "-c", POOL_PROCESS], check=True, capture_output=True, text=True, env=env
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_a_task_allocates_arrow_columns_from_jemalloc() -> None:
+    import pyarrow as pa
+
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow was built without jemalloc")
+    assert _pool_after_start_up() == "jemalloc"
+
+
+def test_a_deployment_choice_of_arrow_pool_stands() -> None:
+    assert _pool_after_start_up(**{ARROW_POOL_VARIABLE: "system"}) == "system"

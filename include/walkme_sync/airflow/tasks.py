@@ -13,6 +13,7 @@ import gc
 import importlib
 import json
 import logging
+import os
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -152,6 +153,33 @@ def import_step_libraries(step: str) -> None:
     if step == RECORD:
         modules.append("include.walkme_sync.airflow.alerts")
     import_frozen(*modules)
+    use_reusing_memory_pool()
+
+
+#: pyarrow's own switch for its memory pool; when a deployment sets it, its choice stands.
+ARROW_POOL_VARIABLE = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def use_reusing_memory_pool() -> None:
+    """Allocate the step's Arrow columns from jemalloc, which reuses freed memory.
+
+    A step reads a hand-off file, builds and drops several whole columns, and writes the next
+    file: at 1M rows it allocates a few GB in all for a peak under 1 GB. With pyarrow's default
+    pool on Linux (mimalloc) much of that came fresh from the kernel, and first-touching memory
+    is system CPU (~0.6 s per GB on the benchmark machine): 40% of the steps' CPU. jemalloc, as
+    pyarrow configures it, keeps freed pages a moment and hands them out again. Measured at 1M
+    rows, each step in its own process: validate 1.35 -> 0.8 s of CPU, match 2.3 -> 1.7 s,
+    and a lower peak RSS. Where pyarrow was built without jemalloc, the default pool stays.
+    """
+    if os.environ.get(ARROW_POOL_VARIABLE):
+        return
+    import pyarrow as pa
+
+    try:
+        pool = pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a pyarrow build without jemalloc (Windows wheels)
+        return
+    pa.set_memory_pool(pool)
 
 
 def import_frozen(*modules: str) -> None:
