@@ -161,8 +161,17 @@ def _storage_error(verb: str, path: ObjectStoragePath, exc: Exception) -> Storag
 PARQUET_ROW_GROUP_ROWS = 131_072
 
 
-def write_frame(path: ObjectStoragePath, frame: pd.DataFrame) -> None:
-    """A data frame as one Parquet file."""
+def write_frame(
+    path: ObjectStoragePath, frame: pd.DataFrame, *, rows_of_report: bool = False
+) -> None:
+    """A data frame as one Parquet file (`rows_of_report`: the report's rows handed to the
+    next step, written uncompressed on a local root)."""
+    # Snappy halves the report's rows (keys, Ids and values, nearly all distinct) and shrinks
+    # outcome files (a few repeated buckets and reasons) seven times. An object store bills
+    # and transfers by the byte, so every file there is compressed; on a local disk, the
+    # report's rows are written as they are, since compressing a file that the next task
+    # reads once is CPU for little (at 1M rows ~0.06 s to write and ~0.03 s to read each
+    # file, ~0.25 s per run, for files ~2.3x larger).
     # No dictionary encoding: our columns are mostly keys, Ids and values that are nearly all
     # distinct, where pyarrow builds a dictionary only to give it up (~0.1 s per million rows
     # and column kind); Snappy compresses the few repetitive ones (buckets) about as well.
@@ -179,14 +188,36 @@ def write_frame(path: ObjectStoragePath, frame: pd.DataFrame) -> None:
             use_dictionary=False,
             write_statistics=False,
             row_group_size=PARQUET_ROW_GROUP_ROWS,
+            compression=None if rows_of_report and _is_local(path) else "snappy",
         ),
     )
 
 
 def copy_file(source: ObjectStoragePath, target: ObjectStoragePath) -> None:
-    """`target` becomes a byte-for-byte copy of `source` (written whole or not at all)."""
+    """`target` becomes a byte-for-byte copy of `source` (written whole or not at all): on a
+    local root, a second name for the same file when the file system allows it."""
+    if _is_local(source) and _is_local(target) and _link_locally(source, target):
+        return
     with _open(source) as handle:
         _write(target, lambda out: shutil.copyfileobj(handle, out, COPY_CHUNK_BYTES))
+
+
+def _link_locally(source: ObjectStoragePath, target: ObjectStoragePath) -> bool:
+    """A hard link from `target` to `source` (False when the file system refuses one).
+
+    Safe as a copy because no file under the root changes in place: `_write` writes a new
+    file aside and renames it over the old name, so rewriting either name later leaves the
+    other one's content as it was. Made aside and renamed too: all or nothing."""
+    destination = Path(target.path)
+    aside = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        os.link(source.path, aside)
+        aside.replace(destination)
+    except OSError:
+        with contextlib.suppress(OSError):
+            aside.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def read_frame(path: ObjectStoragePath, columns: list[str] | None = None) -> pd.DataFrame:

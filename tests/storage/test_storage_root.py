@@ -8,10 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from include.walkme_sync.errors import ConfigurationError
 from include.walkme_sync.storage import (
+    copy_file,
     count_rows,
     local_storage_folder,
     read_frame,
@@ -71,6 +74,38 @@ def test_a_failed_local_write_keeps_the_previous_file(local_root: Path) -> None:
     assert [p.name for p in Path(target.parent.path).iterdir()] == ["f.parquet"]
 
 
+def _compression(path: str) -> str:
+    return str(pq.ParquetFile(path).metadata.row_group(0).column(0).compression)
+
+
+def test_the_reports_rows_are_uncompressed_on_a_local_root_and_outcomes_are_not(
+    local_root: Path,
+) -> None:
+    folder = run_dir("i", "r")
+    write_frame(folder / "rows.parquet", FRAME, rows_of_report=True)
+    write_frame(folder / "outcomes.parquet", FRAME)
+    assert _compression(folder.path + "/rows.parquet") == "UNCOMPRESSED"
+    assert _compression(folder.path + "/outcomes.parquet") == "SNAPPY"
+    assert read_frame(folder / "rows.parquet").equals(FRAME)
+
+
+def test_a_local_copy_is_a_second_name_that_outlives_a_rewrite(local_root: Path) -> None:
+    folder = run_dir("i", "r")
+    source, target = folder / "extracted.parquet", folder / "validated.parquet"
+    write_frame(source, FRAME, rows_of_report=True)
+    copy_file(source, target)
+    assert os.stat(source.path).st_ino == os.stat(target.path).st_ino
+    assert read_frame(target).equals(FRAME)
+    # A later write of the source (a re-run of extract) gives it a new file: the copy keeps
+    # the content it was made with.
+    write_frame(source, FRAME.head(1), rows_of_report=True)
+    assert read_frame(target).equals(FRAME)
+    assert sorted(p.name for p in Path(folder.path).iterdir()) == [
+        "extracted.parquet",
+        "validated.parquet",
+    ]
+
+
 def test_missing_files_read_as_absent(local_root: Path) -> None:
     folder = run_dir("i", "r")
     assert read_json(folder / "nothing.json") is None
@@ -100,6 +135,22 @@ def test_files_go_through_s3_and_no_local_folder_is_made(
     }
     remove(folder / "step_extract.json")
     assert read_json(folder / "step_extract.json") is None
+
+
+def test_on_s3_every_file_is_compressed_and_copied_whole(s3_root: str, s3_server: object) -> None:
+    folder = run_dir("i", "r")
+    write_frame(folder / "extracted.parquet", FRAME, rows_of_report=True)
+    copy_file(folder / "extracted.parquet", folder / "validated.parquet")
+    assert read_frame(folder / "validated.parquet").equals(FRAME)
+    body = (
+        s3_server.client()
+        .get_object(  # type: ignore[attr-defined]
+            Bucket=s3_root, Key="walkme/runs/i/r/validated.parquet"
+        )["Body"]
+        .read()
+    )
+    metadata = pq.ParquetFile(pa.BufferReader(body)).metadata
+    assert str(metadata.row_group(0).column(0).compression) == "SNAPPY"
 
 
 def test_a_large_frame_goes_up_to_s3_in_parts(s3_root: str, s3_server: object) -> None:

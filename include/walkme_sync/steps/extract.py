@@ -107,7 +107,7 @@ def _write_typed(
     if config.report.key_columns:
         typed = _with_composite_key(typed, config, report)
     path, outcomes_path = out_dir / EXTRACTED, out_dir / OUTCOME_FILES[Step.EXTRACT]
-    write_frame(path, typed)
+    write_frame(path, typed, rows_of_report=True)
     write_frame(outcomes_path, outcomes)
     summary = ExtractSummary(
         source=where,

@@ -95,7 +95,7 @@ def match_step(ctx: RunContext) -> dict[str, Any]:
         result = relate_rows(session, config, info, validated, result)
     del validated  # the matched rows hold what is kept of it
     write_frame(ctx.path(OUTCOME_FILES[Step.MATCH]), result.outcomes)
-    write_frame(ctx.path(MATCHED), result.matched)
+    write_frame(ctx.path(MATCHED), result.matched, rows_of_report=True)
 
     matched_rows = distinct_rows(result.matched["__row"])
     match_rate = matched_rows / rows if rows else 1.0

@@ -25,7 +25,7 @@ def validate_step(ctx: RunContext) -> dict[str, Any]:
     outcome = validate_report(frame, ctx.integration)
     write_frame(ctx.path(OUTCOME_FILES[Step.VALIDATE]), outcome.rejected)
     if len(outcome.rejected) or KEY in frame.columns:
-        write_frame(ctx.path(VALIDATED), outcome.kept)
+        write_frame(ctx.path(VALIDATED), outcome.kept, rows_of_report=True)
     else:
         # Every row kept (and no report column named like the internal key column, which
         # validation replaces and drops): `kept` is the extracted frame itself, so its file is
