@@ -170,6 +170,11 @@ def print_result(result: dict[str, Any]) -> None:
         f"imports {result['import_s']:.1f} s; emulator process RSS after seeding "
         f"{result['emulator_rss_mb']:,.0f} MB; worker process {result['process_wall_s']:.0f} s"
     )
+    if "ledger_migration_cpu_s" in result:
+        print(
+            f"    ledger migrated before the first run (once per deployment) in "
+            f"{result['ledger_migration_cpu_s']:.2f} s of CPU, not counted in the runs"
+        )
     print(step_table(result))
     print("  outcomes:")
     print(outcome_lines(result))
