@@ -1,5 +1,5 @@
-"""Bulk API 2.0 job files on the wire: our CSV uploaded as bytes, the result files streamed
-to disk, and the Id columns of a result file read by Arrow.
+"""Bulk API 2.0 job files on the wire: our CSV uploaded as bytes, the Id columns of a result
+file read by Arrow as it arrives (or the file streamed to disk and read from there).
 
 simple-salesforce's own calls hold a file several times over (text and bytes, encoded twice to
 check the size); at a million records that is hundreds of MB. These send the same requests.
@@ -60,6 +60,41 @@ def _remaining_bytes(file: IO[bytes]) -> int:
 
 #: Bytes read from the network per write to the temporary results file.
 DOWNLOAD_CHUNK_BYTES = 1 << 20
+
+
+def stream_result_ids(client: Any, job_id: str, results_type: str) -> pa.Array | np.ndarray | None:
+    """`result_ids` of a Bulk 2.0 job's result file (`successfulResults`...), read by Arrow as
+    the answer arrives: nothing on disk, and never the file's bytes in memory (a million rows
+    are ~100 MB, and writing them to a file and reading them back cost more than parsing).
+
+    None when the file is one Arrow does not read as it comes (a blank first line, a header
+    with a quoted line break or a repeated column name or longer than the first read, ragged
+    rows): the caller then downloads it whole (`download_results`) and reads it as before, one
+    more call for a rare file.
+    """
+    from simple_salesforce.util import call_salesforce
+
+    url = f"{client._construct_request_url(job_id, False)}/{results_type}"
+    headers = client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE)
+    response = call_salesforce(
+        url=url, method="GET", session=client.session, headers=headers, stream=True
+    )
+    with contextlib.closing(response):
+        response.raw.decode_content = True  # what `iter_content` gives: gzip undone
+        response.raw.auto_close = False  # (urllib3's setting for reading it through `io`)
+        stream = io.BufferedReader(response.raw, DOWNLOAD_CHUNK_BYTES)
+        start = stream.peek(DOWNLOAD_CHUNK_BYTES)
+        if not start:
+            return np.empty(0, dtype=object)  # an empty file: no Id, as `result_ids` reads it
+        end = start.find(b"\n")
+        first = start[: end if end >= 0 else len(start)]
+        if end < 0 or not first.strip() or first.count(b'"') % 2:
+            return None
+        header = next(csv.reader([first.decode("utf-8", errors="replace")]))
+        try:
+            return _arrow_result_ids(stream, header)
+        except (pa.ArrowException, KeyError):
+            return None
 
 
 def download_results(client: Any, job_id: str, results_type: str) -> IO[bytes]:

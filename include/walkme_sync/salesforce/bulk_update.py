@@ -34,6 +34,7 @@ from include.walkme_sync.salesforce.bulk_files import (
     download_results,
     result_ids,  # noqa: F401 - its place before the wire code moved out
     result_ids_of_file,
+    stream_result_ids,
     upload_job_data,
 )
 from include.walkme_sync.salesforce.errors import translate
@@ -286,20 +287,23 @@ class BulkUpdateJob:
         return succeeded, failed
 
     def _read_results(self, client: Any) -> None:
-        # The successful results (a million rows: ~100 MB) go to a temporary file as they
-        # arrive and Arrow reads only their Id columns from it: never the file's bytes and its
-        # text in memory at once.
-        files = self._fetch_results(
-            client, lambda: download_results(client, self.job_id, "successfulResults")
-        )
+        files = self._fetch_results(client, lambda: self._successful_ids(client))
         if files is None:
             return
-        successful, failed = files
-        with successful:
-            self.successful = result_ids_of_file(successful)
+        self.successful, failed = files
         for row in csv.DictReader(io.StringIO(failed)):
             record_id = row.get("sf__Id") or row.get("Id") or ""
             self.failures[id_key(record_id)] = parse_bulk_error(row.get("sf__Error") or "")
+
+    def _successful_ids(self, client: Any) -> pa.Array | np.ndarray:
+        """The Ids of the successful results (a million rows: ~100 MB): Arrow reads only their
+        Id columns as they arrive; a file it cannot read so goes to a temporary file as it
+        arrives and is read from there (never its bytes and its text in memory at once)."""
+        ids = stream_result_ids(client, self.job_id, "successfulResults")
+        if ids is not None:
+            return ids
+        with download_results(client, self.job_id, "successfulResults") as handle:
+            return result_ids_of_file(handle)
 
     def settle(self, id15: IdKeys) -> tuple[np.ndarray, np.ndarray]:
         """For the records `id15` (Id[:15] of the job's changes, in order): (succeeded,
