@@ -12,8 +12,8 @@ memory is per size and per approach):
   are written). The ledger's tables are made before the first run, as on a deployment that has
   run before (its first use ever applies the migrations once; their CPU is printed apart).
 * **floor**: the least client work the same sync can do (`floor_sync.py`: Arrow, one process, no
-  validation, files or ledger): what the product's CPU is compared with. Two runs: *first* and
-  *unchanged*.
+  validation, files or ledger, Arrow's memory from the product tasks' allocator): what the
+  product's CPU is compared with. Two runs: *first* and *unchanged*.
 * **naive**: what people do with stock Airflow: one `SELECT Id, Email FROM Lead` through
   `SalesforceHook.make_query`, build the payload, then `SalesforceBulkOperator(operation="update")`
   (Bulk API 1.0) writing every row every time. Two runs: *first* and *unchanged*.
@@ -548,7 +548,10 @@ def floor_worker(rows: int, profile_dir: Path | None) -> dict[str, Any]:
     from airflow.providers.salesforce.hooks.salesforce import SalesforceHook
     from floor_sync import floor_sync
 
+    from include.walkme_sync.airflow.tasks import use_reusing_memory_pool
+
     import_s = warm_imports()
+    use_reusing_memory_pool()  # the Arrow allocator the product's tasks use: a like-for-like floor
     with fixture(rows) as fx:
         meter = Meter(fx.emulator, profile_dir)
         runs: list[dict[str, Any]] = []
