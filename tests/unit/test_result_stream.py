@@ -10,6 +10,7 @@ import random
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
@@ -17,12 +18,19 @@ import pytest
 import requests
 from simple_salesforce.bulk2 import _Bulk2Client
 
+from include.walkme_sync.errors import TransientError
+from include.walkme_sync.salesforce import bulk
+from include.walkme_sync.salesforce.bulk import read_with_retries
 from include.walkme_sync.salesforce.bulk_files import result_ids, stream_result_ids
+from include.walkme_sync.salesforce.bulk_update import BulkUpdateJob
+from include.walkme_sync.salesforce.errors import translate
 
 
 class _ResultFile(BaseHTTPRequestHandler):
     body = b""
     gzipped = False
+    #: Bytes announced but never sent: the connection drops mid-file.
+    missing = 0
     paths: list[str] = []
 
     def do_GET(self) -> None:
@@ -32,7 +40,7 @@ class _ResultFile(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/csv")
         if self.gzipped:
             self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(len(body) + self.missing))
         self.end_headers()
         self.wfile.write(body)
 
@@ -53,7 +61,7 @@ def client() -> Iterator[Any]:
 
 def _texts(seed: int) -> list[str]:
     rng = random.Random(seed)
-    texts = ["", "sf__Id,sf__Created,Id\n", "Id\n00Q000000000001AAA\n"]
+    texts = ["sf__Id,sf__Created,Id\n", "Id\n00Q000000000001AAA\n"]
     for _ in range(6):
         header = rng.choice(
             [["sf__Id", "sf__Created", "Email"], ["Id", "X"], ["sf__Id", "Id", "Note"]]
@@ -74,10 +82,12 @@ def _texts(seed: int) -> list[str]:
 
 #: Files the whole-file reading takes instead (the stream gives None).
 WHOLE_FILE_ONLY = [
+    "",
     "\n",  # a blank first line
     " \nsf__Id\n00Q000000000001AAA\n",
     '"sf__Id","a\nb"\n"00Q000000000001","x\ny"\n',  # a line break in the header
     "sf__Id,sf__Id\n1,2\n",  # a repeated column name
+    "Id,X,Id\n1,2,3\n",
     "sf__Id,Id\n1,2,3\n",  # a ragged row
     "Id",  # no line end in the first read: the header may go on
 ]
@@ -103,3 +113,25 @@ def test_files_arrow_cannot_stream_are_left_to_the_whole_file_reading(
     _ResultFile.gzipped = False
     _ResultFile.body = text.encode("utf-8")
     assert stream_result_ids(client, "750J", "successfulResults") is None
+    # The job then downloads the file whole (a second request) and reads it as before.
+    requests_before = len(_ResultFile.paths)
+    found = BulkUpdateJob._successful_ids(SimpleNamespace(job_id="750J"), client)  # type: ignore[arg-type]
+    ids = found.to_pylist() if isinstance(found, pa.Array) else found.tolist()
+    assert ids == result_ids(text).tolist()
+    assert len(_ResultFile.paths) == requests_before + 2
+
+
+def test_a_connection_dropped_mid_file_is_a_network_failure_the_reads_retry(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ResultFile.gzipped = False
+    _ResultFile.body = ("sf__Id,sf__Created\n" + "00Q000000000001AAA,true\n" * 5000).encode()
+    monkeypatch.setattr(_ResultFile, "missing", 1000)
+    with pytest.raises(requests.exceptions.ChunkedEncodingError) as raised:
+        stream_result_ids(client, "750J", "successfulResults")
+    assert isinstance(translate(raised.value, conn_id="c"), TransientError)
+    requests_before = len(_ResultFile.paths)
+    monkeypatch.setattr(bulk, "time", SimpleNamespace(sleep=lambda seconds: None))
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        read_with_retries(lambda: stream_result_ids(client, "750J", "successfulResults"))
+    assert len(_ResultFile.paths) == requests_before + bulk.READ_ATTEMPTS

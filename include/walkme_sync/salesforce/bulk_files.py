@@ -62,15 +62,16 @@ def _remaining_bytes(file: IO[bytes]) -> int:
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 
 
-def stream_result_ids(client: Any, job_id: str, results_type: str) -> pa.Array | np.ndarray | None:
+def stream_result_ids(client: Any, job_id: str, results_type: str) -> pa.Array | None:
     """`result_ids` of a Bulk 2.0 job's result file (`successfulResults`...), read by Arrow as
     the answer arrives: nothing on disk, and never the file's bytes in memory (a million rows
     are ~100 MB, and writing them to a file and reading them back cost more than parsing).
 
-    None when the file is one Arrow does not read as it comes (a blank first line, a header
-    with a quoted line break or a repeated column name or longer than the first read, ragged
-    rows): the caller then downloads it whole (`download_results`) and reads it as before, one
-    more call for a rare file.
+    None when the file is one Arrow does not read as it comes (empty, a blank first line, a
+    header with a quoted line break or a repeated Id column or longer than the first read,
+    ragged rows): the caller then downloads it whole (`download_results`) and reads it as
+    before, one more call for a rare file. A connection that breaks or stalls mid-file raises
+    what requests raises for it (`iter_content`'s errors), which the Bulk reads retry.
     """
     from simple_salesforce.util import call_salesforce
 
@@ -79,22 +80,44 @@ def stream_result_ids(client: Any, job_id: str, results_type: str) -> pa.Array |
     response = call_salesforce(
         url=url, method="GET", session=client.session, headers=headers, stream=True
     )
-    with contextlib.closing(response):
+    with contextlib.closing(response), _as_requests_errors():
         response.raw.decode_content = True  # what `iter_content` gives: gzip undone
         response.raw.auto_close = False  # (urllib3's setting for reading it through `io`)
-        stream = io.BufferedReader(response.raw, DOWNLOAD_CHUNK_BYTES)
-        start = stream.peek(DOWNLOAD_CHUNK_BYTES)
-        if not start:
-            return np.empty(0, dtype=object)  # an empty file: no Id, as `result_ids` reads it
-        end = start.find(b"\n")
-        first = start[: end if end >= 0 else len(start)]
-        if end < 0 or not first.strip() or first.count(b'"') % 2:
-            return None
-        header = next(csv.reader([first.decode("utf-8", errors="replace")]))
-        try:
-            return _arrow_result_ids(stream, header)
-        except (pa.ArrowException, KeyError):
-            return None
+        return _streamed_ids(io.BufferedReader(response.raw, DOWNLOAD_CHUNK_BYTES))
+
+
+def _streamed_ids(stream: io.BufferedReader) -> pa.Array | None:
+    start = stream.peek(DOWNLOAD_CHUNK_BYTES)
+    end = start.find(b"\n")
+    first = start[: max(end, 0)]
+    if end < 0 or not first.strip() or first.count(b'"') % 2:
+        return None
+    header = next(csv.reader([first.decode("utf-8", errors="replace")]))
+    if header.count("sf__Id") > 1 or header.count("Id") > 1:
+        return None  # which one counts: the whole-file reading's
+    try:
+        return _arrow_result_ids(stream, header)
+    except pa.ArrowInvalid:  # ragged rows, bad UTF-8 (not memory: that is no file's fault)
+        return None
+
+
+@contextlib.contextmanager
+def _as_requests_errors() -> Iterator[None]:
+    """urllib3's errors from reading a response body as requests' `iter_content` raises them,
+    so a dropped or stalled download is recognised as a network failure (and retried)."""
+    import requests.exceptions
+    from urllib3 import exceptions as urllib3_errors
+
+    try:
+        yield
+    except urllib3_errors.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except urllib3_errors.ReadTimeoutError as exc:
+        raise requests.exceptions.ConnectionError(exc) from exc
+    except urllib3_errors.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    except urllib3_errors.SSLError as exc:
+        raise requests.exceptions.SSLError(exc) from exc
 
 
 def download_results(client: Any, job_id: str, results_type: str) -> IO[bytes]:
