@@ -73,13 +73,7 @@ def stream_result_ids(client: Any, job_id: str, results_type: str) -> pa.Array |
     before, one more call for a rare file. A connection that breaks or stalls mid-file raises
     what requests raises for it (`iter_content`'s errors), which the Bulk reads retry.
     """
-    from simple_salesforce.util import call_salesforce
-
-    url = f"{client._construct_request_url(job_id, False)}/{results_type}"
-    headers = client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE)
-    response = call_salesforce(
-        url=url, method="GET", session=client.session, headers=headers, stream=True
-    )
+    response = _request_results(client, job_id, results_type)
     with contextlib.closing(response), _as_requests_errors():
         response.raw.decode_content = True  # what `iter_content` gives: gzip undone
         response.raw.auto_close = False  # (urllib3's setting for reading it through `io`)
@@ -93,7 +87,7 @@ def _streamed_ids(stream: io.BufferedReader) -> pa.Array | None:
     if end < 0 or not first.strip() or first.count(b'"') % 2:
         return None
     header = next(csv.reader([first.decode("utf-8", errors="replace")]))
-    if header.count("sf__Id") > 1 or header.count("Id") > 1:
+    if _repeats_an_id_column(header):
         return None  # which one counts: the whole-file reading's
     try:
         return _arrow_result_ids(stream, header)
@@ -120,19 +114,24 @@ def _as_requests_errors() -> Iterator[None]:
         raise requests.exceptions.SSLError(exc) from exc
 
 
-def download_results(client: Any, job_id: str, results_type: str) -> IO[bytes]:
-    """A Bulk 2.0 job's result file (`successfulResults`...), streamed into a temporary file
-    (deleted when closed), positioned at its start. simple-salesforce's `get_ingest_results`
-    holds the whole answer twice (bytes and text); this is its request, streamed."""
+def _request_results(client: Any, job_id: str, results_type: str) -> Any:
+    """simple-salesforce's `get_ingest_results` request, its answer not read yet (streamed)."""
     from simple_salesforce.util import call_salesforce
 
     url = f"{client._construct_request_url(job_id, False)}/{results_type}"
     headers = client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE)
+    return call_salesforce(
+        url=url, method="GET", session=client.session, headers=headers, stream=True
+    )
+
+
+def download_results(client: Any, job_id: str, results_type: str) -> IO[bytes]:
+    """A Bulk 2.0 job's result file (`successfulResults`...), streamed into a temporary file
+    (deleted when closed), positioned at its start. simple-salesforce's `get_ingest_results`
+    holds the whole answer twice (bytes and text); this is its request, streamed."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned open, closed by the caller
     try:
-        response = call_salesforce(
-            url=url, method="GET", session=client.session, headers=headers, stream=True
-        )
+        response = _request_results(client, job_id, results_type)
         with contextlib.closing(response):
             for chunk in response.iter_content(chunk_size=DOWNLOAD_CHUNK_BYTES):
                 spool.write(chunk)
@@ -227,13 +226,17 @@ def _arrow_result_ids(source: Any, header: list[str]) -> pa.Array:
             quoted_strings_can_be_null=False,
         ),
     )
-    if header.count("sf__Id") > 1 or header.count("Id") > 1:
+    if _repeats_an_id_column(header):
         raise KeyError("a repeated column name")  # which one counts: the pandas reading's
     # A column the file lacks reads as nulls: the empty Id, like DictReader's missing key.
     sf_ids, ids = (table.column(name).fill_null("") for name in wanted)
     chosen = pc.if_else(pc.not_equal(sf_ids, ""), sf_ids, ids)
     sliced = pc.utf8_slice_codeunits(chosen, 0, 15)
     return sliced.combine_chunks() if isinstance(sliced, pa.ChunkedArray) else sliced
+
+
+def _repeats_an_id_column(header: list[str]) -> bool:
+    return header.count("sf__Id") > 1 or header.count("Id") > 1
 
 
 def _pandas_result_ids(data: bytes) -> np.ndarray:
